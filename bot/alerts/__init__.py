@@ -1,0 +1,1 @@
+"""Alerts: rendering, sinks (console, JSONL), and the outbox dispatcher."""

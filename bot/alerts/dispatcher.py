@@ -1,0 +1,170 @@
+"""The outbox dispatcher: delivers due alerts, marks them sent only after the sink confirms."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.alerts.format import render, render_batch
+from bot.errors import DeliveryFailed, RateLimited
+from bot.models import Alert
+from bot.ports import AlertSink, Clock, OutgoingAlert, SystemClock
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    """Retries, backoff, pacing and coalescing."""
+
+    max_attempts: int = 8
+    base_backoff: float = 2.0  # seconds before the 2nd try; doubles each time
+    max_backoff: float = 900.0
+    coalesce_at: int = 5  # this many alerts due for one chat at once go out as one message
+    batch_size: int = 200
+
+
+@dataclass(slots=True)
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    messages: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Moves alerts from the outbox to their sinks, paced per chat, with retries and backoff."""
+
+    def __init__(
+        self,
+        store: Store,
+        sinks: Mapping[str, AlertSink],
+        *,
+        clock: Clock | None = None,
+        policy: DispatchPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.sinks = dict(sinks)
+        self.clock = clock or SystemClock()
+        self.policy = policy or DispatchPolicy()
+        self._last_send: dict[tuple[str, str | None], float] = {}
+        self._lock = asyncio.Lock()
+
+    async def run_once(self) -> DispatchResult:
+        """Deliver every alert that is due now. Safe to call concurrently (calls are serialised)."""
+        async with self._lock:
+            result = DispatchResult()
+            while True:
+                due = await self.store.alerts.due(self.clock.now(), self.policy.batch_size)
+                if not due:
+                    return result
+                groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
+                for alert in due:
+                    target = await self.store.alerts.target(alert.id)
+                    groups.setdefault((alert.sink, target), []).append((alert, target))
+                for (sink_name, target), items in groups.items():
+                    await self._deliver_group(sink_name, target, items, result)
+                if len(due) < self.policy.batch_size:
+                    return result
+
+    async def run_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Dispatch until `stop` is set; errors are logged and retried, never fatal."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("alert dispatch failed; retrying in %.0fs", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def _deliver_group(
+        self,
+        sink_name: str,
+        target: str | None,
+        items: list[tuple[Alert, str | None]],
+        result: DispatchResult,
+    ) -> None:
+        sink = self.sinks.get(sink_name)
+        ids = [a.id for a, _ in items]
+        if sink is None:
+            await self.store.alerts.mark_failed(ids, f"no sink named {sink_name!r} is configured")
+            result.failed += len(ids)
+            return
+        rendered: list[tuple[Alert, OutgoingAlert]] = []
+        for alert, _ in items:
+            stored = await self.store.posts.get(alert.post_id)
+            if stored is None:  # cannot happen with foreign keys on; never crash the loop over it
+                await self.store.alerts.mark_failed([alert.id], "post missing")
+                result.failed += 1
+                continue
+            match = await self.store.matches.get(alert.post_id, alert.rule)
+            rendered.append((alert, render(alert, stored, match, target)))
+        coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
+        if coalesce:
+            batch = render_batch([r for _, r in rendered], target)
+            await self._send(sink, target, batch, [a for a, _ in rendered], result)
+        else:
+            for alert, outgoing in rendered:
+                await self._send(sink, target, outgoing, [alert], result)
+
+    async def _send(
+        self,
+        sink: AlertSink,
+        target: str | None,
+        outgoing: OutgoingAlert,
+        alerts: list[Alert],
+        result: DispatchResult,
+    ) -> None:
+        await self._pace(sink, target)
+        ids = [a.id for a in alerts]
+        now = self.clock.now()
+        try:
+            await sink.deliver(outgoing)
+        except RateLimited as e:
+            wait = e.retry_after + random.uniform(0.5, 2.0)  # jitter keeps retries from syncing up
+            result.waits.append(wait)
+            log.warning("%s: rate limited, retrying %d alert(s) in %.0fs", sink.name, len(ids), wait)
+            await self.store.alerts.mark_retry(ids, now + timedelta(seconds=wait), str(e), count=False)
+            result.retried += len(ids)
+            return
+        except DeliveryFailed as e:
+            await self._retry_or_fail(alerts, str(e), e.permanent, result)
+            return
+        except Exception as e:  # a sink bug must not take the dispatcher down
+            log.exception("%s: delivery failed", sink.name)
+            await self._retry_or_fail(alerts, f"{type(e).__name__}: {e}", False, result)
+            return
+        self._last_send[(sink.name, target)] = asyncio.get_running_loop().time()
+        await self.store.alerts.mark_sent(ids, self.clock.now())
+        result.sent += len(ids)
+        result.messages += 1
+
+    async def _retry_or_fail(
+        self, alerts: list[Alert], error: str, permanent: bool, result: DispatchResult
+    ) -> None:
+        attempts = max(a.attempts for a in alerts) + 1
+        ids = [a.id for a in alerts]
+        if permanent or attempts >= self.policy.max_attempts:
+            log.error("giving up on %d alert(s) after %d attempt(s): %s", len(ids), attempts, error)
+            await self.store.alerts.mark_failed(ids, error)
+            result.failed += len(ids)
+            return
+        delay = min(self.policy.max_backoff, self.policy.base_backoff * 2 ** (attempts - 1))
+        await self.store.alerts.mark_retry(ids, self.clock.now() + timedelta(seconds=delay), error)
+        result.retried += len(ids)
+
+    async def _pace(self, sink: AlertSink, target: str | None) -> None:
+        interval = float(getattr(sink, "min_interval", 0.0))
+        last = self._last_send.get((sink.name, target))
+        if interval <= 0 or last is None:
+            return
+        wait = last + interval - asyncio.get_running_loop().time()
+        if wait > 0:
+            await self.clock.sleep(wait)

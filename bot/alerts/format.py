@@ -1,0 +1,151 @@
+"""Rendering an alert for people: plain text, Telegram HTML, and a JSON-ready dict."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.models import Alert, AlertKind, Match, Severity, StoredPost
+from bot.ports import OutgoingAlert
+
+MAX_TEXT = 3000  # Telegram allows 4096 characters a message; leave room for the header
+SEVERITY_MARK = {Severity.INFO: "🔵", Severity.WARNING: "🟠", Severity.CRITICAL: "🔴"}
+KIND_MARK = {
+    AlertKind.NEW: "",
+    AlertKind.LATE: "LATE",
+    AlertKind.EDITED: "EDITED",
+    AlertKind.DELETED: "DELETED",
+}
+REVIEW_BUTTONS = (
+    ("✅ relevant", "rv:{id}:relevant"),
+    ("❌ false positive", "rv:{id}:false_positive"),
+    ("🔕 rule 1h", "mr:{id}:1h"),
+    ("🔇 channel 1h", "mc:{id}:1h"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+
+
+def merged_spans(match: Match | None, text_length: int) -> list[Span]:
+    """Matched spans sorted and merged, clipped to the text (an edit may have shortened it)."""
+    if match is None:
+        return []
+    spans = sorted((h.start, h.end) for h in match.hits if 0 <= h.start < h.end <= text_length)
+    merged: list[Span] = []
+    for start, end in spans:
+        if merged and start <= merged[-1].end:
+            merged[-1] = Span(merged[-1].start, max(end, merged[-1].end))
+        else:
+            merged.append(Span(start, end))
+    return merged
+
+
+def excerpt(text: str, spans: Sequence[Span], limit: int = MAX_TEXT) -> tuple[str, list[Span], bool]:
+    """Cut a long text around its first highlight; spans are shifted to the excerpt."""
+    if len(text) <= limit:
+        return text, list(spans), False
+    first = spans[0].start if spans else 0
+    start = max(0, min(first - limit // 4, len(text) - limit))
+    end = start + limit
+    kept = [Span(s.start - start, s.end - start) for s in spans if s.start >= start and s.end <= end]
+    return text[start:end], kept, True
+
+
+def highlight(text: str, spans: Sequence[Span], before: str, after: str, escape: bool) -> str:
+    """Wrap each span in markers; escape everything else for HTML when asked."""
+    out: list[str] = []
+    pos = 0
+    quote = html.escape if escape else (lambda s: s)
+    for span in spans:
+        out.append(quote(text[pos : span.start]))
+        out.append(before + quote(text[span.start : span.end]) + after)
+        pos = span.end
+    out.append(quote(text[pos:]))
+    return "".join(out)
+
+
+def render(alert: Alert, stored: StoredPost, match: Match | None, target: str | None = None) -> OutgoingAlert:
+    """One alert as plain text, HTML and data."""
+    post = stored.post
+    spans = merged_spans(match, len(post.text))
+    text, spans, cut = excerpt(post.text, spans)
+    words = list(match.words) if match else []
+    marker = KIND_MARK[alert.kind]
+    channel = stored.channel.display
+    when = post.date.strftime("%Y-%m-%d %H:%M UTC")
+    link = stored.link or ""
+    head = f"{SEVERITY_MARK[alert.severity]} {alert.severity.label.upper()} · {alert.rule}"
+    if marker:
+        head += f" · {marker}"
+    origin = f"forwarded from {post.forward.name or post.forward.key}" if post.forward else ""
+    plain_lines = [head, f"{channel} · {when}" + (f" · {link}" if link else "")]
+    if origin:
+        plain_lines.append(origin)
+    if words:
+        plain_lines.append("matched: " + ", ".join(words))
+    plain_lines.append(highlight(text, spans, "[", "]", escape=False) + (" …" if cut else ""))
+
+    html_lines = [f"<b>{html.escape(head)}</b>"]
+    title = html.escape(channel)
+    html_lines.append(
+        (f'<a href="{html.escape(link)}">{title}</a>' if link else title) + f" · {html.escape(when)}"
+    )
+    if origin:
+        html_lines.append(f"<i>{html.escape(origin)}</i>")
+    if words:
+        html_lines.append("matched: " + ", ".join(f"<b>{html.escape(w)}</b>" for w in words))
+    body = highlight(text, spans, "<b><u>", "</u></b>", escape=True) + (" …" if cut else "")
+    if alert.kind is AlertKind.DELETED:
+        body = f"<s>{body}</s>"
+    html_lines.append("")
+    html_lines.append(body)
+
+    data: dict[str, object] = {
+        "alert_id": alert.id,
+        "dedup_key": alert.dedup_key,
+        "kind": alert.kind.value,
+        "rule": alert.rule,
+        "severity": alert.severity.label,
+        "channel": stored.channel.username or stored.channel.tg_id,
+        "channel_title": stored.channel.title,
+        "message_id": post.message_id,
+        "date": post.date.isoformat(),
+        "link": stored.link,
+        "words": words,
+        "spans": [[s.start, s.end] for s in merged_spans(match, len(post.text))],
+        "text": post.text,
+        "forward_from": post.forward.key if post.forward else None,
+        "deleted": stored.deleted_at is not None,
+    }
+    buttons = tuple((label, data_.format(id=alert.id)) for label, data_ in REVIEW_BUTTONS)
+    return OutgoingAlert(
+        dedup_key=alert.dedup_key,
+        plain="\n".join(plain_lines),
+        html="\n".join(html_lines),
+        data=data,
+        target=target,
+        buttons=buttons,
+    )
+
+
+def render_batch(items: Sequence[OutgoingAlert], target: str | None) -> OutgoingAlert:
+    """Several alerts for one chat coalesced into one message (a burst must not flood the chat)."""
+    keys = sorted(a.dedup_key for a in items)
+    first_lines = [a.html.split("\n", 2) for a in items]
+    html_lines = [f"<b>{len(items)} alerts</b>"]
+    plain_lines = [f"{len(items)} alerts"]
+    for parts, item in zip(first_lines, items, strict=True):
+        html_lines.append("• " + " — ".join(parts[:2]))
+        plain_lines.append("• " + " — ".join(item.plain.split("\n")[:2]))
+    return OutgoingAlert(
+        dedup_key="batch:" + keys[0] + f"+{len(keys) - 1}",
+        plain="\n".join(plain_lines),
+        html="\n".join(html_lines),
+        data={"batch": [a.data for a in items]},
+        target=target,
+    )

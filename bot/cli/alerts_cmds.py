@@ -1,0 +1,119 @@
+"""`telewatch alerts`: list the outbox, review alerts, precision per rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.output import When, fmt_time, print_json, shorten
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.errors import NotFound
+from bot.models import AlertStatus, Severity
+from storage.alerts import AlertFilter
+from storage.store import Store
+
+STATES = [s.value for s in AlertStatus]
+REVIEWS = ["relevant", "false_positive", "unreviewed"]
+
+
+@cli.group()
+def alerts() -> None:
+    """The alert outbox: what fired, what was delivered, and how reviewers marked it."""
+
+
+@alerts.command("list")
+@click.option(
+    "--state", "states", multiple=True, type=click.Choice(STATES), help="Only alerts in this state."
+)
+@click.option("--review", type=click.Choice(REVIEWS), help="Only alerts with this review mark.")
+@click.option("--rule", help="Only alerts of this rule.")
+@click.option("--since", type=When(), help="Created from this time: 2024-08-06, 3d, 12h, today...")
+@click.option("--limit", "-n", default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def list_alerts(
+    ctx: CliContext,
+    states: tuple[str, ...],
+    review: str | None,
+    rule: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Alerts newest first, with per-rule precision from review marks."""
+    where = AlertFilter(statuses=tuple(AlertStatus(s) for s in states), rule=rule, review=review, since=since)
+    async with await Store.open(ctx.db_path) as store:
+        rows = await store.alerts.listing(where, limit)
+        precision = await store.alerts.precision_by_rule()
+    if as_json:
+        for row in rows:
+            row["severity"] = Severity(row["severity"]).label
+        print_json(
+            {
+                "alerts": rows,
+                "precision": [
+                    {
+                        "rule": p.rule,
+                        "alerts": p.alerts,
+                        "relevant": p.relevant,
+                        "false_positive": p.false_positive,
+                        "precision": p.precision,
+                    }
+                    for p in precision
+                ],
+            }
+        )
+        return
+    if not rows:
+        ctx.console.print("[dim]no alerts[/dim]")
+    else:
+        table = Table(title="alerts", expand=True)
+        for column in ("id", "created (UTC)", "rule", "sev", "kind", "state", "channel", "post", "text"):
+            table.add_column(column, no_wrap=column != "text", ratio=1 if column == "text" else None)
+        for row in rows:
+            state = row["status"] + (f" ({row['review']})" if row["review"] else "")
+            table.add_row(
+                str(row["id"]),
+                fmt_time(row["created_at"]),
+                escape(row["rule"]),
+                Severity(row["severity"]).label,
+                row["kind"],
+                state,
+                escape((row["username"] and f"@{row['username']}") or row["title"] or str(row["tg_id"])),
+                str(row["post_id"]),
+                escape(shorten(row["text"], 120)),
+            )
+        ctx.console.print(table)
+    reviewed = [p for p in precision if p.relevant + p.false_positive]
+    if reviewed:
+        table = Table(title="precision by rule (from review marks)")
+        for column in ("rule", "alerts", "relevant", "false positive", "precision"):
+            table.add_column(column)
+        for p in reviewed:
+            table.add_row(
+                escape(p.rule),
+                str(p.alerts),
+                str(p.relevant),
+                str(p.false_positive),
+                f"{p.precision:.0%}" if p.precision is not None else "",
+            )
+        ctx.console.print(table)
+
+
+@alerts.command()
+@click.argument("alert_id", type=int)
+@click.argument("mark", type=click.Choice(["relevant", "false_positive", "false-positive", "fp"]))
+@click.option("--by", default="cli", show_default=True, help="Who reviewed it.")
+@pass_ctx
+@run_async
+async def review(ctx: CliContext, alert_id: int, mark: str, by: str) -> None:
+    """Mark an alert relevant or a false positive (the same marks as the chat's review buttons)."""
+    normalised = "relevant" if mark == "relevant" else "false_positive"
+    async with await Store.open(ctx.db_path) as store:
+        if not await store.alerts.review(alert_id, normalised, by, datetime.now(UTC)):
+            raise NotFound(f"no alert with id {alert_id}", hint="telewatch alerts list shows alert ids")
+    ctx.console.print(f"alert {alert_id} marked {normalised}")

@@ -1,0 +1,259 @@
+"""`telewatch posts`: search, recent, show — review what was captured."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.output import When, fmt_time, print_json, shorten
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.errors import NotFound
+from bot.models import StoredPost
+from storage.posts import SearchFilter
+from storage.store import Store
+
+
+@cli.group()
+def posts() -> None:
+    """Review captured posts: full-text search, the latest posts, one post with its edit history."""
+
+
+def filter_options(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--channel", "-c", "channels", multiple=True, help="Only this channel (repeatable)."
+            ),
+            click.option("--label", "-l", "labels", multiple=True, help="Only channels with this label/tag."),
+            click.option("--since", type=When(), help="From this time: 2024-08-06, 3d, 12h, today..."),
+            click.option("--until", type=When(), help="Before this time."),
+            click.option("--limit", "-n", default=20, show_default=True, help="How many posts at most."),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+async def build_filter(
+    store: Store,
+    channels: tuple[str, ...],
+    labels: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+) -> SearchFilter:
+    ids: list[int] = []
+    for handle in channels:
+        channel = await store.channels.find(handle)
+        if channel is None:
+            raise NotFound(
+                f"no stored channel {handle!r}", hint="telewatch posts recent lists captured channels"
+            )
+        ids.append(channel.id)
+    for label in labels:
+        found = await store.channels.with_label(label)
+        if not found:
+            raise NotFound(f"no channel has the label {label!r}")
+        ids.extend(c.id for c in found)
+    return SearchFilter(channel_ids=tuple(ids), since=since, until=until)
+
+
+def post_dict(stored: StoredPost) -> dict[str, Any]:
+    post = stored.post
+    return {
+        "id": stored.id,
+        "channel": stored.channel.username or stored.channel.tg_id,
+        "channel_title": stored.channel.title,
+        "message_id": post.message_id,
+        "date": post.date.isoformat(),
+        "link": stored.link,
+        "text": post.text,
+        "media": [m.kind for m in post.media],
+        "forward_from": post.forward.key if post.forward else None,
+        "reply_to": post.reply_to,
+        "views": post.views,
+        "edited": post.edit_date.isoformat() if post.edit_date else None,
+        "versions": stored.version_count,
+        "deleted_at": stored.deleted_at.isoformat() if stored.deleted_at else None,
+    }
+
+
+def posts_table(ctx: CliContext, found: list[StoredPost], title: str) -> None:
+    if not found:
+        ctx.console.print(f"[dim]{escape(title)}: no posts[/dim]")
+        return
+    table = Table(title=title, show_lines=False, expand=True)
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("date (UTC)", no_wrap=True)
+    table.add_column("channel", no_wrap=True, max_width=22)
+    table.add_column("text", ratio=1)
+    table.add_column("", no_wrap=True)
+    for stored in found:
+        marks = []
+        if stored.version_count > 1:
+            marks.append(f"✎{stored.version_count - 1}")
+        if stored.deleted_at:
+            marks.append("[red]deleted[/red]")
+        table.add_row(
+            str(stored.id),
+            fmt_time(stored.post.date),
+            escape(stored.channel.display),
+            escape(shorten(stored.post.text or f"[{', '.join(m.kind for m in stored.post.media)}]", 200)),
+            " ".join(marks),
+        )
+    ctx.console.print(table)
+
+
+@posts.command()
+@click.argument("query")
+@filter_options
+@pass_ctx
+@run_async
+async def search(
+    ctx: CliContext,
+    query: str,
+    channels: tuple[str, ...],
+    labels: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Full-text search of stored posts, newest first.
+
+    QUERY uses SQLite FTS5 syntax: words (all must occur), "exact phrase", prefix*, OR, NOT.
+    Case and diacritics are ignored.
+
+    \b
+    Examples:
+      telewatch posts search Суджа
+      telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
+    """
+    async with await Store.open(ctx.db_path) as store:
+        where = await build_filter(store, channels, labels, since, until)
+        found = await store.posts.search(query, where, limit)
+    if as_json:
+        print_json([post_dict(p) for p in found])
+    else:
+        posts_table(ctx, found, f"search: {query}")
+
+
+@posts.command()
+@filter_options
+@pass_ctx
+@run_async
+async def recent(
+    ctx: CliContext,
+    channels: tuple[str, ...],
+    labels: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The newest stored posts (optionally of some channels or labels)."""
+    async with await Store.open(ctx.db_path) as store:
+        where = await build_filter(store, channels, labels, since, until)
+        found = await store.posts.recent(where, limit)
+    if as_json:
+        print_json([post_dict(p) for p in found])
+    else:
+        posts_table(ctx, found, "recent posts")
+
+
+async def find_post(store: Store, ref: str) -> StoredPost:
+    """A post by row id, by channel/message ('@name/123', 't.me/name/123', 't.me/c/123/45')."""
+    text = ref.strip()
+    if text.isdigit():
+        found = await store.posts.get(int(text))
+        if found is None:
+            raise NotFound(f"no post with id {text}", hint="ids are shown by `telewatch posts recent`")
+        return found
+    text = text.removeprefix("https://").removeprefix("http://").removeprefix("t.me/").removeprefix("c/")
+    handle, _, message = text.rpartition("/")
+    if not handle or not message.isdigit():
+        raise NotFound(f"{ref!r} is not a post id or link; use 42, @channel/123 or https://t.me/channel/123")
+    channel = await store.channels.find(handle)
+    if channel is None:
+        raise NotFound(f"no stored channel {handle!r}")
+    found = await store.posts.get_by_message(channel.id, int(message))
+    if found is None:
+        raise NotFound(f"no stored post {message} in {channel.display}")
+    return found
+
+
+@posts.command()
+@click.argument("post")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def show(ctx: CliContext, post: str, as_json: bool) -> None:
+    """One post with its edit history, deletion mark, matches and alerts.
+
+    POST is a row id (from `posts recent`), @channel/123, or a t.me link.
+    """
+    async with await Store.open(ctx.db_path) as store:
+        stored = await find_post(store, post)
+        versions = await store.posts.versions(stored.id)
+        matches = await store.matches.for_post(stored.id)
+        alerts = await store.alerts.for_post(stored.id)
+    if as_json:
+        data = post_dict(stored)
+        data["history"] = [
+            {
+                "version": v.version,
+                "text": v.text,
+                "edit_date": v.edit_date.isoformat() if v.edit_date else None,
+                "captured_at": v.captured_at.isoformat(),
+            }
+            for v in versions
+        ]
+        data["matches"] = [
+            {"rule": m.rule, "severity": m.severity.label, "words": list(m.words)} for m in matches
+        ]
+        data["alerts"] = [
+            {"id": a.id, "rule": a.rule, "kind": a.kind.value, "status": a.status.value} for a in alerts
+        ]
+        print_json(data)
+        return
+    out = ctx.console
+    p = stored.post
+    out.print(f"[bold]{escape(stored.channel.display)}[/bold]  #{p.message_id}  {fmt_time(p.date)} UTC")
+    if stored.link:
+        out.print(f"[cyan]{stored.link}[/cyan]")
+    details = []
+    if p.forward:
+        details.append(f"forwarded from {p.forward.name or p.forward.key}")
+    if p.reply_to:
+        details.append(f"reply to #{p.reply_to}")
+    if p.media:
+        details.append("media: " + ", ".join(m.kind for m in p.media))
+    if p.views is not None:
+        details.append(f"views {p.views}")
+    if details:
+        out.print("[dim]" + escape(" · ".join(details)) + "[/dim]")
+    if stored.deleted_at:
+        out.print(f"[bold red]deleted at {fmt_time(stored.deleted_at)} UTC (kept as evidence)[/bold red]")
+    out.print()
+    out.print(escape(p.text) if p.text else "[dim](no text)[/dim]")
+    if len(versions) > 1:
+        out.print()
+        table = Table(title=f"edit history ({len(versions)} versions)", expand=True)
+        table.add_column("v", justify="right")
+        table.add_column("edited (UTC)", no_wrap=True)
+        table.add_column("text", ratio=1)
+        for v in versions:
+            table.add_row(str(v.version), fmt_time(v.edit_date) or "original", escape(v.text))
+        out.print(table)
+    if matches:
+        out.print()
+        for m in matches:
+            out.print(
+                f"matched [bold]{escape(m.rule)}[/bold] ({m.severity.label}): {escape(', '.join(m.words))}"
+            )
+    if alerts:
+        out.print("alerts: " + ", ".join(f"#{a.id} {a.kind.value} {a.status.value}" for a in alerts))

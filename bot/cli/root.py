@@ -1,0 +1,98 @@
+"""The `telewatch` command group, its global options, and the context every command shares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from bot import __version__
+from config.settings import Settings
+
+T = TypeVar("T")
+
+DEFAULT_CONFIG = Path("config/telewatch.toml")
+
+
+@dataclass
+class CliContext:
+    """What the global options decided; commands load settings and open storage through it."""
+
+    config_path: Path
+    db_override: Path | None
+    debug: bool
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    console: Console = field(default_factory=Console)
+    err_console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Settings from the config file; defaults when the default file does not exist yet."""
+        from config.loader import load  # imported late: `telewatch --help` should not pay for it
+
+        explicit = self.config_path != DEFAULT_CONFIG or "TELEWATCH_CONFIG" in self.environ
+        if not self.config_path.exists() and not explicit:
+            return Settings()
+        return load(self.config_path, self.environ)
+
+    @property
+    def db_path(self) -> Path:
+        return self.db_override or self.settings.storage.path
+
+
+def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Run a coroutine command function to completion with asyncio.run."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TELEWATCH_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="TOML configuration file (env TELEWATCH_CONFIG).",
+)
+@click.option(
+    "--db",
+    "db_override",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TELEWATCH_DB",
+    default=None,
+    help="SQLite database; overrides [storage] path (env TELEWATCH_DB).",
+)
+@click.option("--debug", is_flag=True, envvar="TELEWATCH_DEBUG", help="Log verbosely; show tracebacks.")
+@click.version_option(__version__, prog_name="telewatch")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, db_override: Path | None, debug: bool) -> None:
+    """telewatch: watch Telegram channels, keep every post, flag keyword matches, alert a chat.
+
+    \b
+    Start here:   telewatch demo           (no Telegram needed)
+    Then:         telewatch init && telewatch login && telewatch run
+    Exit codes:   0 ok, 1 error, 2 bad config or usage, 3 bad input file, 4 database,
+                  5 not found, 6 Telegram refused, 7 not signed in, 8 already running
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = CliContext(config_path=config_path, db_override=db_override, debug=debug)

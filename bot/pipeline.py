@@ -1,0 +1,193 @@
+"""post -> store -> match -> outbox, in one transaction per batch. No Telethon, no SQL text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post
+from bot.ports import Clock, Matcher, SystemClock
+from bot.routing import Router, dedup_key
+from storage.alerts import NewAlert
+from storage.posts import SaveOutcome, SaveStatus
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# Decides whether a new alert is sent now, held for a digest, or suppressed (mutes, quiet hours).
+AlertPolicy = Callable[[Match, Channel, str], AlertStatus]
+
+
+def send_now(match: Match, channel: Channel, route: str) -> AlertStatus:
+    return AlertStatus.PENDING
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """Counts of one or more ingested batches."""
+
+    new: int = 0
+    edited: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    matches: int = 0
+    alerts: int = 0
+    alerted_posts: list[int] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.edited + self.updated + self.unchanged
+
+    def add(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.edited += other.edited
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.matches += other.matches
+        self.alerts += other.alerts
+        self.alerted_posts.extend(other.alerted_posts)
+
+
+class Pipeline:
+    """Stores posts, matches them, and enqueues alerts; one transaction per batch so a crash loses nothing."""
+
+    def __init__(
+        self,
+        store: Store,
+        matcher: Matcher,
+        router: Router,
+        *,
+        clock: Clock | None = None,
+        policy: AlertPolicy = send_now,
+    ) -> None:
+        self.store = store
+        self.matcher = matcher
+        self.router = router
+        self.clock = clock or SystemClock()
+        self.policy = policy
+
+    async def ingest(
+        self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
+    ) -> IngestResult:
+        """Store a batch; match new posts and changed texts; enqueue alerts (unless `alert` is False)."""
+        result = IngestResult()
+        if not posts:
+            return result
+        now = self.clock.now()
+        async with self.store.db.transaction() as tx:
+            outcomes = await self.store.posts.save(tx, posts, now)
+            new_matches: list[tuple[int, Match]] = []
+            alerts: list[NewAlert] = []
+            for outcome in outcomes:
+                self._count(result, outcome)
+                if outcome.status is SaveStatus.NEW:
+                    found = self._match(outcome)
+                    new_matches.extend((outcome.post_id, m) for m in found)
+                    if alert:
+                        alerts.extend(self._alerts(outcome, found, kind))
+                elif outcome.status is SaveStatus.EDITED:
+                    found = self._match(outcome)
+                    result.matches += len(found)
+                    fresh = await self.store.matches.replace(tx, outcome.post_id, found, now, outcome.version)
+                    if alert:
+                        alerts.extend(self._alerts(outcome, fresh, AlertKind.EDITED))
+            if new_matches:
+                await self.store.matches.insert_new(tx, new_matches, now)
+                result.matches += len(new_matches)
+            if alerts:
+                result.alerts += await self.store.alerts.enqueue(tx, alerts, now)
+                result.alerted_posts.extend(sorted({a.post_id for a in alerts}))
+            await self._advance_cursors(tx, outcomes)
+        return result
+
+    async def delete(
+        self, channel: ChannelRef, message_ids: Sequence[int], *, alert: bool = True
+    ) -> IngestResult:
+        """Mark posts deleted (kept as evidence); report the deletion of posts that had alerted."""
+        result = IngestResult()
+        now = self.clock.now()
+        async with self.store.db.transaction() as tx:
+            row = await self.store.channels.ensure(tx, channel)
+            marked = await self.store.posts.mark_deleted(tx, row.id, message_ids, now)
+            result.deleted = len(marked)
+            alerts: list[NewAlert] = []
+            for post_id, message_id in marked if alert else []:
+                earlier = await self.store.alerts.alerted_rules(tx, post_id)
+                for rule, severity in earlier:
+                    match = Match(rule=rule, severity=severity)
+                    for route in self.router.routes_for(match, row):
+                        alerts.append(
+                            NewAlert(
+                                dedup_key=dedup_key(row, message_id, rule, AlertKind.DELETED, route.name),
+                                post_id=post_id,
+                                rule=rule,
+                                severity=match.severity,
+                                kind=AlertKind.DELETED,
+                                route=route.name,
+                                sink=route.sink,
+                                target=route.target,
+                            )
+                        )
+            if alerts:
+                result.alerts = await self.store.alerts.enqueue(tx, alerts, now)
+        return result
+
+    def _match(self, outcome: SaveOutcome) -> list[Match]:
+        post = outcome.post
+        if not post.text or post.is_service:
+            return []
+        channel = outcome.channel
+        handle = channel.username or (str(channel.tg_id) if channel.tg_id is not None else None)
+        tags = (*channel.tags, channel.label) if channel.label else channel.tags
+        try:
+            return self.matcher.match(post.text, channel=handle, tags=tags)
+        except Exception:  # a matcher bug must never lose the post: it is stored, just unmatched
+            log.exception("matching failed for %s/%s", channel.display, post.message_id)
+            return []
+
+    def _alerts(self, outcome: SaveOutcome, matches: Sequence[Match], kind: AlertKind) -> list[NewAlert]:
+        alerts: list[NewAlert] = []
+        for match in matches:
+            for route in self.router.routes_for(match, outcome.channel):
+                alerts.append(
+                    NewAlert(
+                        dedup_key=dedup_key(
+                            outcome.channel, outcome.post.message_id, match.rule, kind, route.name
+                        ),
+                        post_id=outcome.post_id,
+                        rule=match.rule,
+                        severity=match.severity,
+                        kind=kind,
+                        route=route.name,
+                        sink=route.sink,
+                        target=route.target,
+                        status=self.policy(match, outcome.channel, route.name),
+                        group_key=outcome.post.forward.key if outcome.post.forward else None,
+                    )
+                )
+        return alerts
+
+    async def _advance_cursors(self, tx: aiosqlite.Connection, outcomes: Sequence[SaveOutcome]) -> None:
+        newest: dict[int, SaveOutcome] = {}
+        for o in outcomes:
+            best = newest.get(o.channel.id)
+            if best is None or o.post.message_id > best.post.message_id:
+                newest[o.channel.id] = o
+        for channel_id, o in newest.items():
+            await self.store.cursors.advance(tx, channel_id, o.post.message_id, o.post.date)
+
+    @staticmethod
+    def _count(result: IngestResult, outcome: SaveOutcome) -> None:
+        if outcome.status is SaveStatus.NEW:
+            result.new += 1
+        elif outcome.status is SaveStatus.EDITED:
+            result.edited += 1
+        elif outcome.status is SaveStatus.UPDATED:
+            result.updated += 1
+        else:
+            result.unchanged += 1

@@ -1,0 +1,165 @@
+"""Protocols the core depends on; adapters (Telethon, SQLite, console) and test fakes implement them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from bot.models import ChannelRef, Match, Post
+
+
+class Clock(Protocol):
+    """Time, injectable so tests can run hours of schedule in milliseconds."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: UTC wall time and asyncio.sleep."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class Matcher(Protocol):
+    """Finds the rules a text matches. Implemented by bot.rules; pure and synchronous."""
+
+    def match(self, text: str, *, channel: str | None = None, tags: Sequence[str] = ()) -> list[Match]:
+        """Rules matching `text`; `channel` (username or id as text) and `tags` restrict scoped rules."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingAlert:
+    """A rendered alert ready for a sink: plain text for consoles, HTML for Telegram, data for JSON."""
+
+    dedup_key: str
+    plain: str
+    html: str
+    data: dict[str, object]
+    target: str | None = None  # a chat for Telegram sinks; None for console / JSONL
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data) review buttons
+
+
+@runtime_checkable
+class AlertSink(Protocol):
+    """Delivers alerts. Must raise (DeliveryFailed / RateLimited) rather than return on failure."""
+
+    name: str
+
+    async def deliver(self, alert: OutgoingAlert) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedChannel:
+    """What Telegram says about a channel reference."""
+
+    tg_id: int
+    username: str | None
+    title: str
+    access_hash: int | None = None
+    joined: bool = False
+    broadcast: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PostUpdate:
+    """A live update from Telegram, already converted to our model."""
+
+    kind: str  # "new" | "edited" | "deleted"
+    posts: tuple[Post, ...] = ()
+    channel_tg_id: int | None = None  # for deletions
+    deleted_ids: tuple[int, ...] = ()
+
+
+UpdateHandler = Callable[[PostUpdate], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What Telegram returned for a sent message."""
+
+    chat: str
+    message_id: int
+
+
+@dataclass(slots=True)
+class RequestLog:
+    """Counts requests made through a gateway (for `telewatch status` and benchmarks)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def record(self, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class TelegramGateway(Protocol):
+    """Everything the app asks of Telegram. The Telethon adapter lives in bot/telegram/.
+
+    Each coroutine is one request (so callers can pace and count them) and raises from bot.errors:
+    RateLimited on a flood wait, ChannelUnavailable, AuthError, Disconnected. Posts are per message:
+    album parts arrive as separate posts sharing a grouped_id (the watcher merges them).
+    """
+
+    requests: RequestLog
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def wait_disconnected(self) -> None:
+        """Return when the connection is lost (the caller reconnects and catches up)."""
+        ...
+
+    async def resolve(self, reference: str) -> ResolvedChannel:
+        """Resolve @name, t.me links, invite links or numeric ids. Raises ChannelUnavailable."""
+        ...
+
+    async def refresh(self, channel: ResolvedChannel) -> ResolvedChannel:
+        """The channel's current name, title and membership, looked up by id (no username look-up)."""
+        ...
+
+    async def join(self, channel: ResolvedChannel) -> ResolvedChannel: ...
+
+    async def join_invite(self, reference: str) -> ResolvedChannel:
+        """Join through an invite link (t.me/+hash, joinchat/hash)."""
+        ...
+
+    async def latest_id(self, channel: ResolvedChannel) -> int:
+        """The id of the channel's newest message (0 when empty)."""
+        ...
+
+    async def history(self, channel: ResolvedChannel, *, after_id: int, limit: int = 100) -> Sequence[Post]:
+        """One page: up to `limit` posts with id > after_id, oldest first."""
+        ...
+
+    async def recent(
+        self, channel: ResolvedChannel, *, before_id: int = 0, limit: int = 100
+    ) -> Sequence[Post]:
+        """One page: up to `limit` posts with id < before_id (0: the newest), newest first."""
+        ...
+
+    async def send(
+        self, chat: str, html: str, *, random_id: int, buttons: Sequence[tuple[str, str]] = ()
+    ) -> SentMessage: ...
+
+    def on_update(self, handler: UpdateHandler) -> None:
+        """Register the coroutine that receives live PostUpdates."""
+        ...
+
+
+def channel_key(ref: ChannelRef) -> str:
+    """The handle a rule's channel scope is compared against: the username, else the id."""
+    return (ref.username or str(ref.tg_id)).lower()

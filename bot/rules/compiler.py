@@ -1,0 +1,177 @@
+"""Compile RuleSpecs into one shared automaton: terms are parsed and expanded to their forms once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import ahocorasick
+
+from bot.errors import RuleError
+from bot.models import RuleSpec
+from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
+
+Role = Literal["any", "all", "none", "near"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule with its terms replaced by indexes into the shared term table."""
+
+    spec: RuleSpec
+    any_: tuple[int, ...]
+    all_: tuple[int, ...]
+    none_: tuple[int, ...]
+    near: tuple[tuple[int, int, int], ...]
+    channels: frozenset[str]
+    labels: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def positive(self) -> tuple[int, ...]:
+        """Terms whose presence can make the rule match."""
+        return self.any_ + self.all_ + tuple(t for a, b, _ in self.near for t in (a, b))
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """Everything the matcher needs, built once per configuration."""
+
+    rules: tuple[CompiledRule, ...]
+    terms: tuple[Term, ...]
+    atoms: tuple[Atom, ...]
+    term_atoms: tuple[tuple[int, ...], ...]  # term id -> atom ids, in phrase order
+    atom_terms: tuple[tuple[int, ...], ...]  # atom id -> term ids using it
+    term_rules: tuple[tuple[int, ...], ...]  # term id -> enabled rules it can make match
+    regex_rules: tuple[int, ...]  # enabled rules with a regex among their positive terms
+    automaton: ahocorasick.Automaton
+    key_count: int
+
+
+def channel_handle(value: str) -> str:
+    """Canonical form of a channel reference for scope checks: lower-case username or bare numeric id."""
+    v = value.strip().lower()
+    for prefix in ("https://", "http://"):
+        v = v.removeprefix(prefix)
+    v = v.removeprefix("www.").removeprefix("t.me/").removeprefix("telegram.me/").lstrip("@").rstrip("/")
+    if v.lstrip("-").isdigit():
+        v = v.lstrip("-")
+        if v.startswith("100") and len(v) > 12:
+            v = v[3:]  # -100<id> is Telegram's marked form of channel <id>
+    return v
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.terms: list[Term] = []
+        self.term_ids: dict[str, int] = {}
+        self.atoms: list[Atom] = []
+        self.atom_ids: dict[tuple[str, str], int] = {}
+        self.term_atoms: list[tuple[int, ...]] = []
+
+    def term(self, raw: str, rule: str, role: str) -> int:
+        key = raw.strip()
+        if key in self.term_ids:
+            return self.term_ids[key]
+        try:
+            term = parse_term(raw)
+        except TermSyntaxError as e:
+            # key names the rule, value the term; config.loader relocates this to the file and line
+            raise RuleError(str(e), key=f"rules.{rule}.{role}", value=raw) from None
+        ids = []
+        for atom in term.atoms:
+            akey = (atom.mode, atom.word)
+            if akey not in self.atom_ids:
+                self.atom_ids[akey] = len(self.atoms)
+                self.atoms.append(atom)
+            ids.append(self.atom_ids[akey])
+        self.term_ids[key] = len(self.terms)
+        self.terms.append(term)
+        self.term_atoms.append(tuple(ids))
+        return self.term_ids[key]
+
+
+def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
+    name = spec.name
+    if not name or not name.strip():
+        raise RuleError("a rule needs a non-empty name", key="rules.name", value=name)
+    if not (spec.any_ or spec.all_ or spec.near):
+        raise RuleError(
+            f"rule '{name}' has no any, all or near terms, so it could never match",
+            key=f"rules.{name}",
+            expected="at least one of any = [...], all = [...], near = [[a, b, n]]",
+        )
+    near: list[tuple[int, int, int]] = []
+    for cond in spec.near:
+        if len(cond) != 3 or not isinstance(cond[2], int) or isinstance(cond[2], bool) or cond[2] < 1:
+            raise RuleError(
+                f"rule '{name}': a near condition is [term, term, words]",
+                key=f"rules.{name}.near",
+                value=list(cond),
+                expected='two terms and a positive number of words, e.g. ["эвакуация", "Суджа", 5]',
+            )
+        near.append((b.term(cond[0], name, "near"), b.term(cond[1], name, "near"), cond[2]))
+    return CompiledRule(
+        spec=spec,
+        any_=tuple(b.term(t, name, "any") for t in spec.any_),
+        all_=tuple(b.term(t, name, "all") for t in spec.all_),
+        none_=tuple(b.term(t, name, "none") for t in spec.none_),
+        near=tuple(near),
+        channels=frozenset(channel_handle(c) for c in spec.channels),
+        labels=frozenset(label.strip().lower() for label in spec.labels),
+    )
+
+
+def build_tables(specs: Sequence[RuleSpec]) -> Tables:
+    """Parse and expand every term, and put every form of every word into one automaton."""
+    b = _Builder()
+    rules: list[CompiledRule] = []
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise RuleError(f"two rules are named '{spec.name}'", key=f"rules.{spec.name}", value=spec.name)
+        seen.add(spec.name)
+        rules.append(_compile_rule(b, spec))
+
+    atom_terms: list[list[int]] = [[] for _ in b.atoms]
+    for tid, aids in enumerate(b.term_atoms):
+        for aid in set(aids):
+            atom_terms[aid].append(tid)
+    term_rules: list[list[int]] = [[] for _ in b.terms]
+    regex_rules: list[int] = []
+    for rid, rule in enumerate(rules):
+        if not rule.spec.enabled:
+            continue
+        positive = set(rule.positive)
+        for tid in positive:
+            term_rules[tid].append(rid)
+        if any(b.terms[t].kind == "regex" for t in positive):
+            regex_rules.append(rid)
+
+    # Keys are padded with spaces because the text is matched as " " + spaced + " ": a key then can
+    # only match whole words (or a word start, for prefixes) without any boundary check in Python.
+    keyed: dict[str, tuple[list[int], bool]] = {}
+    for aid, atom in enumerate(b.atoms):
+        for form in atom.forms:
+            key = f" {form}" if atom.mode == "prefix" else f" {form} "
+            keyed.setdefault(key, ([], atom.mode == "prefix"))[0].append(aid)
+    automaton = ahocorasick.Automaton()
+    for key, (key_atoms, is_prefix) in keyed.items():
+        automaton.add_word(key, (len(key), is_prefix, tuple(key_atoms)))
+    if keyed:
+        automaton.make_automaton()
+    return Tables(
+        rules=tuple(rules),
+        terms=tuple(b.terms),
+        atoms=tuple(b.atoms),
+        term_atoms=tuple(b.term_atoms),
+        atom_terms=tuple(tuple(t) for t in atom_terms),
+        term_rules=tuple(tuple(r) for r in term_rules),
+        regex_rules=tuple(regex_rules),
+        automaton=automaton,
+        key_count=len(keyed),
+    )

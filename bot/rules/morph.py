@@ -1,0 +1,98 @@
+"""Word forms of a term: pymorphy3 for Russian and Ukrainian, lemminflect for English, all offline.
+
+The analysers take about a second to load, so they are created once, lazily, and shared.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+from typing import Any, Literal
+
+Lang = Literal["ru", "uk", "en"]
+
+_UK_ONLY = re.compile(r"[іїєґ']")
+_RU_ONLY = re.compile(r"[ыэъё]")
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[а-яіїєґ]")
+
+
+@cache
+def analyzer(lang: Literal["ru", "uk"]) -> Any:
+    """The shared pymorphy3 analyser for `lang`, created on first use."""
+    import pymorphy3  # imported late: loading dictionaries costs ~1s and most commands never need it
+
+    return pymorphy3.MorphAnalyzer(lang=lang)
+
+
+def languages(word: str) -> tuple[Lang, ...]:
+    """The languages whose forms a normalised word expands into, judged by script and dictionaries."""
+    if _LATIN.search(word) and not _CYRILLIC.search(word):
+        return ("en",)
+    if not _CYRILLIC.search(word):
+        return ()
+    if _UK_ONLY.search(word):
+        return ("uk",)
+    if _RU_ONLY.search(word):
+        return ("ru",)
+    both: tuple[Literal["ru", "uk"], ...] = ("ru", "uk")
+    known = tuple(lang for lang in both if analyzer(lang).word_is_known(word))
+    return known or ("ru",)  # unknown words (place names, surnames) go to the Russian predictor
+
+
+def _pymorphy_forms(word: str, lang: Literal["ru", "uk"]) -> set[str]:
+    parses = analyzer(lang).parse(word)
+    if not parses:
+        return {word}
+    known = [p for p in parses if p.is_known] or parses
+    # A term is normally written as a dictionary form: prefer the readings where it is the lemma,
+    # so "стали" written as a noun does not drag in "стать", and vice versa only when intended.
+    lemma_readings = [p for p in known if p.normal_form == word]
+    chosen = lemma_readings or known[:1]
+    forms = {word}
+    seen: set[tuple[str, str]] = set()
+    for p in chosen:
+        key = (p.normal_form, str(p.tag.POS))
+        if key in seen:
+            continue
+        seen.add(key)
+        forms.update(f.word.replace("ё", "е") for f in p.lexeme)
+    return forms
+
+
+def _english_forms(word: str) -> set[str]:
+    from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
+
+    lemmas: dict[str, tuple[str, ...]] = getAllLemmas(word)
+    # Only the parts of speech where the word itself is the lemma, when there are any:
+    # "shelling" (noun) must not drag in "shell" (noun).
+    own = {pos: (word,) for pos, lems in lemmas.items() if word in lems}
+    chosen = own or lemmas
+    forms = {word}
+    if not chosen:
+        forms.update(*getAllInflectionsOOV(word, "NOUN").values())
+        return forms
+    for pos, lems in chosen.items():
+        for lemma in lems:
+            forms.add(lemma)
+            for infl in getAllInflections(lemma, upos=pos).values():
+                forms.update(infl)
+    return {f.lower() for f in forms}
+
+
+@lru_cache(maxsize=65536)
+def word_forms(word: str) -> frozenset[str]:
+    """Every form of a normalised (case-folded) word in the languages it belongs to, itself included."""
+    forms: set[str] = {word}
+    for lang in languages(word):
+        if lang == "en":
+            forms |= _english_forms(word)
+        else:
+            forms |= _pymorphy_forms(word, lang)
+    return frozenset(f for f in forms if f)
+
+
+def is_abbreviation(raw: str) -> bool:
+    """An all-capitals short word such as БПЛА or ВСУ: matched as written, never inflected."""
+    letters = [c for c in raw if c.isalpha()]
+    return 2 <= len(letters) <= 6 and all(c.isupper() for c in letters)

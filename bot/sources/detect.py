@@ -1,0 +1,155 @@
+"""open_source(): pick the reader for a file, from the caller's choice or from the file's first bytes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ijson  # type: ignore[import-untyped]  # no type information shipped
+
+from bot.errors import SourceError
+from bot.sources.base import Source, json_error_reason
+from bot.sources.corpora import CuasSource, NktklnSource
+from bot.sources.jsonl import JsonlSource
+from bot.sources.tdesktop import TdesktopSource
+from bot.sources.telethon_dump import MESSAGE_TYPES, TelethonSource
+
+FORMATS: dict[str, type[Source]] = {
+    cls.format: cls for cls in (JsonlSource, TdesktopSource, TelethonSource, NktklnSource, CuasSource)
+}
+_HEAD_BYTES = 1 << 20
+_PROBE_LINES = 20
+_BOM = b"\xef\xbb\xbf"
+_WHAT = "not a telewatch JSONL, Telegram Desktop export or Telethon dump"
+_HINT = "name the format with --format (" + ", ".join(FORMATS) + ")"
+
+
+def open_source(path: Path | str, *, format: str | None = None) -> Source:
+    """A Source for `path` in the given format, or the one its content shows; SourceError if none fits.
+
+    A directory holding a Telegram Desktop export's result.json may be given for the file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "result.json").is_file():
+            raise SourceError(f"{path}: a directory without result.json", hint="give the file to import")
+        path = path / "result.json"
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    if format is None:
+        format = detect_format(path)
+    cls = FORMATS.get(format)
+    if cls is None:
+        raise SourceError(f"unknown source format {format!r}; use one of: {', '.join(FORMATS)}")
+    return cls(path)
+
+
+def detect_format(path: Path) -> str:
+    """The format name of a file, from its first bytes and the keys of its first record."""
+    with path.open("rb") as raw:
+        head = raw.read(_HEAD_BYTES)
+    body = _skip_comments(head.removeprefix(_BOM))
+    if not body:
+        raise SourceError(f"{path}: the file is empty (or holds only comments)")
+    first = body[:1]
+    if first == b"[":
+        return _detect_array(path)
+    if first == b"{":
+        return _detect_object(path, body, complete=len(head) < _HEAD_BYTES)
+    shown = body[:4].decode("utf-8", errors="replace")[:1]
+    raise SourceError(f"{path}: {_WHAT} (first byte {shown!r})", hint=_HINT)
+
+
+def classify(record: Mapping[str, Any]) -> str | None:
+    """The format a decoded first record (or top-level object) belongs to, by its keys."""
+    if record.get("_") in MESSAGE_TYPES:
+        return "telethon"
+    if "messages" in record or "chats" in record:
+        return "tdesktop"
+    if "sender_id" in record and "message_id" in record:
+        return "nktkln"
+    if "post_date" in record and "content" in record:
+        return "cuas"
+    if "channel" in record and ("id" in record or "event" in record):
+        return "jsonl"
+    return None
+
+
+def _skip_comments(head: bytes) -> bytes:
+    """The head without leading whitespace and '#' comment lines (telewatch JSONL allows them)."""
+    body = head.lstrip()
+    while body.startswith(b"#"):
+        newline = body.find(b"\n")
+        body = b"" if newline < 0 else body[newline + 1 :].lstrip()
+    return body
+
+
+def _detect_object(path: Path, body: bytes, *, complete: bool) -> str:
+    lines = body.split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # the last line may be cut off by the head limit
+    probed = 0
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        probed += 1
+        if probed > _PROBE_LINES:
+            break
+        try:
+            record = json.loads(stripped)
+        except ValueError:
+            if probed == 1 and stripped == b"{":
+                break  # a pretty-printed document: read its top-level keys instead
+            continue
+        if isinstance(record, dict):
+            return _known(path, record, "the first record")
+    return _known(path, _top_level_keys(path), "the top-level object")
+
+
+def _known(path: Path, record: Mapping[str, Any], what: str) -> str:
+    found = classify(record)
+    if found is None:
+        keys = ", ".join(sorted(record)[:12]) or "none"
+        raise SourceError(f"{path}: {_WHAT} ({what} has keys: {keys})", hint=_HINT)
+    return found
+
+
+def _top_level_keys(path: Path) -> dict[str, Any]:
+    """Keys (with scalar values) of the file's top-level object, up to 'messages'/'chats' or its end."""
+    keys: dict[str, Any] = {}
+    with path.open("rb") as raw:
+        try:
+            for prefix, event, value in ijson.parse(raw):
+                if prefix == "" and event == "map_key":
+                    keys[value] = None
+                    if value in ("messages", "chats"):
+                        break
+                elif prefix == "" and event == "end_map":
+                    break
+                elif prefix in keys and event in ("string", "number", "boolean"):
+                    keys[prefix] = value
+        except ijson.JSONError as exc:
+            raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+    return keys
+
+
+def _detect_array(path: Path) -> str:
+    with path.open("rb") as raw:
+        try:
+            first = next(iter(ijson.items(raw, "item", use_float=True)), None)
+        except ijson.JSONError as exc:
+            raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+    if first is None:
+        raise SourceError(f"{path}: an empty JSON array holds no posts")
+    if not isinstance(first, dict):
+        raise SourceError(f"{path}: {_WHAT} (a JSON array of {type(first).__name__})", hint=_HINT)
+    found = _known(path, first, "the first element")
+    if found in ("jsonl", "tdesktop"):
+        raise SourceError(
+            f"{path}: a JSON array of {found} records; telewatch JSONL wants one object per line",
+            hint="convert with: jq -c '.[]' FILE > FILE.jsonl",
+        )
+    return found

@@ -1,0 +1,157 @@
+"""Small, fast field readers shared by the source formats; a bad value raises FieldError."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from bot.models import ChannelRef, TextEntity
+
+# Telegram "marks" channel ids as -(10**12 + id) in bot-API style ids (-1001234567890).
+_CHANNEL_MARK = 1_000_000_000_000
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
+_TME = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z][A-Za-z0-9_]{2,31})/?")
+_DATETIME_REPR = re.compile(r"datetime\.datetime\(([\d,\s]+)(?:,\s*tzinfo=([^)]*\)?))?\)")
+
+
+class FieldError(ValueError):
+    """A record's field is missing or has a value of the wrong kind; the text becomes a BadRecord reason."""
+
+
+def bare_channel_id(value: int) -> int:
+    """The bare positive id of a channel: -1001234 and 1234 both give 1234."""
+    if value >= 0:
+        return value
+    if value <= -_CHANNEL_MARK:
+        return -value - _CHANNEL_MARK
+    return -value
+
+
+def to_utc(value: datetime) -> datetime:
+    """A timezone-aware UTC datetime; a naive one is taken to be UTC already."""
+    tz = value.tzinfo
+    if tz is UTC:
+        return value
+    if tz is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_date(value: object, key: str = "date") -> datetime:
+    """Read an ISO-8601 string, unix seconds (number or digit string) or a `datetime.datetime(...)` repr."""
+    if isinstance(value, str):
+        try:
+            return to_utc(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+        text = value.strip()
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), UTC)
+        found = _DATETIME_REPR.fullmatch(text)
+        if found:
+            parts = [int(p) for p in found.group(1).split(",") if p.strip()]
+            if 3 <= len(parts) <= 7:
+                year, month, day, hour, minute, second, micro = (*parts, 0, 0, 0, 0)[:7]
+                return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+        raise FieldError(f"'{key}' is not a date: {value[:40]!r}")
+    if isinstance(value, bool):
+        raise FieldError(f"'{key}' is not a date: {value!r}")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise FieldError(f"'{key}' is out of range as unix seconds: {value!r}") from None
+    raise FieldError(f"'{key}' is not a date: {value!r}")
+
+
+def optional_date(record: Mapping[str, object], key: str) -> datetime | None:
+    """A date field that may be absent or null."""
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    return parse_date(value, key)
+
+
+def required_int(record: Mapping[str, object], key: str) -> int:
+    """An integer field that must be present (a digit string is accepted too)."""
+    value = record.get(key)
+    if value is None:
+        raise FieldError(f"missing '{key}'")
+    return _as_int(value, key)
+
+
+def optional_int(record: Mapping[str, object], key: str) -> int | None:
+    """An integer field that may be absent or null."""
+    value = record.get(key)
+    if value is None:
+        return None
+    return _as_int(value, key)
+
+
+def _as_int(value: object, key: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise FieldError(f"'{key}' must be an integer (got {value!r})")
+
+
+def optional_str(record: Mapping[str, object], key: str) -> str | None:
+    """A string field that may be absent, null or empty (empty gives None)."""
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    raise FieldError(f"'{key}' must be a string (got {value!r})")
+
+
+def text_field(record: Mapping[str, object], key: str) -> str:
+    """A text field; absent or null gives the empty string."""
+    value = record.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise FieldError(f"'{key}' must be a string (got {type(value).__name__})")
+
+
+def parse_channel(value: object, *, tg_id: int | None = None, title: str | None = None) -> ChannelRef:
+    """Read a channel given as @name, name, a t.me link, or a numeric id (bare or -100 marked)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ChannelRef(tg_id=bare_channel_id(value), title=title)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return ChannelRef(tg_id=bare_channel_id(int(text)), title=title)
+        name = text[1:] if text.startswith("@") else text
+        link = _TME.fullmatch(name)
+        if link:
+            name = link.group(1)
+        if _USERNAME.fullmatch(name):
+            return ChannelRef(tg_id=tg_id, username=name, title=title)
+    raise FieldError(f"'channel' must be @username, a t.me link or a numeric id (got {value!r})")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """The part of `text` an entity covers (offset/length in UTF-16 code units)."""
+    data = text.encode("utf-16-le")
+    return data[2 * offset : 2 * (offset + length)].decode("utf-16-le", errors="replace")
+
+
+def check_entity(entity: TextEntity, text_units: int) -> TextEntity:
+    """Reject an entity that lies outside its text."""
+    if entity.offset < 0 or entity.length < 0 or entity.offset + entity.length > text_units:
+        raise FieldError(
+            f"entity {entity.kind} at {entity.offset}+{entity.length} lies outside the text "
+            f"({text_units} UTF-16 units)"
+        )
+    return entity

@@ -1,0 +1,94 @@
+"""Translating Telethon's errors into the bot.errors hierarchy; nothing above bot/telegram/ sees Telethon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from telethon import errors as tg
+
+from bot.errors import (
+    AuthError,
+    ChannelUnavailable,
+    Disconnected,
+    RateLimited,
+    TelegramError,
+    TelewatchError,
+)
+
+NOT_FOUND = (
+    tg.UsernameNotOccupiedError,
+    tg.UsernameInvalidError,
+    tg.ChannelInvalidError,
+    tg.PeerIdInvalidError,
+    tg.ChatIdInvalidError,
+    tg.InviteHashExpiredError,
+    tg.InviteHashInvalidError,
+    tg.InviteHashEmptyError,
+    tg.InputUserDeactivatedError,
+)
+PRIVATE = (tg.ChannelPrivateError, tg.ChatAdminRequiredError, tg.ChatRestrictedError)
+BANNED = (
+    tg.UserBannedInChannelError,
+    tg.ChatWriteForbiddenError,
+    tg.UserIsBlockedError,
+    tg.UserKickedError,
+    tg.BotGroupsBlockedError,
+)
+NOT_JOINED = (tg.InviteRequestSentError,)
+AUTH = (
+    tg.AuthKeyUnregisteredError,
+    tg.SessionRevokedError,
+    tg.SessionExpiredError,
+    tg.AuthKeyDuplicatedError,
+    tg.UserDeactivatedError,
+    tg.UserDeactivatedBanError,
+    tg.UnauthorizedError,
+    tg.AuthKeyError,
+)
+TRANSIENT = (tg.ServerError, tg.TimedOutError, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+def translate(error: BaseException, *, request: str, target: str | None = None) -> TelewatchError:
+    """The bot.errors equivalent of a Telethon (or network) error raised by `request` about `target`."""
+    what = target or request
+    if isinstance(error, tg.FloodWaitError | tg.SlowModeWaitError | tg.FloodPremiumWaitError):
+        return RateLimited(float(error.seconds), request=request)
+    if isinstance(error, tg.FloodError):  # FLOOD without a number: back off a little
+        return RateLimited(30.0, request=request)
+    if isinstance(error, NOT_FOUND):
+        return ChannelUnavailable(what, "not found")
+    if isinstance(error, PRIVATE):
+        return ChannelUnavailable(what, "private", hint="join it with the watcher account, or set auto_join")
+    if isinstance(error, BANNED):
+        return ChannelUnavailable(what, "banned")
+    if isinstance(error, NOT_JOINED):
+        return ChannelUnavailable(what, "not joined", hint="an admin must approve the join request")
+    if isinstance(error, AUTH):
+        return AuthError(
+            f"the Telegram session was rejected ({type(error).__name__})", hint="run `telewatch login` again"
+        )
+    if isinstance(error, tg.ChannelsTooMuchError):
+        return TelegramError(
+            f"cannot join {what}: the account is in too many channels", hint="leave some channels first"
+        )
+    if isinstance(error, TRANSIENT):
+        return Disconnected(f"connection to Telegram lost during {request}: {error or type(error).__name__}")
+    if isinstance(error, tg.RPCError):
+        return TelegramError(f"Telegram refused {request} for {what}: {error.message} (code {error.code})")
+    if isinstance(error, ValueError):
+        # Telethon raises ValueError when it cannot find an entity (e.g. an id not in the session cache).
+        return ChannelUnavailable(what, "not found", hint=str(error))
+    return TelegramError(f"{request} for {what} failed: {error!r}")
+
+
+@contextmanager
+def translated(request: str, target: str | None = None) -> Iterator[None]:
+    """Run a block of Telethon calls, re-raising its errors as bot.errors (chained for --debug)."""
+    try:
+        yield
+    except TelewatchError:
+        raise
+    except (tg.RPCError, ValueError, ConnectionError, OSError, asyncio.TimeoutError) as e:
+        raise translate(e, request=request, target=target) from e

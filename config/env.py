@@ -1,0 +1,116 @@
+"""Secrets and overrides from the environment or a `.env` file: TELEWATCH_API_ID / _API_HASH / _BOT_TOKEN."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+API_ID = "TELEWATCH_API_ID"
+API_HASH = "TELEWATCH_API_HASH"
+BOT_TOKEN = "TELEWATCH_BOT_TOKEN"
+ENV_KEYS = (API_ID, API_HASH, BOT_TOKEN)
+
+# TOML keys that must never hold a value in the file (it may end up in git); value = where it belongs.
+SECRET_KEYS: dict[str, str] = {
+    "api_hash": API_HASH,
+    "bot_token": BOT_TOKEN,
+    "password": "the login prompt (never stored)",
+    "session_string": "the session file",
+    "phone": "the login prompt (never stored)",
+}
+
+_API_HASH_RE = re.compile(r"[0-9a-fA-F]{32}")
+_BOT_TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvValue:
+    """One environment value and where it came from (for error messages)."""
+
+    value: str
+    source: str  # "environment" or the path of the .env file
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramEnv:
+    """The validated Telegram values found in the environment."""
+
+    api_id: int | None = None
+    api_hash: str | None = None
+    bot_token: str | None = None
+
+
+def dotenv_files(config_path: Path) -> tuple[Path, ...]:
+    """The .env files consulted, most specific first: beside the config file, then the working directory."""
+    beside = config_path.parent / ".env"
+    cwd = Path.cwd() / ".env"
+    files = [beside]
+    if cwd.resolve() != beside.resolve():
+        files.append(cwd)
+    return tuple(files)
+
+
+def collect(config_path: Path, environ: Mapping[str, str]) -> dict[str, EnvValue]:
+    """Our variables: the real environment wins over .env beside the config, which wins over ./.env."""
+    found: dict[str, EnvValue] = {}
+    for key in ENV_KEYS:
+        if environ.get(key, "").strip():
+            found[key] = EnvValue(environ[key].strip(), "environment")
+    for file in dotenv_files(config_path):
+        if not file.is_file():
+            continue
+        try:
+            values = dotenv_values(file)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read .env file: {e}", file=file) from e
+        for key in ENV_KEYS:
+            raw = values.get(key)
+            if key not in found and raw and raw.strip():
+                found[key] = EnvValue(raw.strip(), str(file))
+    return found
+
+
+def telegram_env(config_path: Path, environ: Mapping[str, str]) -> TelegramEnv:
+    """Read and check the Telegram variables; a malformed one is a ConfigError (secrets never echoed)."""
+    found = collect(config_path, environ)
+    api_id: int | None = None
+    if API_ID in found:
+        item = found[API_ID]
+        try:
+            api_id = int(item.value)
+        except ValueError:
+            raise ConfigError(
+                "is not a whole number",
+                file=item.source,
+                key=API_ID,
+                value=item.value,
+                expected="the numeric api_id from https://my.telegram.org",
+            ) from None
+        if api_id <= 0:
+            raise ConfigError("must be positive", file=item.source, key=API_ID, value=item.value)
+    api_hash = _secret(
+        found, API_HASH, _API_HASH_RE, "32 hexadecimal characters from https://my.telegram.org"
+    )
+    bot_token = _secret(found, BOT_TOKEN, _BOT_TOKEN_RE, "a token like 123456:ABC-DEF... from @BotFather")
+    return TelegramEnv(api_id=api_id, api_hash=api_hash, bot_token=bot_token)
+
+
+def _secret(found: Mapping[str, EnvValue], key: str, pattern: re.Pattern[str], expected: str) -> str | None:
+    item = found.get(key)
+    if item is None:
+        return None
+    if not pattern.fullmatch(item.value):
+        # The value is a secret: say how long it is, never what it is.
+        raise ConfigError(
+            f"does not look right ({len(item.value)} characters)",
+            file=item.source,
+            key=key,
+            expected=expected,
+        )
+    return item.value

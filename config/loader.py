@@ -1,0 +1,229 @@
+"""Load the TOML config once: parse, validate every key, merge rule packs and environment, freeze."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import importlib.util
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError, RuleError
+from bot.models import RuleSpec
+from config import schema
+from config.convert import Source, find_secrets
+from config.env import API_HASH, API_ID, BOT_TOKEN, telegram_env
+from config.positions import KeyLines
+from config.settings import Settings
+
+PACK_DIR = Path(__file__).resolve().parent / "rules"
+_PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+def load(path: Path, environ: Mapping[str, str]) -> Settings:
+    """Read, validate and freeze the config at `path`; secrets come from `environ` or a .env file."""
+    return load_text(read_text(path), path, environ)
+
+
+def read_text(path: Path) -> str:
+    """The config file's text, or a ConfigError saying how to create it."""
+    try:
+        # Bytes, not read_text: newline translation would turn a CRLF file into LF on every edit.
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found", file=path, hint=f"create it with: telewatch --config {path} init"
+        ) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"is not UTF-8 text ({e.reason} at byte {e.start})", file=path) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the config file: {e.strerror}", file=path) from None
+
+
+def load_text(text: str, path: Path, environ: Mapping[str, str], *, base_dir: Path | None = None) -> Settings:
+    """Validate `text` as if it were the content of `path` (the editor checks edits this way before writing).
+
+    Relative paths in the file resolve against `base_dir`, by default the current working directory.
+    """
+    data = parse_toml(text, path)
+    src = Source(path, KeyLines(text), base_dir or Path.cwd())
+    find_secrets(data, src)
+    settings = schema.settings(data, src)
+    rules, origins = merge_packs(settings.rules, settings.rule_packs, src)
+    _check_route_rules(settings, {r.name for r in rules}, src)
+    _compile(rules, origins)
+    env = telegram_env(path, environ)
+    telegram = dataclasses.replace(
+        settings.telegram,
+        api_id=env.api_id if env.api_id is not None else settings.telegram.api_id,
+        api_hash=env.api_hash,
+        bot_token=env.bot_token,
+    )
+    return dataclasses.replace(settings, path=path, rules=rules, telegram=telegram)
+
+
+def parse_toml(text: str, path: Path | str) -> dict[str, Any]:
+    """tomllib.loads, with a syntax error turned into a ConfigError carrying its line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        pos = _TOML_POS.search(message)
+        problem = _TOML_POS.sub("", message)
+        line = int(pos.group(1)) if pos else None
+        hint = "TOML syntax: key = value, strings in quotes, [section], [[list-section]]"
+        if pos:
+            hint = f"column {pos.group(2)}; " + hint
+        raise ConfigError(f"TOML syntax error: {problem}", file=path, line=line, hint=hint) from None
+
+
+# -- rule packs -----------------------------------------------------------------------------------------
+
+
+def pack_path(name: str) -> Path:
+    """Where the rule pack `name` lives: bot.rules.packs.pack_path when present, else config/rules/."""
+    if importlib.util.find_spec("bot.rules") is not None and importlib.util.find_spec("bot.rules.packs"):
+        packs = importlib.import_module("bot.rules.packs")
+        finder = getattr(packs, "pack_path", None)
+        if finder is not None:
+            return Path(finder(name))
+    return PACK_DIR / f"{name}.toml"
+
+
+def available_packs() -> tuple[str, ...]:
+    """Names of the rule packs that can be listed in `rule_packs`."""
+    folder = pack_path("x").parent
+    return tuple(sorted(p.stem for p in folder.glob("*.toml"))) if folder.is_dir() else ()
+
+
+def load_rule_pack(path: Path) -> tuple[RuleSpec, ...]:
+    """The rules of one pack file: `description = "..."` and [[rules]] tables, as in the config."""
+    text = read_text(path)
+    data = parse_toml(text, path)
+    src = Source(path, KeyLines(text))
+    find_secrets(data, src)
+    for key in data:
+        if key not in ("rules", "description"):
+            raise src.error("unknown key in a rule pack", key, expected="description, [[rules]]")
+    return schema.rules(data.get("rules", []), src)
+
+
+def merge_packs(
+    own: Sequence[RuleSpec], packs: Sequence[str], src: Source
+) -> tuple[tuple[RuleSpec, ...], dict[str, tuple[Path | str, str]]]:
+    """Pack rules in pack order, each replaced by a config rule of the same name, then the other config rules.
+
+    Also returns where each rule is written: name -> (file, dotted key), for errors found later.
+    """
+    merged: dict[str, RuleSpec] = {}
+    origins: dict[str, tuple[Path | str, str]] = {}
+    from_pack: dict[str, str] = {}
+    for i, name in enumerate(packs):
+        key = f"rule_packs[{i}]"
+        if not _PACK_NAME.fullmatch(name):
+            raise src.error("is not a pack name", key, name, expected="letters, digits, '_', '-', '.'")
+        if packs.index(name) != i:
+            raise src.error("is listed twice", key, name)
+        path = pack_path(name)
+        if not path.is_file():
+            names = available_packs()
+            close = difflib.get_close_matches(name, names, n=1)
+            raise src.error(
+                "is not a known rule pack" + (f"; did you mean '{close[0]}'?" if close else ""),
+                key,
+                name,
+                expected="one of: " + (", ".join(names) or f"(none: no *.toml in {path.parent})"),
+            )
+        for j, spec in enumerate(load_rule_pack(path)):
+            if spec.name in from_pack:
+                raise ConfigError(
+                    f"rule '{spec.name}' is in both packs '{from_pack[spec.name]}' and '{name}'",
+                    file=path,
+                    key=f"rules[{j}].name",
+                    hint="list only one of them in rule_packs, or rename the rule in one pack",
+                )
+            from_pack[spec.name] = name
+            merged[spec.name] = spec
+            origins[spec.name] = (path, f"rules[{j}]")
+    for i, spec in enumerate(own):
+        merged[spec.name] = spec  # replaces a pack rule in place, or appends
+        origins[spec.name] = (src.file, f"rules[{i}]")
+    return tuple(merged.values()), origins
+
+
+def _check_route_rules(settings: Settings, names: set[str], src: Source) -> None:
+    for i, route in enumerate(settings.routes):
+        for j, rule in enumerate(route.rules):
+            if rule not in names:
+                close = difflib.get_close_matches(rule, sorted(names), n=1)
+                raise src.error(
+                    "names no rule" + (f"; did you mean '{close[0]}'?" if close else ""),
+                    f"routes[{i}].rules[{j}]",
+                    rule,
+                    expected="a name from [[rules]] or a listed rule pack",
+                )
+
+
+# -- rule terms -----------------------------------------------------------------------------------------
+
+
+def _compile(rules: tuple[RuleSpec, ...], origins: Mapping[str, tuple[Path | str, str]]) -> None:
+    """Let the rules engine check term syntax, when it is installed; point its error at the rule's key."""
+    if importlib.util.find_spec("bot.rules") is None:
+        return
+    compile_rules = getattr(importlib.import_module("bot.rules"), "compile_rules", None)
+    if compile_rules is None:
+        return
+    try:
+        compile_rules(rules)
+        return
+    except RuleError as e:
+        first = e
+    # Compile one at a time to find which rule is at fault (only on the error path).
+    for spec in rules:
+        try:
+            compile_rules((spec,))
+        except RuleError as e:
+            raise _locate(e, spec, origins) from e
+    raise first
+
+
+def _locate(e: RuleError, spec: RuleSpec, origins: Mapping[str, tuple[Path | str, str]]) -> ConfigError:
+    file, key = origins[spec.name]
+    for field, toml in (("any_", "any"), ("all_", "all"), ("none_", "none")):
+        terms: tuple[str, ...] = getattr(spec, field)
+        if e.value in terms:
+            key = f"{key}.{toml}[{terms.index(e.value)}]"
+            break
+    text = file.read_text(encoding="utf-8") if isinstance(file, Path) and file.is_file() else ""
+    problem = str(e).removeprefix("config: ")
+    line = KeyLines(text).line_of(key) if text else None
+    return RuleError(f"rule '{spec.name}': {problem}", file=file, key=key, line=line, hint=e.hint)
+
+
+# -- credentials ----------------------------------------------------------------------------------------
+
+
+def require_telegram(settings: Settings, *, need_bot_token: bool = False) -> None:
+    """Raise a ConfigError naming each missing credential, for commands that talk to Telegram."""
+    tg = settings.telegram
+    missing: list[str] = []
+    if tg.api_id is None:
+        missing.append(f"api_id ([telegram] api_id in the config, or {API_ID})")
+    if tg.api_hash is None:
+        missing.append(API_HASH)
+    if need_bot_token and tg.bot_token is None:
+        missing.append(BOT_TOKEN)
+    if missing:
+        where = (settings.path.parent if settings.path else Path.cwd()) / ".env"
+        raise ConfigError(
+            "missing Telegram credentials: " + ", ".join(missing),
+            file=settings.path,
+            hint=f"put them in {where} (e.g. {API_HASH}=0123...) or the environment; "
+            "api_id and api_hash come from https://my.telegram.org, the bot token from @BotFather",
+        )

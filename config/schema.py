@@ -1,0 +1,234 @@
+"""Build and check each section of the settings from the parsed TOML (no file or environment I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.models import RuleSpec
+from config import convert as cv
+from config.convert import Source
+from config.refs import EXPECTED as REF_EXPECTED
+from config.refs import parse_ref
+from config.settings import (
+    AdminSettings,
+    ChannelSettings,
+    RouteSettings,
+    ScheduleSettings,
+    ServerSettings,
+    Settings,
+    StorageSettings,
+    TelegramSettings,
+)
+
+SINKS = ("console", "jsonl", "telegram")
+DIGESTS = ("hourly", "daily")
+SEND_AS = ("bot", "user")
+
+# Settings keys read from the file; `path` is where the file is, never a key in it.
+TOP_EXCLUDE = frozenset({"path"})
+TELEGRAM_EXCLUDE = frozenset({"api_hash", "bot_token"})  # only from the environment
+
+
+def telegram(data: Any, src: Source) -> TelegramSettings:
+    """[telegram]: api_id, session, optional [telegram.server]."""
+    special = {"server": lambda raw, key, s: cv.build(ServerSettings, raw, key, s)}
+    tg = cv.build(TelegramSettings, data, "telegram", src, special=special, exclude=TELEGRAM_EXCLUDE)
+    if tg.api_id is not None and tg.api_id <= 0:
+        raise src.error("must be positive", "telegram.api_id", tg.api_id, expected="your api_id")
+    _choice(tg.send_alerts_as, SEND_AS, "telegram.send_alerts_as", src)
+    _positive(tg.requests_per_second, "telegram.requests_per_second", src)
+    if not tg.session_name.strip() or any(c in tg.session_name for c in "/\\"):
+        raise src.error("must be a plain file name", "telegram.session_name", tg.session_name)
+    if tg.server is not None:
+        if not 1 <= tg.server.port <= 65535:
+            raise src.error("is not a port", "telegram.server.port", tg.server.port, expected="1..65535")
+        if tg.server.dc_id < 1:
+            raise src.error("must be positive", "telegram.server.dc_id", tg.server.dc_id)
+    return tg
+
+
+def channels(data: Any, src: Source) -> tuple[ChannelSettings, ...]:
+    """[[channels]]: each with a valid, unique ref."""
+    items = _array_of_tables(data, "channels", src)
+    out: list[ChannelSettings] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(items):
+        key = f"channels[{i}]"
+        ch = cv.build(ChannelSettings, raw, key, src)
+        try:
+            norm = parse_ref(ch.ref).key
+        except ValueError:
+            raise src.error(
+                "is not a channel reference", f"{key}.ref", ch.ref, expected=REF_EXPECTED
+            ) from None
+        if norm in seen:
+            raise src.error(
+                f"names the same channel as channels[{seen[norm]}]",
+                f"{key}.ref",
+                ch.ref,
+                hint="remove one of the two entries",
+            )
+        seen[norm] = i
+        for field in ("backfill_days", "backfill_count"):
+            value = getattr(ch, field)
+            if value is not None and value < 0:
+                raise src.error("must not be negative", f"{key}.{field}", value)
+        if ch.poll_minutes is not None:
+            _positive(ch.poll_minutes, f"{key}.poll_minutes", src)
+        if ch.label is not None and not ch.label.strip():
+            raise src.error("must not be empty (omit it instead)", f"{key}.label", ch.label)
+        _nonempty_items(ch.tags, f"{key}.tags", src)
+        out.append(ch)
+    return tuple(out)
+
+
+def rules(data: Any, src: Source, prefix: str = "rules") -> tuple[RuleSpec, ...]:
+    """[[rules]]: each named uniquely, with something that can match."""
+    items = _array_of_tables(data, prefix, src)
+    out: list[RuleSpec] = []
+    seen: dict[str, int] = {}
+    special = {"severity": cv.severity, "near": cv.near}
+    for i, raw in enumerate(items):
+        key = f"{prefix}[{i}]"
+        spec = cv.build(RuleSpec, raw, key, src, special=special)
+        if not spec.name.strip():
+            raise src.error("must not be empty", f"{key}.name", spec.name)
+        if spec.name in seen:
+            raise src.error(
+                f"is a duplicate rule name (also {prefix}[{seen[spec.name]}])", f"{key}.name", spec.name
+            )
+        seen[spec.name] = i
+        if not (spec.any_ or spec.all_ or spec.near):
+            raise src.error(
+                "has nothing to match",
+                key,
+                expected="at least one of any = [...], all = [...] or near = [[...]] (none only excludes)",
+            )
+        for field, toml in (("any_", "any"), ("all_", "all"), ("none_", "none")):
+            _nonempty_items(getattr(spec, field), f"{key}.{toml}", src)
+        out.append(spec)
+    return tuple(out)
+
+
+def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:
+    """[[routes]]: sink, target and filters of each alert route."""
+    items = _array_of_tables(data, "routes", src)
+    out: list[RouteSettings] = []
+    seen: dict[str, int] = {}
+    special = {"min_severity": cv.severity, "quiet_hours": cv.quiet_hours}
+    for i, raw in enumerate(items):
+        key = f"routes[{i}]"
+        route = cv.build(RouteSettings, raw, key, src, special=special)
+        if route.name in seen:
+            raise src.error(
+                f"is a duplicate route name (also routes[{seen[route.name]}])", f"{key}.name", route.name
+            )
+        seen[route.name] = i
+        _choice(route.sink, SINKS, f"{key}.sink", src)
+        if route.digest is not None:
+            _choice(route.digest, DIGESTS, f"{key}.digest", src)
+        if route.sink in ("jsonl", "telegram") and not (route.target or "").strip():
+            what = "a file path" if route.sink == "jsonl" else 'a chat: "me", "@group" or a numeric chat id'
+            raise src.error(f"a {route.sink} route needs a target", f"{key}.target", expected=what)
+        if route.sink == "jsonl" and route.target:
+            route = dataclasses.replace(route, target=str(src.path(route.target)))
+        out.append(route)
+    return tuple(out)
+
+
+def schedule(data: Any, src: Source) -> ScheduleSettings:
+    """[schedule]: every interval positive, digest_hour a clock hour."""
+    sched = cv.build(ScheduleSettings, data, "schedule", src)
+    for name in (
+        "gap_check_minutes",
+        "poll_minutes",
+        "outbox_seconds",
+        "health_check_minutes",
+        "silent_after_hours",
+        "dedup_window_minutes",
+    ):
+        _positive(getattr(sched, name), f"schedule.{name}", src)
+    if not 0 <= sched.digest_hour <= 23:
+        raise src.error(
+            "is not an hour of the day", "schedule.digest_hour", sched.digest_hour, expected="0..23"
+        )
+    return sched
+
+
+def admin(data: Any, src: Source) -> AdminSettings:
+    """[admin]: chats and user ids allowed to run chat commands."""
+    adm = cv.build(AdminSettings, data, "admin", src)
+    for i, user in enumerate(adm.users):
+        if user <= 0:
+            raise src.error(
+                "is not a user id", f"admin.users[{i}]", user, expected="a positive numeric user id"
+            )
+    _nonempty_items(adm.chats, "admin.chats", src)
+    return adm
+
+
+def timezone(data: Any, src: Source) -> str:
+    """timezone = "Europe/Kyiv": an IANA zone name."""
+    name = cv.convert(str, data, "timezone", src)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise src.error(
+            "is not a known time zone", "timezone", name, expected='an IANA name like "UTC" or "Europe/Kyiv"'
+        ) from None
+    return str(name)
+
+
+def settings(data: Mapping[str, Any], src: Source) -> Settings:
+    """The whole file -> Settings (rule packs not yet merged; the loader does that)."""
+    builders: dict[str, Any] = {
+        "telegram": telegram,
+        "channels": channels,
+        "rules": rules,
+        "rule_packs": lambda raw, s: cv.convert(tuple[str, ...], raw, "rule_packs", s),
+        "routes": routes,
+        "storage": lambda raw, s: cv.build(StorageSettings, raw, "storage", s),
+        "schedule": schedule,
+        "admin": admin,
+        "timezone": timezone,
+    }
+    valid = sorted(k for k in cv.toml_keys(Settings) if k not in TOP_EXCLUDE)
+    kwargs: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in builders:
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            problem = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+            raise src.error(problem, key, expected="one of: " + ", ".join(valid))
+        kwargs[key] = builders[key](raw, src)
+    if "storage" not in kwargs:
+        kwargs["storage"] = StorageSettings(path=src.path(str(StorageSettings().path)))
+    return Settings(**kwargs)
+
+
+def _array_of_tables(data: Any, key: str, src: Source) -> Sequence[Any]:
+    if not isinstance(data, list):
+        raise src.error("must be a list of tables", key, expected=f"[[{key}]] sections")
+    return data
+
+
+def _choice(value: str, valid: Iterable[str], key: str, src: Source) -> None:
+    options = tuple(valid)
+    if value not in options:
+        close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else None
+        raise src.error("is not allowed", key, value, expected=" | ".join(options), hint=hint)
+
+
+def _positive(value: float, key: str, src: Source) -> None:
+    if value <= 0:
+        raise src.error("must be greater than 0", key, value)
+
+
+def _nonempty_items(items: Sequence[str], key: str, src: Source) -> None:
+    for i, item in enumerate(items):
+        if not item.strip():
+            raise src.error("must not be an empty string", f"{key}[{i}]", item)

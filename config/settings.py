@@ -1,0 +1,106 @@
+"""The frozen settings schema. Built once by config.loader.load(); nothing reads settings at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from bot.models import RuleSpec, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """A non-default MTProto server (Telegram's test servers or a private one)."""
+
+    address: str
+    port: int = 443
+    dc_id: int = 2
+    rsa_key_file: Path | None = None
+    test_mode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """Credentials and client options. api_hash and bot_token come only from the environment/.env."""
+
+    api_id: int | None = None
+    api_hash: str | None = None
+    bot_token: str | None = None
+    session_dir: Path = Path("~/.local/share/telewatch")  # expanded by the loader
+    session_name: str = "watcher"
+    server: ServerSettings | None = None
+    send_alerts_as: str = "bot"  # "bot" or "user"
+    requests_per_second: float = 3.0  # global request budget of the watcher account
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """One watched channel as configured."""
+
+    ref: str  # @name, t.me link, invite link or numeric id, as the user wrote it
+    label: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    auto_join: bool = False
+    backfill_days: int | None = None
+    backfill_count: int | None = None
+    alert_on_backfill: bool = False
+    poll_minutes: float | None = None  # override of schedule.poll_minutes for channels not joined
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """Where alerts go: a sink, a target, and which alerts qualify."""
+
+    name: str
+    sink: str  # "console" | "jsonl" | "telegram"
+    target: str | None = None  # chat for telegram, file path for jsonl
+    rules: tuple[str, ...] = ()  # empty = every rule
+    labels: tuple[str, ...] = ()  # empty = every channel label
+    min_severity: Severity = Severity.INFO
+    digest: str | None = None  # None | "hourly" | "daily"
+    quiet_hours: tuple[time, time] | None = None
+    forward_original: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    path: Path = Path("data/telewatch.db")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """Intervals of the periodic jobs."""
+
+    gap_check_minutes: float = 10.0
+    poll_minutes: float = 5.0
+    outbox_seconds: float = 2.0
+    health_check_minutes: float = 30.0
+    silent_after_hours: float = 24.0
+    digest_hour: int = 8  # local hour of the daily digest
+    dedup_window_minutes: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    """Who may control the bot from chat."""
+
+    chats: tuple[str, ...] = ()
+    users: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything telewatch is configured with."""
+
+    path: Path | None = None
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    channels: tuple[ChannelSettings, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    rule_packs: tuple[str, ...] = ()
+    routes: tuple[RouteSettings, ...] = (RouteSettings(name="console", sink="console"),)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    timezone: str = "UTC"

@@ -1,0 +1,218 @@
+"""The alert outbox: durable, de-duplicated by key, marked sent only after a sink confirms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.models import Alert, AlertKind, AlertStatus, Severity
+from storage.codec import from_iso, must_iso, to_iso
+from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert to enqueue; `dedup_key` makes enqueueing the same alert twice a no-op."""
+
+    dedup_key: str
+    post_id: int
+    rule: str
+    severity: Severity
+    kind: AlertKind
+    route: str
+    sink: str
+    target: str | None = None
+    status: AlertStatus = AlertStatus.PENDING
+    group_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    statuses: tuple[AlertStatus, ...] = ()
+    rule: str | None = None
+    review: str | None = None  # relevant | false_positive | unreviewed
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RulePrecision:
+    rule: str
+    alerts: int
+    relevant: int
+    false_positive: int
+
+    @property
+    def precision(self) -> float | None:
+        reviewed = self.relevant + self.false_positive
+        return self.relevant / reviewed if reviewed else None
+
+
+COLUMNS = (
+    "id, dedup_key, post_id, rule, severity, kind, sink, status, attempts, created_at, next_try_at, sent_at, "
+    "last_error, route, target, review, reviewed_by, reviewed_at, group_key, sent_message_id"
+)
+
+
+def alert_from_row(row: Any) -> Alert:
+    return Alert(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        post_id=row["post_id"],
+        rule=row["rule"],
+        severity=Severity(row["severity"]),
+        kind=AlertKind(row["kind"]),
+        sink=row["sink"],
+        status=AlertStatus(row["status"]),
+        attempts=row["attempts"],
+        created_at=must_iso(row["created_at"]),
+        next_try_at=from_iso(row["next_try_at"]),
+        sent_at=from_iso(row["sent_at"]),
+        last_error=row["last_error"],
+    )
+
+
+class AlertRepository:
+    """Outbox rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, tx: aiosqlite.Connection, alerts: Sequence[NewAlert], at: datetime) -> int:
+        """Insert alerts, ignoring any whose dedup key exists already; returns how many were new."""
+        stamp = to_iso(at)
+        before = tx.total_changes
+        await tx.executemany(
+            "INSERT OR IGNORE INTO alerts (dedup_key, post_id, rule, severity, kind, route, sink, target, status, "
+            "group_key, created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    a.dedup_key,
+                    a.post_id,
+                    a.rule,
+                    int(a.severity),
+                    a.kind.value,
+                    a.route,
+                    a.sink,
+                    a.target,
+                    a.status.value,
+                    a.group_key,
+                    stamp,
+                    stamp,
+                )
+                for a in alerts
+            ],
+        )
+        return tx.total_changes - before
+
+    async def alerted_rules(self, tx: aiosqlite.Connection, post_id: int) -> list[tuple[str, Severity]]:
+        """The rules that raised a (non-deletion) alert for a post."""
+        async with tx.execute(
+            "SELECT DISTINCT rule, severity FROM alerts WHERE post_id = ? AND kind != 'deleted'", (post_id,)
+        ) as cur:
+            return [(r[0], Severity(r[1])) for r in await cur.fetchall()]
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Alert]:
+        """Pending alerts whose next try has come, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM alerts WHERE status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?) "
+            "ORDER BY id LIMIT ?",
+            (to_iso(now), limit),
+        )
+        return [alert_from_row(r) for r in rows]
+
+    async def target(self, alert_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT target FROM alerts WHERE id = ?", (alert_id,))
+        return row["target"] if row else None
+
+    async def mark_sent(self, alert_ids: Sequence[int], at: datetime, message_id: int | None = None) -> None:
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
+                "last_error = NULL WHERE id = ?",
+                [(to_iso(at), message_id, i) for i in alert_ids],
+            )
+
+    async def mark_retry(
+        self, alert_ids: Sequence[int], next_try: datetime, error: str, *, count: bool = True
+    ) -> None:
+        """Schedule another try; a flood wait (`count=False`) does not use up an attempt."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET attempts = attempts + ?, next_try_at = ?, last_error = ? WHERE id = ?",
+                [(1 if count else 0, to_iso(next_try), error, i) for i in alert_ids],
+            )
+
+    async def mark_failed(self, alert_ids: Sequence[int], error: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, i) for i in alert_ids],
+            )
+
+    async def set_status(self, alert_ids: Sequence[int], status: AlertStatus) -> None:
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET status = ? WHERE id = ?", [(status.value, i) for i in alert_ids]
+            )
+
+    async def review(self, alert_id: int, mark: str, by: str, at: datetime) -> bool:
+        """Store a reviewer's mark (relevant / false_positive); False when the alert does not exist."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
+                (mark, by, to_iso(at), alert_id),
+            )
+            return cur.rowcount > 0
+
+    async def get(self, alert_id: int) -> Alert | None:
+        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        return alert_from_row(row) if row else None
+
+    async def for_post(self, post_id: int) -> list[Alert]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM alerts WHERE post_id = ? ORDER BY id", (post_id,)
+        )
+        return [alert_from_row(r) for r in rows]
+
+    async def listing(self, where: AlertFilter = AlertFilter(), limit: int = 50) -> list[dict[str, Any]]:
+        """Alerts newest first, joined with their post and channel, as plain rows for listings."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if where.statuses:
+            clauses.append(f"a.status IN ({','.join('?' * len(where.statuses))})")
+            params.extend(s.value for s in where.statuses)
+        if where.rule:
+            clauses.append("a.rule = ?")
+            params.append(where.rule)
+        if where.review == "unreviewed":
+            clauses.append("a.review IS NULL")
+        elif where.review:
+            clauses.append("a.review = ?")
+            params.append(where.review)
+        if where.since:
+            clauses.append("a.created_at >= ?")
+            params.append(to_iso(where.since))
+        sql = (
+            "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.attempts, a.created_at, "
+            "a.sent_at, a.last_error, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
+            "c.username, c.title, c.tg_id FROM alerts a JOIN posts p ON p.id = a.post_id "
+            "JOIN channels c ON c.id = p.channel_id"
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY a.id DESC LIMIT ?"
+        )
+        return [dict(r) for r in await self.db.fetchall(sql, (*params, limit))]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT status, count(*) FROM alerts GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def precision_by_rule(self) -> list[RulePrecision]:
+        rows = await self.db.fetchall(
+            "SELECT rule, count(*) AS n, sum(review = 'relevant') AS rel, sum(review = 'false_positive') AS fp "
+            "FROM alerts GROUP BY rule ORDER BY rule"
+        )
+        return [RulePrecision(r["rule"], r["n"], r["rel"] or 0, r["fp"] or 0) for r in rows]

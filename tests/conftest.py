@@ -1,0 +1,18 @@
+"""Shared fixtures: paths to the real sample data (skipping when absent) and a fresh database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip: the real samples live outside the repository."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real sample data not present at {SHARED_DATA}")
+    return SHARED_DATA
