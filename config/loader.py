@@ -22,6 +22,7 @@ from config.settings import Settings
 
 PACK_DIR = Path(__file__).resolve().parent / "rules"
 _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ERROR_PLACE = re.compile(r"^[^:]*(?::\d+)?: (?:key '[^']*': )?")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 
@@ -201,9 +202,26 @@ def _locate(e: RuleError, spec: RuleSpec, origins: Mapping[str, tuple[Path | str
             key = f"{key}.{toml}[{terms.index(e.value)}]"
             break
     text = file.read_text(encoding="utf-8") if isinstance(file, Path) and file.is_file() else ""
-    problem = str(e).removeprefix("config: ")
     line = KeyLines(text).line_of(key) if text else None
-    return RuleError(f"rule '{spec.name}': {problem}", file=file, key=key, line=line, hint=e.hint)
+    return RuleError(
+        f"rule '{spec.name}': {_problem_of(e)}",
+        file=file,
+        key=key,
+        line=line,
+        value=e.value,
+        expected=e.expected,
+        hint=e.hint,
+    )
+
+
+def _problem_of(e: ConfigError) -> str:
+    """The bare problem of an error raised without a file: its message minus place and value parts."""
+    text = _ERROR_PLACE.sub("", str(e), count=1)
+    if e.expected:
+        text = text.removesuffix(f"; expected {e.expected}")
+    if e.value is not None:
+        text = text.removesuffix(f" (got {e.value!r})")
+    return text
 
 
 # -- credentials ----------------------------------------------------------------------------------------

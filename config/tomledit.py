@@ -61,7 +61,9 @@ def append_table(doc: Any, key: str, values: dict[str, Any]) -> None:
         moved = _cut_trailing(last, _first_blank(trailing_trivia(last)))
         if not trailing_trivia(last):
             last.value.body.append((None, Whitespace("\n")))
-        for item in moved or [Whitespace("\n")]:
+        if not moved or isinstance(moved[0], Comment):
+            moved.insert(0, Whitespace("\n"))  # a blank line between the new table and what follows
+        for item in moved:
             table.value.body.append((None, item))
         existing.append(table)
         return
@@ -95,7 +97,11 @@ def remove_table(container: AoT | Array, index: int) -> None:
         following.trivia.indent = text + following.trivia.indent
     elif index > 0:
         previous = tables[index - 1]
-        if not any(isinstance(i, Whitespace) for i in trailing_trivia(previous)) and not tail:
+        kept = trailing_trivia(previous)
+        if kept and isinstance(kept[-1], Whitespace):
+            while tail and isinstance(tail[0], Whitespace):
+                tail = tail[1:]
+        elif not tail:
             previous.value.body.append((None, Whitespace("\n")))
         for item in tail:
             previous.value.body.append((None, item))

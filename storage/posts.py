@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -237,11 +238,17 @@ class PostRepository:
     ) -> list[StoredPost]:
         """Full-text search (FTS5 syntax: words, "phrases", prefix*, OR, NOT), newest first."""
         clauses, params = _filter_sql(where)
-        rows = await self.db.fetchall(
+        sql = (
             f"{SELECT_POSTS} JOIN posts_fts f ON f.rowid = p.id WHERE posts_fts MATCH ? {clauses} "
-            "ORDER BY p.date DESC LIMIT ?",
-            (fts_query(query), *params, limit),
+            "ORDER BY p.date DESC LIMIT ?"
         )
+        try:
+            rows = await self.db.fetchall(sql, (fts_query(query), *params, limit))
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+            # Stray operators or brackets: search for the words themselves instead of failing.
+            rows = await self.db.fetchall(sql, (literal_query(query), *params, limit))
         return [_stored(r) for r in rows]
 
     async def recent(self, where: SearchFilter = SearchFilter(), limit: int = 20) -> list[StoredPost]:
@@ -324,6 +331,12 @@ def fts_query(query: str) -> str:
         else:
             parts.append('"' + token.replace('"', '""') + '"')
     return " ".join(parts)
+
+
+def literal_query(query: str) -> str:
+    """Every whitespace-separated piece of `query` as a quoted FTS5 string (all must occur)."""
+    pieces = [p.replace('"', "") for p in query.split()]
+    return " ".join(f'"{p}"' for p in pieces if p) or '""'
 
 
 def _tokens(query: str) -> list[str]:

@@ -37,7 +37,8 @@ def languages(word: str) -> tuple[Lang, ...]:
         return ("ru",)
     both: tuple[Literal["ru", "uk"], ...] = ("ru", "uk")
     known = tuple(lang for lang in both if analyzer(lang).word_is_known(word))
-    return known or ("ru",)  # unknown words (place names, surnames) go to the Russian predictor
+    # unknown words (place names, surnames) go to both predictors: a stray predicted form costs nothing
+    return known or both
 
 
 def _pymorphy_forms(word: str, lang: Literal["ru", "uk"]) -> set[str]:
@@ -61,17 +62,19 @@ def _pymorphy_forms(word: str, lang: Literal["ru", "uk"]) -> set[str]:
 
 
 def _english_forms(word: str) -> set[str]:
-    from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
+    from lemminflect import getAllInflections, getAllLemmas
 
     lemmas: dict[str, tuple[str, ...]] = getAllLemmas(word)
+    if not lemmas:
+        return {word}  # unknown (a name, a function word): possessives are split off by tokenisation
+    if word.endswith("ing") and not any(word in lems for lems in lemmas.values()):
+        # "shelling" means the noun: do not drag in "shell", "shells"; write the verb for its forms
+        return {word, word + "s"}
     # Only the parts of speech where the word itself is the lemma, when there are any:
     # "shelling" (noun) must not drag in "shell" (noun).
     own = {pos: (word,) for pos, lems in lemmas.items() if word in lems}
     chosen = own or lemmas
     forms = {word}
-    if not chosen:
-        forms.update(*getAllInflectionsOOV(word, "NOUN").values())
-        return forms
     for pos, lems in chosen.items():
         for lemma in lems:
             forms.add(lemma)

@@ -90,5 +90,5 @@ def translated(request: str, target: str | None = None) -> Iterator[None]:
         yield
     except TelewatchError:
         raise
-    except (tg.RPCError, ValueError, ConnectionError, OSError, asyncio.TimeoutError) as e:
+    except (TimeoutError, tg.RPCError, ValueError, ConnectionError, OSError) as e:
         raise translate(e, request=request, target=target) from e

@@ -20,7 +20,11 @@ from bot.telegram.convert import post_from_message, resolved_from_chat, update_f
 from bot.telegram.errors import translated
 
 log = logging.getLogger(__name__)
-LIVE_UPDATES = (types.UpdateNewChannelMessage, types.UpdateEditChannelMessage, types.UpdateDeleteChannelMessages)
+LIVE_UPDATES = (
+    types.UpdateNewChannelMessage,
+    types.UpdateEditChannelMessage,
+    types.UpdateDeleteChannelMessages,
+)
 
 
 class TelethonGateway:
@@ -49,7 +53,7 @@ class TelethonGateway:
                 await self.client(functions.updates.GetStateRequest())
 
     async def disconnect(self) -> None:
-        await self.client.disconnect()  # type: ignore[misc]  # Telethon types it as maybe-sync
+        await self.client.disconnect()
 
     async def wait_disconnected(self) -> None:
         """Wait for Telethon to give up reconnecting (it retries short drops by itself)."""
@@ -61,7 +65,9 @@ class TelethonGateway:
     # -- channels -------------------------------------------------------------------------------------
 
     def _remember(self, channel: ResolvedChannel) -> ResolvedChannel:
-        self._known[channel.tg_id] = ChannelRef(tg_id=channel.tg_id, username=channel.username, title=channel.title)
+        self._known[channel.tg_id] = ChannelRef(
+            tg_id=channel.tg_id, username=channel.username, title=channel.title
+        )
         return channel
 
     def _channel(self, chat: Any, reference: str) -> ResolvedChannel:
@@ -161,7 +167,9 @@ class TelethonGateway:
         )
         return sorted((p for p in posts if p.message_id > after_id), key=lambda p: p.message_id)
 
-    async def recent(self, channel: ResolvedChannel, *, before_id: int = 0, limit: int = 100) -> Sequence[Post]:
+    async def recent(
+        self, channel: ResolvedChannel, *, before_id: int = 0, limit: int = 100
+    ) -> Sequence[Post]:
         posts = await self._get_history(channel, "recent", offset_id=before_id, limit=limit)
         return sorted(posts, key=lambda p: p.message_id, reverse=True)
 

@@ -54,7 +54,9 @@ def test_plain_post_keeps_text_date_counters_and_author() -> None:
     assert post.channel == ChannelRef(tg_id=CHANNEL)
     assert (post.message_id, post.date, post.views, post.forwards, post.author) == (5, WHEN, 100, 2, "Ivan")
     assert post.text.startswith("Несколько тысяч")
-    assert not post.is_service and post.media == () and post.forward is None
+    assert not post.is_service
+    assert post.media == ()
+    assert post.forward is None
 
 
 def test_naive_dates_are_taken_as_utc() -> None:
@@ -122,9 +124,7 @@ def test_entities_keep_utf16_offsets_and_urls() -> None:
         ),
         (
             types.MessageMediaPoll(
-                poll=types.Poll(
-                    id=1, question=types.TextWithEntities("q?", []), answers=[], hash=0
-                ),
+                poll=types.Poll(id=1, question=types.TextWithEntities("q?", []), answers=[], hash=0),
                 results=types.PollResults(),
             ),
             Media(kind="poll"),
@@ -163,7 +163,9 @@ def test_photo_size_is_the_largest_rendition() -> None:
 
 
 def test_forward_from_a_channel_keeps_its_origin() -> None:
-    header = types.MessageFwdHeader(date=WHEN, from_id=types.PeerChannel(99), channel_post=42, post_author="ed")
+    header = types.MessageFwdHeader(
+        date=WHEN, from_id=types.PeerChannel(99), channel_post=42, post_author="ed"
+    )
     post = post_from_message(message(fwd_from=header))
     assert post is not None
     assert post.forward == ForwardOrigin(channel_tg_id=99, message_id=42, name="ed", date=WHEN)
@@ -172,7 +174,8 @@ def test_forward_from_a_channel_keeps_its_origin() -> None:
 
 def test_forward_from_a_hidden_user_keeps_the_name() -> None:
     post = post_from_message(message(fwd_from=types.MessageFwdHeader(date=WHEN, from_name="Anon")))
-    assert post is not None and post.forward is not None
+    assert post is not None
+    assert post.forward is not None
     assert (post.forward.channel_tg_id, post.forward.name) == (None, "Anon")
 
 
@@ -195,7 +198,9 @@ def test_service_messages_become_service_posts(action: Any, text: str) -> None:
     service = types.MessageService(id=9, peer_id=types.PeerChannel(CHANNEL), date=WHEN, action=action)
     post = post_from_message(service)
     assert post is not None
-    assert post.is_service and post.text == text and post.message_id == 9
+    assert post.is_service
+    assert post.text == text
+    assert post.message_id == 9
 
 
 def test_non_channel_and_empty_messages_are_skipped() -> None:
@@ -206,7 +211,8 @@ def test_non_channel_and_empty_messages_are_skipped() -> None:
 def test_a_known_channel_ref_is_used_for_the_post() -> None:
     ref = ChannelRef(tg_id=CHANNEL, username="rybar", title="Рыбарь")
     post = post_from_message(message(), ref)
-    assert post is not None and post.channel == ref
+    assert post is not None
+    assert post.channel == ref
 
 
 def test_raw_updates_become_post_updates_like_telethon_events_see_them() -> None:
@@ -217,16 +223,24 @@ def test_raw_updates_become_post_updates_like_telethon_events_see_them() -> None
     known = {CHANNEL: ChannelRef(tg_id=CHANNEL, username="rybar")}
 
     new = update_from_raw(new_update, known)
-    assert new is not None and new.kind == "new" and new.posts[0].channel.username == "rybar"
+    assert new is not None
+    assert new.kind == "new"
+    assert new.posts[0].channel.username == "rybar"
     assert events.NewMessage().build(new_update).message.raw_text == new.posts[0].text
 
     edited = update_from_raw(edit_update)
-    assert edited is not None and edited.kind == "edited" and edited.posts[0].edit_date == WHEN
+    assert edited is not None
+    assert edited.kind == "edited"
+    assert edited.posts[0].edit_date == WHEN
 
     deleted = update_from_raw(delete_update)
     assert deleted is not None
     built = events.MessageDeleted().build(delete_update)
-    assert (deleted.kind, deleted.channel_tg_id, list(deleted.deleted_ids)) == ("deleted", CHANNEL, built.deleted_ids)
+    assert (deleted.kind, deleted.channel_tg_id, list(deleted.deleted_ids)) == (
+        "deleted",
+        CHANNEL,
+        built.deleted_ids,
+    )
 
 
 def test_service_message_update_is_a_new_post() -> None:
@@ -234,7 +248,8 @@ def test_service_message_update_is_a_new_post() -> None:
         id=10, peer_id=types.PeerChannel(CHANNEL), date=WHEN, action=types.MessageActionPinMessage()
     )
     update = update_from_raw(types.UpdateNewChannelMessage(message=service, pts=1, pts_count=1))
-    assert update is not None and update.posts[0].is_service
+    assert update is not None
+    assert update.posts[0].is_service
 
 
 def test_unrelated_updates_are_ignored() -> None:
@@ -256,7 +271,8 @@ def test_channel_entity_becomes_resolved_channel() -> None:
     )
     resolved = resolved_from_chat(chat)
     assert (resolved.tg_id, resolved.username, resolved.access_hash) == (CHANNEL, "rybar", 555)
-    assert not resolved.joined and resolved.broadcast
+    assert not resolved.joined
+    assert resolved.broadcast
     collectible = types.Channel(
         id=1,
         title="t",

@@ -1,0 +1,246 @@
+"""`telewatch init`, `telewatch channels ...` and `telewatch config check|show`: the config file from the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.root import CliContext, cli, pass_ctx
+from bot.errors import ConfigError
+from config.settings import ChannelSettings, Settings
+
+SECRET_FIELDS = ("api_hash", "bot_token")
+
+
+def example_text() -> str:
+    """The commented example configuration shipped in the `config` package."""
+    return resources.files("config").joinpath("example.toml").read_text(encoding="utf-8")
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@pass_ctx
+def init(ctx: CliContext, force: bool) -> None:
+    """Write a commented starter config (to --config, default config/telewatch.toml).
+
+    Secrets are not written: put TELEWATCH_API_HASH (and TELEWATCH_BOT_TOKEN) in a .env file
+    beside the config, or in the environment.
+    """
+    path = ctx.config_path
+    if path.exists() and not force:
+        raise ConfigError(
+            "already exists; not overwritten", file=path, hint="use --force to replace it, or edit it"
+        )
+    from config.files import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, example_text())
+    out = ctx.console
+    out.print(f"[green]wrote[/green] {escape(str(path))}")
+    out.print("next:")
+    out.print(f"  1. edit it: api_id, [[channels]], [[rules]], [[routes]]  ({escape(str(path))})")
+    out.print(
+        f"  2. put TELEWATCH_API_HASH=... (and TELEWATCH_BOT_TOKEN=...) in {escape(str(path.parent / '.env'))}"
+    )
+    out.print("  3. telewatch config check, then telewatch login and telewatch run")
+
+
+# -- channels ---------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def channels() -> None:
+    """List, add and remove watched channels (edits the config file, keeping its comments)."""
+
+
+def _editor(ctx: CliContext) -> Any:
+    from config.edit import ConfigEditor
+
+    if not ctx.config_path.exists():
+        raise ConfigError(
+            "config file not found", file=ctx.config_path, hint="create it with: telewatch init"
+        )
+    return ConfigEditor(ctx.config_path, ctx.environ)
+
+
+def channel_dict(ch: ChannelSettings) -> dict[str, Any]:
+    """A configured channel as plain JSON-able data."""
+    return {"ref": ch.ref, "label": ch.label, "tags": list(ch.tags), "enabled": ch.enabled, **_options(ch)}
+
+
+def _options(ch: ChannelSettings) -> dict[str, Any]:
+    """The channel's options that differ from the defaults."""
+    default = ChannelSettings(ref=ch.ref)
+    names = ("auto_join", "backfill_days", "backfill_count", "alert_on_backfill", "poll_minutes")
+    return {n: getattr(ch, n) for n in names if getattr(ch, n) != getattr(default, n)}
+
+
+@channels.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+def channels_list(ctx: CliContext, as_json: bool) -> None:
+    """Show the configured channels: ref, label, tags, enabled, options."""
+    items = _editor(ctx).channels()
+    if as_json:
+        click.echo(json.dumps([channel_dict(c) for c in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        ctx.console.print("no channels configured; add one with: telewatch channels add @name")
+        return
+    table = Table(title=f"{len(items)} channels in {ctx.config_path}")
+    for col in ("ref", "label", "tags", "enabled", "options"):
+        table.add_column(col)
+    for ch in items:
+        opts = ", ".join(f"{k}={v}" for k, v in _options(ch).items())
+        table.add_row(
+            escape(ch.ref),
+            escape(ch.label or ""),
+            escape(", ".join(ch.tags)),
+            "yes" if ch.enabled else "[dim]no[/dim]",
+            escape(opts),
+        )
+    ctx.console.print(table)
+
+
+@channels.command("add")
+@click.argument("ref")
+@click.option("--label", "-l", help="Group name used by rules and routes (official, milblogger, media...).")
+@click.option("--tag", "-t", "tags", multiple=True, help="A free-form tag (repeatable).")
+@click.option("--disabled", is_flag=True, help="List it but do not watch it yet.")
+@click.option("--auto-join", is_flag=True, default=None, help="Join the channel instead of polling it.")
+@click.option("--backfill-days", type=click.IntRange(min=0), help="Fetch this many days of history first.")
+@click.option("--backfill-count", type=click.IntRange(min=0), help="Fetch at most this many old posts first.")
+@click.option("--alert-on-backfill", is_flag=True, default=None, help="Alert on matches in fetched history.")
+@click.option(
+    "--poll-minutes", type=click.FloatRange(min=0, min_open=True), help="Poll interval if not joined."
+)
+@pass_ctx
+def channels_add(
+    ctx: CliContext,
+    /,
+    ref: str,
+    label: str | None,
+    tags: tuple[str, ...],
+    disabled: bool,
+    **options: Any,
+) -> None:
+    """Add a channel by @username, t.me link, invite link or numeric id."""
+    if disabled:
+        options["enabled"] = False
+    ch = _editor(ctx).add_channel(ref, label=label, tags=tags, **options)
+    ctx.console.print(f"[green]added[/green] {escape(ch.ref)} to {escape(str(ctx.config_path))}")
+
+
+@channels.command("remove")
+@click.argument("ref")
+@pass_ctx
+def channels_remove(ctx: CliContext, ref: str) -> None:
+    """Remove a channel (any spelling of its ref: @Name, name, https://t.me/name)."""
+    ch = _editor(ctx).remove_channel(ref)
+    ctx.console.print(f"[green]removed[/green] {escape(ch.ref)} from {escape(str(ctx.config_path))}")
+
+
+@channels.command("enable")
+@click.argument("ref")
+@pass_ctx
+def channels_enable(ctx: CliContext, ref: str) -> None:
+    """Watch a listed channel again."""
+    ch = _editor(ctx).set_channel_enabled(ref, True)
+    ctx.console.print(f"[green]enabled[/green] {escape(ch.ref)}")
+
+
+@channels.command("disable")
+@click.argument("ref")
+@pass_ctx
+def channels_disable(ctx: CliContext, ref: str) -> None:
+    """Stop watching a channel but keep it in the file."""
+    ch = _editor(ctx).set_channel_enabled(ref, False)
+    ctx.console.print(f"[yellow]disabled[/yellow] {escape(ch.ref)}")
+
+
+# -- config -----------------------------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check or show the configuration."""
+
+
+@config_group.command("check")
+@pass_ctx
+def config_check(ctx: CliContext) -> None:
+    """Validate the config file (and .env, rule packs, rule terms); exit 2 with the first error."""
+    from config.loader import load
+
+    s = load(ctx.config_path, ctx.environ)
+    enabled = sum(1 for c in s.channels if c.enabled)
+    tg = s.telegram
+    creds = (
+        "api_id "
+        + ("set" if tg.api_id else "missing")
+        + ", api_hash "
+        + ("set" if tg.api_hash else "missing")
+    )
+    creds += ", bot token " + ("set" if tg.bot_token else "missing")
+    ctx.console.print(f"[green]ok[/green] {escape(str(ctx.config_path))}")
+    ctx.console.print(
+        f"  {len(s.channels)} channels ({enabled} enabled), {len(s.rules)} rules"
+        f"{' incl. packs ' + ', '.join(s.rule_packs) if s.rule_packs else ''}, {len(s.routes)} routes"
+    )
+    ctx.console.print(f"  storage {escape(str(s.storage.path))}, timezone {s.timezone}; {creds}")
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default is TOML-like text).")
+@pass_ctx
+def config_show(ctx: CliContext, as_json: bool) -> None:
+    """Print the effective settings (defaults filled in, packs merged, secrets hidden)."""
+    from config.loader import load
+
+    data = settings_dict(load(ctx.config_path, ctx.environ))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        import tomlkit
+
+        click.echo(tomlkit.dumps(_drop_none(data)))
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """Settings as JSON-able data with the secrets replaced by '***'."""
+    data: dict[str, Any] = _plain(settings)
+    for key in SECRET_FIELDS:
+        if data["telegram"].get(key):
+            data["telegram"][key] = "***"
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name.rstrip("_"): _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.name.lower()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat(timespec="minutes")
+    return value
+
+
+def _drop_none(value: Any) -> Any:
+    # TOML has no null: leave unset options out of the text view.
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
