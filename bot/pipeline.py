@@ -91,6 +91,10 @@ class Pipeline:
                     if alert:
                         alerts.extend(self._alerts(outcome, found, kind))
                 elif outcome.status is SaveStatus.EDITED:
+                    if new_matches:  # the original may be in this very batch: record its matches first
+                        await self.store.matches.insert_new(tx, new_matches, now)
+                        result.matches += len(new_matches)
+                        new_matches = []
                     found = self._match(outcome)
                     result.matches += len(found)
                     fresh = await self.store.matches.replace(tx, outcome.post_id, found, now, outcome.version)

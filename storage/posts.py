@@ -108,7 +108,8 @@ class PostRepository:
         outcomes: list[SaveOutcome] = []
         for ref, group in by_channel.items():
             channel = await self.channels.ensure(tx, ref)
-            outcomes.extend(await self._save_channel_batch(tx, channel, _last_wins(group), captured))
+            for wave in _waves(group):
+                outcomes.extend(await self._save_channel_batch(tx, channel, wave, captured))
         return outcomes
 
     async def _save_channel_batch(
@@ -283,16 +284,22 @@ class PostRepository:
         return int(row[0]) if row and row[0] is not None else 0
 
 
-def _last_wins(posts: list[Post]) -> list[Post]:
-    """Within one batch, keep one post per message id: the newest edit (or the last seen)."""
-    latest: dict[int, Post] = {}
+def _waves(posts: list[Post]) -> list[list[Post]]:
+    """Split a batch so no wave holds a message id twice: an original and its edit are saved in order."""
+    waves: list[list[Post]] = []
+    seen: list[set[int]] = []
     for post in posts:
-        prior = latest.get(post.message_id)
-        if prior is None or (post.edit_date or post.date) >= (prior.edit_date or prior.date):
-            latest[post.message_id] = post
-    if len(latest) == len(posts):
-        return posts
-    return list(latest.values())
+        # one wave after the last wave holding an earlier copy of this message id
+        level = 0
+        for i, ids in enumerate(seen):
+            if post.message_id in ids:
+                level = i + 1
+        if level == len(waves):
+            waves.append([])
+            seen.append(set())
+        waves[level].append(post)
+        seen[level].add(post.message_id)
+    return waves
 
 
 def _filter_sql(where: SearchFilter) -> tuple[str, list[Any]]:

@@ -97,22 +97,25 @@ class Dispatcher:
             await self.store.alerts.mark_failed(ids, f"no sink named {sink_name!r} is configured")
             result.failed += len(ids)
             return
-        rendered: list[tuple[Alert, OutgoingAlert]] = []
-        for alert, _ in items:
-            stored = await self.store.posts.get(alert.post_id)
+        by_post: dict[tuple[int, str], list[Alert]] = {}
+        for alert, _ in items:  # one message per post and kind, however many rules it matched
+            by_post.setdefault((alert.post_id, alert.kind.value), []).append(alert)
+        rendered: list[tuple[list[Alert], OutgoingAlert]] = []
+        for (post_id, _kind), alerts in by_post.items():
+            stored = await self.store.posts.get(post_id)
             if stored is None:  # cannot happen with foreign keys on; never crash the loop over it
-                await self.store.alerts.mark_failed([alert.id], "post missing")
-                result.failed += 1
+                await self.store.alerts.mark_failed([a.id for a in alerts], "post missing")
+                result.failed += len(alerts)
                 continue
-            match = await self.store.matches.get(alert.post_id, alert.rule)
-            rendered.append((alert, render(alert, stored, match, target)))
+            matches = [await self.store.matches.get(post_id, a.rule) for a in alerts]
+            rendered.append((alerts, render(alerts, stored, matches, target)))
         coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
         if coalesce:
             batch = render_batch([r for _, r in rendered], target)
-            await self._send(sink, target, batch, [a for a, _ in rendered], result)
+            await self._send(sink, target, batch, [a for group, _ in rendered for a in group], result)
         else:
-            for alert, outgoing in rendered:
-                await self._send(sink, target, outgoing, [alert], result)
+            for group, outgoing in rendered:
+                await self._send(sink, target, outgoing, group, result)
 
     async def _send(
         self,

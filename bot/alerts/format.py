@@ -31,11 +31,15 @@ class Span:
     end: int
 
 
-def merged_spans(match: Match | None, text_length: int) -> list[Span]:
-    """Matched spans sorted and merged, clipped to the text (an edit may have shortened it)."""
-    if match is None:
-        return []
-    spans = sorted((h.start, h.end) for h in match.hits if 0 <= h.start < h.end <= text_length)
+def merged_spans(matches: Sequence[Match | None], text_length: int) -> list[Span]:
+    """Matched spans of all matches, sorted and merged, clipped to the text (an edit may have shortened it)."""
+    spans = sorted(
+        (h.start, h.end)
+        for m in matches
+        if m is not None
+        for h in m.hits
+        if 0 <= h.start < h.end <= text_length
+    )
     merged: list[Span] = []
     for start, end in spans:
         if merged and start <= merged[-1].end:
@@ -43,6 +47,12 @@ def merged_spans(match: Match | None, text_length: int) -> list[Span]:
         else:
             merged.append(Span(start, end))
     return merged
+
+
+def matched_words(matches: Sequence[Match | None]) -> list[str]:
+    """Distinct matched words across matches, in order of appearance in the text."""
+    hits = sorted((h.start, h.text) for m in matches if m is not None for h in m.hits)
+    return list(dict.fromkeys(text for _, text in hits))
 
 
 def excerpt(text: str, spans: Sequence[Span], limit: int = MAX_TEXT) -> tuple[str, list[Span], bool]:
@@ -69,17 +79,22 @@ def highlight(text: str, spans: Sequence[Span], before: str, after: str, escape:
     return "".join(out)
 
 
-def render(alert: Alert, stored: StoredPost, match: Match | None, target: str | None = None) -> OutgoingAlert:
-    """One alert as plain text, HTML and data."""
+def render(
+    alerts: Sequence[Alert], stored: StoredPost, matches: Sequence[Match | None], target: str | None = None
+) -> OutgoingAlert:
+    """The alerts one post raised (one per rule) as one message: plain text, HTML and data."""
+    first = alerts[0]
+    severity = max(a.severity for a in alerts)
+    rules = ", ".join(dict.fromkeys(a.rule for a in alerts))
     post = stored.post
-    spans = merged_spans(match, len(post.text))
-    text, spans, cut = excerpt(post.text, spans)
-    words = list(match.words) if match else []
-    marker = KIND_MARK[alert.kind]
+    spans = merged_spans(matches, len(post.text))
+    text, shown, cut = excerpt(post.text, spans)
+    words = matched_words(matches)
+    marker = KIND_MARK[first.kind]
     channel = stored.channel.display
     when = post.date.strftime("%Y-%m-%d %H:%M UTC")
     link = stored.link or ""
-    head = f"{SEVERITY_MARK[alert.severity]} {alert.severity.label.upper()} · {alert.rule}"
+    head = f"{SEVERITY_MARK[severity]} {severity.label.upper()} · {rules}"
     if marker:
         head += f" · {marker}"
     origin = f"forwarded from {post.forward.name or post.forward.key}" if post.forward else ""
@@ -88,7 +103,7 @@ def render(alert: Alert, stored: StoredPost, match: Match | None, target: str | 
         plain_lines.append(origin)
     if words:
         plain_lines.append("matched: " + ", ".join(words))
-    plain_lines.append(highlight(text, spans, "[", "]", escape=False) + (" …" if cut else ""))
+    plain_lines.append(highlight(text, shown, "[", "]", escape=False) + (" …" if cut else ""))
 
     html_lines = [f"<b>{html.escape(head)}</b>"]
     title = html.escape(channel)
@@ -99,32 +114,34 @@ def render(alert: Alert, stored: StoredPost, match: Match | None, target: str | 
         html_lines.append(f"<i>{html.escape(origin)}</i>")
     if words:
         html_lines.append("matched: " + ", ".join(f"<b>{html.escape(w)}</b>" for w in words))
-    body = highlight(text, spans, "<b><u>", "</u></b>", escape=True) + (" …" if cut else "")
-    if alert.kind is AlertKind.DELETED:
+    body = highlight(text, shown, "<b><u>", "</u></b>", escape=True) + (" …" if cut else "")
+    if first.kind is AlertKind.DELETED:
         body = f"<s>{body}</s>"
     html_lines.append("")
     html_lines.append(body)
 
+    keys = sorted(a.dedup_key for a in alerts)
     data: dict[str, object] = {
-        "alert_id": alert.id,
-        "dedup_key": alert.dedup_key,
-        "kind": alert.kind.value,
-        "rule": alert.rule,
-        "severity": alert.severity.label,
+        "alert_ids": [a.id for a in alerts],
+        "dedup_keys": keys,
+        "kind": first.kind.value,
+        "rule": rules,
+        "rules": [a.rule for a in alerts],
+        "severity": severity.label,
         "channel": stored.channel.username or stored.channel.tg_id,
         "channel_title": stored.channel.title,
         "message_id": post.message_id,
         "date": post.date.isoformat(),
         "link": stored.link,
         "words": words,
-        "spans": [[s.start, s.end] for s in merged_spans(match, len(post.text))],
+        "spans": [[s.start, s.end] for s in spans],
         "text": post.text,
         "forward_from": post.forward.key if post.forward else None,
         "deleted": stored.deleted_at is not None,
     }
-    buttons = tuple((label, data_.format(id=alert.id)) for label, data_ in REVIEW_BUTTONS)
+    buttons = tuple((label, data_.format(id=first.id)) for label, data_ in REVIEW_BUTTONS)
     return OutgoingAlert(
-        dedup_key=alert.dedup_key,
+        dedup_key=keys[0] if len(keys) == 1 else f"{keys[0]}+{len(keys) - 1}",
         plain="\n".join(plain_lines),
         html="\n".join(html_lines),
         data=data,

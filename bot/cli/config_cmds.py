@@ -96,8 +96,9 @@ def channels_list(ctx: CliContext, as_json: bool) -> None:
         ctx.console.print("no channels configured; add one with: telewatch channels add @name")
         return
     table = Table(title=f"{len(items)} channels in {ctx.config_path}")
-    for col in ("ref", "label", "tags", "enabled", "options"):
-        table.add_column(col)
+    table.add_column("ref", no_wrap=True)  # kept whole so it can be copied into other commands
+    for col in ("label", "tags", "enabled", "options"):
+        table.add_column(col, overflow="fold")
     for ch in items:
         opts = ", ".join(f"{k}={v}" for k, v in _options(ch).items())
         table.add_row(

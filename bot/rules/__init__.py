@@ -8,7 +8,7 @@ from bot.models import Match, RuleSpec
 from bot.rules.compiler import Tables, build_tables
 from bot.rules.engine import match_text
 from bot.rules.explain import RuleReport, TermReport, explain_text
-from bot.rules.normalize import NormalizedText, normalize
+from bot.rules.normalize import NormalizedText
 
 __all__ = [
     "CompiledRules",
@@ -16,7 +16,6 @@ __all__ = [
     "RuleReport",
     "TermReport",
     "compile_rules",
-    "normalize",
 ]
 
 

@@ -31,10 +31,7 @@ class CompiledRule:
     def name(self) -> str:
         return self.spec.name
 
-    @property
-    def positive(self) -> tuple[int, ...]:
-        """Terms whose presence can make the rule match."""
-        return self.any_ + self.all_ + tuple(t for a, b, _ in self.near for t in (a, b))
+    positive: tuple[int, ...] = ()  # distinct terms whose presence can make the rule match
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +45,7 @@ class Tables:
     atom_terms: tuple[tuple[int, ...], ...]  # atom id -> term ids using it
     term_rules: tuple[tuple[int, ...], ...]  # term id -> enabled rules it can make match
     regex_rules: tuple[int, ...]  # enabled rules with a regex among their positive terms
+    regex_terms: frozenset[int]  # terms that the automaton cannot find
     automaton: ahocorasick.Automaton
     key_count: int
 
@@ -115,14 +113,17 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
                 expected='two terms and a positive number of words, e.g. ["эвакуация", "Суджа", 5]',
             )
         near.append((b.term(cond[0], name, "near"), b.term(cond[1], name, "near"), cond[2]))
+    any_ = tuple(b.term(t, name, "any") for t in spec.any_)
+    all_ = tuple(b.term(t, name, "all") for t in spec.all_)
     return CompiledRule(
         spec=spec,
-        any_=tuple(b.term(t, name, "any") for t in spec.any_),
-        all_=tuple(b.term(t, name, "all") for t in spec.all_),
+        any_=any_,
+        all_=all_,
         none_=tuple(b.term(t, name, "none") for t in spec.none_),
         near=tuple(near),
         channels=frozenset(channel_handle(c) for c in spec.channels),
         labels=frozenset(label.strip().lower() for label in spec.labels),
+        positive=tuple(dict.fromkeys(any_ + all_ + tuple(t for x, y, _ in near for t in (x, y)))),
     )
 
 
@@ -172,6 +173,7 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         atom_terms=tuple(tuple(t) for t in atom_terms),
         term_rules=tuple(tuple(r) for r in term_rules),
         regex_rules=tuple(regex_rules),
+        regex_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex"),
         automaton=automaton,
         key_count=len(keyed),
     )

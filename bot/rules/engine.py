@@ -12,11 +12,12 @@ from bot.rules.normalize import NormalizedText, normalize
 
 # Regexes see at most this much text: Telegram posts are at most 4,096 characters, so anything
 # longer is an import artefact, and a cap bounds the worst case of any pattern.
-REGEX_INPUT_LIMIT = 20_000
+REGEX_INPUT_LIMIT = 8_192
 
 _WORD = re.compile(r"\S+")
 
 Span = tuple[int, int]  # start, end in NormalizedText.spaced coordinates
+_NONE: list[Span] = []
 
 
 class TextState:
@@ -35,13 +36,9 @@ class TextState:
                 stop = padded.find(" ", end + 1) - 1 if is_prefix else end - 1
                 for aid in aids:
                     self.atom_hits.setdefault(aid, []).append((start, stop))
-
-    def touched_terms(self) -> set[int]:
-        """Terms with at least one atom found (phrases still to be checked for adjacency)."""
-        out: set[int] = set()
+        self.touched: set[int] = set()
         for aid in self.atom_hits:
-            out.update(self.tables.atom_terms[aid])
-        return out
+            self.touched.update(tables.atom_terms[aid])
 
     def word_starts(self) -> list[int]:
         if self._word_starts is None:
@@ -57,6 +54,8 @@ class TextState:
         cached = self._term_hits.get(tid)
         if cached is not None:
             return cached
+        if tid not in self.touched and tid not in self.tables.regex_terms:
+            return _NONE
         term = self.tables.terms[tid]
         aids = self.tables.term_atoms[tid]
         spans: list[Span]
@@ -117,10 +116,16 @@ def in_scope(rule: CompiledRule, channel: str | None, tags: Sequence[str]) -> bo
 
 def evaluate(rule: CompiledRule, state: TextState) -> bool:
     """The matching semantics: (any empty or one any hits) and every all and near holds and no none hits."""
-    if rule.any_ and not any(state.hits(t) for t in rule.any_):
-        return False
-    if not all(state.hits(t) for t in rule.all_):
-        return False
+    hits, touched, regex_terms = state.hits, state.touched, state.tables.regex_terms
+    if rule.any_:
+        for t in rule.any_:
+            if (t in touched or t in regex_terms) and hits(t):
+                break
+        else:
+            return False
+    for t in rule.all_:
+        if not hits(t):
+            return False
     for a, b, n in rule.near:
         d = state.closest(a, b)
         if d is None or d > n:
@@ -131,7 +136,10 @@ def evaluate(rule: CompiledRule, state: TextState) -> bool:
 def rule_hits(rule: CompiledRule, state: TextState) -> tuple[MatchedTerm, ...]:
     """Every positive hit of a rule, deduplicated and in text order."""
     found: dict[tuple[int, int, str], MatchedTerm] = {}
-    for tid in dict.fromkeys(rule.positive):
+    touched, regex_terms = state.touched, state.tables.regex_terms
+    for tid in rule.positive:
+        if tid not in touched and tid not in regex_terms:
+            continue
         for span in state.hits(tid):
             mt = state.matched_term(tid, span)
             found.setdefault((mt.start, mt.end, mt.term), mt)
@@ -142,7 +150,7 @@ def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[st
     """Rules that match `text`, most severe first; only rules touched by the automaton are evaluated."""
     state = TextState(tables, text)
     candidates: set[int] = set(tables.regex_rules)
-    for tid in state.touched_terms():
+    for tid in state.touched:
         candidates.update(tables.term_rules[tid])
     out: list[Match] = []
     for rid in sorted(candidates):

@@ -62,11 +62,12 @@ def _pymorphy_forms(word: str, lang: Literal["ru", "uk"]) -> set[str]:
 
 
 def _english_forms(word: str) -> set[str]:
-    from lemminflect import getAllInflections, getAllLemmas
+    from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
 
     lemmas: dict[str, tuple[str, ...]] = getAllLemmas(word)
     if not lemmas:
-        return {word}  # unknown (a name, a function word): possessives are split off by tokenisation
+        # unknown (a name, a new noun): add the regular plural; possessives are split off by tokenisation
+        return {word, *(f for forms in getAllInflectionsOOV(word, "NOUN").values() for f in forms)}
     if word.endswith("ing") and not any(word in lems for lems in lemmas.values()):
         # "shelling" means the noun: do not drag in "shell", "shells"; write the verb for its forms
         return {word, word + "s"}

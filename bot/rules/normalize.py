@@ -23,23 +23,21 @@ _REMOVABLE = (
 )
 _REMOVABLE_SET = frozenset(_REMOVABLE)
 _HYPHEN_NEWLINE = re.compile(r"(?<=\w)[-\u2010\u2011][ \t]*\r?\n[ \t]*(?=\w)")
-# Anything that forces the slow path: removable characters, combining accents, hyphen-newline.
-_NEEDS_SLOW = re.compile("[" + _REMOVABLE + "\u0300-\u036f\u00b4]|[-\u2010\u2011][ \t]*\r?\n")
 
 # 1:1 replacements applied after folding; all keep the string length.
-_ONE_TO_ONE = str.maketrans(
-    {
-        "ё": "е",
-        "\u2019": "'",  # right single quotation mark, the usual typed apostrophe
-        "\u02bc": "'",  # modifier letter apostrophe, the official Ukrainian one
-        "\u02b9": "'",
-        "\u2032": "'",
-        "`": "'",
-        "\u2018": "'",
-    }
+_APOSTROPHES = (
+    "\u2019",  # right single quotation mark, the usual typed apostrophe
+    "\u02bc",  # modifier letter apostrophe, the official Ukrainian one
+    "\u02b9",
+    "\u2032",
+    "`",
+    "\u2018",
 )
 _CYR = "а-яіїєґўј"
 _MIXED = re.compile(rf"[a-z][{_CYR}]|[{_CYR}][a-z]")
+# two single-class searches are ~30% faster than the alternation above on a clean text
+_LAT_CYR = re.compile(rf"[a-z][{_CYR}]")
+_CYR_LAT = re.compile(rf"[{_CYR}][a-z]")
 _WORD = re.compile(r"[\w']+")
 _NONWORD = re.compile(r"[^\w']|_")
 _LOOSE_APOSTROPHE = re.compile(rf"(?<![{_CYR}])'|'(?![{_CYR}])")
@@ -124,7 +122,7 @@ def _fix_mixed_word(word: str) -> str:
 
 def _fix_homoglyphs(folded: str) -> str:
     """Replace look-alike letters inside mixed-script words; length is preserved."""
-    if not _MIXED.search(folded):
+    if not (_LAT_CYR.search(folded) or _CYR_LAT.search(folded)):
         return folded
     parts: list[str] = []
     last = 0
@@ -139,7 +137,12 @@ def _fix_homoglyphs(folded: str) -> str:
 
 
 def _finish(original: str, folded: str, starts: list[int] | None, ends: list[int] | None) -> NormalizedText:
-    folded = _fix_homoglyphs(folded.translate(_ONE_TO_ONE))
+    if "ё" in folded:
+        folded = folded.replace("ё", "е")
+    for apostrophe in _APOSTROPHES:
+        if apostrophe in folded:
+            folded = folded.replace(apostrophe, "'")
+    folded = _fix_homoglyphs(folded)
     spaced = _NONWORD.sub(" ", folded)
     if "'" in spaced:
         spaced = _LOOSE_APOSTROPHE.sub(" ", spaced)
@@ -182,10 +185,47 @@ def _slow_fold(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(out), starts, ends
 
 
+def _space_like_table() -> set[int]:
+    """Non-letter characters that NFKC would rewrite (no-break spaces, '…', '№', fractions, ™...) and
+    invisible characters outside words: all stand for a word break, so a space keeps the length."""
+    table = {ord(c) for c in _REMOVABLE}
+    ranges = [(0x00A0, 0x0100), (0x02B0, 0x0370), (0x2000, 0x2BFF), (0x3000, 0x3040), (0xFE10, 0xFE70)]
+    ranges += [(0xFF00, 0xFF10), (0xFF1A, 0xFF21), (0xFF3B, 0xFF41), (0xFF5B, 0xFFF0)]
+    for lo, hi in ranges:
+        for cp in range(lo, hi):
+            c = chr(cp)
+            n = unicodedata.normalize("NFKC", c)
+            if n != c and not any(ch.isalnum() or "\u0300" <= ch <= "\u036f" for ch in n) and c != "\u00b4":
+                table.add(cp)
+    return table
+
+
+_SPACE_LIKE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_space_like_table())) + "]")
+_INSIDE_WORD = re.compile("(?<=\\w)[" + _REMOVABLE + "]+(?=\\w)")
+_COMBINING = re.compile("[\u0300-\u036f\u00b4]")
+_SPLIT_WORD = re.compile("[-\u2010\u2011][ \t]*\r?\n")
+_REMOVABLE_RE = re.compile("[" + _REMOVABLE + "]")
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise `text` for matching and keep the map back to its original characters."""
-    folded = text.casefold()
-    if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text) and not _NEEDS_SLOW.search(text):
+    clean = unicodedata.is_normalized("NFKC", text) and not _REMOVABLE_RE.search(text)
+    if not clean:
+        if _INSIDE_WORD.search(text):
+            slow, starts, ends = _slow_fold(text)
+            return _finish(text, slow, starts, ends)
+        # the usual culprits (emoji variation selectors, no-break spaces, '…') sit between words:
+        # turning them into spaces keeps every offset, so the fast path still applies
+        work = _SPACE_LIKE.sub(" ", text)
+    else:
+        work = text
+    folded = work.casefold()
+    if (
+        len(folded) == len(work)
+        and not _COMBINING.search(work)
+        and not _SPLIT_WORD.search(work)
+        and (clean or unicodedata.is_normalized("NFKC", work))
+    ):
         return _finish(text, folded, None, None)
     slow, starts, ends = _slow_fold(text)
     return _finish(text, slow, starts, ends)

@@ -32,7 +32,9 @@ def posts(n: int, text: str = "Начался обстрел окраин") -> l
     return [Post(GOV, i, T0 + timedelta(minutes=i), f"{text} #{i}") for i in range(1, n + 1)]
 
 
-async def open_app(path: Path, sink: object, clock: FakeClock, routes: tuple[RouteSettings, ...] | None = None):  # type: ignore[no-untyped-def]
+async def open_app(
+    path: Path, sink: object, clock: FakeClock, routes: tuple[RouteSettings, ...] | None = None
+):  # type: ignore[no-untyped-def]
     store = await Store.open(path)
     routes = routes or (RouteSettings(name="chat", sink="console"),)
     pipeline = Pipeline(store, WordMatcher({"shelling": ["обстрел"]}), Router(routes), clock=clock)
@@ -152,6 +154,20 @@ async def test_an_alert_for_an_unconfigured_sink_fails_visibly(tmp_path: Path) -
     await store.close()
 
 
+async def test_one_post_matching_several_rules_is_one_message(tmp_path: Path) -> None:
+    clock = FakeClock()
+    sink = RecordingSink()
+    store = await Store.open(tmp_path / "db")
+    matcher = WordMatcher({"shelling": ["обстрел"], "sudzha": ["Суджи"]})
+    pipeline = Pipeline(store, matcher, Router((RouteSettings(name="chat", sink="console"),)), clock=clock)
+    await pipeline.ingest([Post(GOV, 1, T0, "обстрел Суджи"), Post(GOV, 2, T0, "обстрел")])
+    result = await Dispatcher(store, {"console": sink}, clock=clock).run_once()
+    assert (result.sent, result.messages) == (3, 2)
+    assert sink.delivered[0].data["rules"] == ["shelling", "sudzha"]
+    assert "[обстрел] [Суджи]" in sink.delivered[0].plain
+    await store.close()
+
+
 async def test_held_alerts_are_not_delivered(tmp_path: Path) -> None:
     clock = FakeClock()
     sink = RecordingSink()
@@ -170,7 +186,7 @@ async def test_rendered_alert_highlights_the_matched_words_in_html_and_links_the
     stored = await store.posts.get(alert.post_id)
     match = await store.matches.get(alert.post_id, "shelling")
     assert stored is not None
-    out = render(alert, stored, match)
+    out = render([alert], stored, [match])
     assert "&lt;<b><u>обстрел</u></b>&gt; &amp; эвакуация" in out.html
     assert 'href="https://t.me/gov_region/9"' in out.html
     assert "[обстрел]" in out.plain

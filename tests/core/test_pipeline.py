@@ -20,7 +20,9 @@ ROUTES = (RouteSettings(name="console", sink="console"),)
 
 
 def post(message_id: int, text: str, channel: ChannelRef = GOV, **kw: object) -> Post:
-    return Post(channel=channel, message_id=message_id, date=T0 + timedelta(minutes=message_id), text=text, **kw)  # type: ignore[arg-type]
+    return Post(
+        channel=channel, message_id=message_id, date=T0 + timedelta(minutes=message_id), text=text, **kw
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -92,7 +94,9 @@ async def test_routes_filter_by_severity_rule_and_label(store: Store) -> None:
     async with store.db.transaction() as tx:
         channel = await store.channels.ensure(tx, GOV)
         await store.channels.set_label(tx, channel.id, "official", ())
-    await make_pipeline(store, routes).ingest([post(1, "эвакуация"), post(2, "x", ChannelRef(username="other"))])
+    await make_pipeline(store, routes).ingest(
+        [post(1, "эвакуация"), post(2, "x", ChannelRef(username="other"))]
+    )
     routes_hit = sorted(key.split("/")[-1] for key in await pending_keys(store))
     assert routes_hit == ["all", "official"]
 

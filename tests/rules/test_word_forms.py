@@ -77,5 +77,7 @@ def test_ukrainian_term_matches_its_word_forms_only(term: str, text: str, hit: b
 
 
 @pytest.mark.parametrize(("term", "text", "hit"), CASES_EN)
-def test_english_term_matches_its_inflections_without_conflating_words(term: str, text: str, hit: bool) -> None:
+def test_english_term_matches_its_inflections_without_conflating_words(
+    term: str, text: str, hit: bool
+) -> None:
     assert bool(one(term).match(text)) is hit

@@ -12,10 +12,21 @@ from bot.sources import BadRecord, open_source
 
 def test_nktkln_records_become_posts_of_the_sender_channel(tmp_path: Path) -> None:
     records = [
-        {"message_id": 2, "sender_id": -1001000724666, "text": "Эвакуация", "date": "2024-12-04T09:00:28+00:00",
-         "channel": "Naked Science", "category": "science"},
-        {"message_id": 1, "sender_id": -1001000724666, "text": None, "date": "2024-12-04T12:00:28+03:00",
-         "channel": "Naked Science"},
+        {
+            "message_id": 2,
+            "sender_id": -1001000724666,
+            "text": "Эвакуация",
+            "date": "2024-12-04T09:00:28+00:00",
+            "channel": "Naked Science",
+            "category": "science",
+        },
+        {
+            "message_id": 1,
+            "sender_id": -1001000724666,
+            "text": None,
+            "date": "2024-12-04T12:00:28+03:00",
+            "channel": "Naked Science",
+        },
         {"message_id": 3, "sender_id": -1001000724666, "text": "x", "channel": "Naked Science"},
         {"message_id": "four", "sender_id": -1001000724666, "text": "x", "date": "2024-12-04T09:00:28+00:00"},
         {"message_id": 5, "sender_id": None, "text": "x", "date": "2024-12-04T09:00:28+00:00"},
@@ -39,9 +50,17 @@ def test_nktkln_records_become_posts_of_the_sender_channel(tmp_path: Path) -> No
 
 def test_cuas_records_use_content_and_the_channel_username(tmp_path: Path) -> None:
     records = [
-        {"channel": "rybar", "channel_title": "Рыбарь", "message_id": "74210", "post_date": "2025-11-18T18:55:08+00:00",
-         "post_url": "https://t.me/rybar/74210", "content": "Обстрел", "content_english": "Shelling",
-         "views": 5, "forwards": 1},
+        {
+            "channel": "rybar",
+            "channel_title": "Рыбарь",
+            "message_id": "74210",
+            "post_date": "2025-11-18T18:55:08+00:00",
+            "post_url": "https://t.me/rybar/74210",
+            "content": "Обстрел",
+            "content_english": "Shelling",
+            "views": 5,
+            "forwards": 1,
+        },
         {"channel": "rybar", "message_id": "1", "content": "x"},
     ]
     path = tmp_path / "cuas.json"

@@ -12,8 +12,20 @@ from bot.sources import FORMATS, open_source
 
 POST = {"channel": "@c_one", "id": 1, "date": 0, "text": "x"}
 TELETHON = {"_": "Message", "id": 1, "peer_id": {"_": "PeerChannel", "channel_id": 9}, "date": 0}
-NKTKLN = {"message_id": 1, "sender_id": -1009, "text": "x", "date": "2024-01-01T00:00:00+00:00", "channel": "T"}
-CUAS = {"channel": "rybar", "channel_title": "Рыбарь", "message_id": "1", "post_date": "2024-01-01T00:00:00+00:00", "content": "x"}
+NKTKLN = {
+    "message_id": 1,
+    "sender_id": -1009,
+    "text": "x",
+    "date": "2024-01-01T00:00:00+00:00",
+    "channel": "T",
+}
+CUAS = {
+    "channel": "rybar",
+    "channel_title": "Рыбарь",
+    "message_id": "1",
+    "post_date": "2024-01-01T00:00:00+00:00",
+    "content": "x",
+}
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -63,7 +75,9 @@ def test_a_jsonl_file_whose_first_line_is_broken_is_still_recognised(tmp_path: P
         (json.dumps([POST]), "telewatch JSONL wants one object per line"),
     ],
 )
-def test_unknown_content_is_refused_with_a_one_line_reason(tmp_path: Path, content: str, message: str) -> None:
+def test_unknown_content_is_refused_with_a_one_line_reason(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = write(tmp_path, "input.data", content)
     with pytest.raises(SourceError) as caught:
         open_source(path)
@@ -82,7 +96,7 @@ def test_unknown_format_names_and_missing_files_are_errors(tmp_path: Path) -> No
         open_source(path, format="csv")
     with pytest.raises(SourceError, match="no such file"):
         open_source(tmp_path / "missing.jsonl")
-    with pytest.raises(SourceError, match="a directory without result.json"):
+    with pytest.raises(SourceError, match=r"a directory without result\.json"):
         open_source(tmp_path)
 
 

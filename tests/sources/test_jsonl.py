@@ -35,8 +35,14 @@ def test_a_full_post_line_gives_every_field(tmp_path: Path) -> None:
             "id": 7,
             "date": "2024-08-07T09:30:00+03:00",
             "text": text,
-            "entities": [{"type": "bold", "offset": 3, "length": 9}, {"type": "url", "offset": 22, "length": 19}],
-            "media": ["photo", {"type": "document", "file_name": "a.pdf", "mime_type": "application/pdf", "size": 9}],
+            "entities": [
+                {"type": "bold", "offset": 3, "length": 9},
+                {"type": "url", "offset": 22, "length": 19},
+            ],
+            "media": [
+                "photo",
+                {"type": "document", "file_name": "a.pdf", "mime_type": "application/pdf", "size": 9},
+            ],
             "forward": {"channel_id": -1000000000555, "message_id": 3, "name": "Source"},
             "reply_to": 5,
             "grouped_id": 99,
@@ -119,7 +125,13 @@ def test_bad_lines_are_reported_with_their_line_and_the_stream_goes_on(tmp_path:
         {"event": "edit", "channel": "@c_one", "id": 7, "date": 0},
         {"event": "delete", "channel": "@c_one", "ids": []},
         {"event": "pin", "channel": "@c_one", "id": 9, "date": 0},
-        {"channel": "@c_one", "id": 10, "date": 0, "text": "ab", "entities": [{"type": "bold", "offset": 1, "length": 5}]},
+        {
+            "channel": "@c_one",
+            "id": 10,
+            "date": 0,
+            "text": "ab",
+            "entities": [{"type": "bold", "offset": 1, "length": 5}],
+        },
         {"channel": "@c_one", "id": 11, "date": 0, "delay": -1},
         {"channel": "@c_one", "id": 12, "date": 0, "entities": "bold"},
         "[1, 2]",
@@ -149,7 +161,13 @@ def test_entity_offsets_are_checked_in_utf16_units(tmp_path: Path) -> None:
     assert utf16_len(text) == 8
     path = write_lines(
         tmp_path,
-        {"channel": "@c_one", "id": 1, "date": 0, "text": text, "entities": [{"type": "bold", "offset": 3, "length": 5}]},
+        {
+            "channel": "@c_one",
+            "id": 1,
+            "date": 0,
+            "text": text,
+            "entities": [{"type": "bold", "offset": 3, "length": 5}],
+        },
     )
     [post] = list(open_source(path))
     assert isinstance(post, Post)
@@ -164,18 +182,33 @@ def test_bytes_read_reaches_the_size_hint(tmp_path: Path) -> None:
     assert source.bytes_read == source.size_hint() == path.stat().st_size
 
 
-_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+_texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 _posts = st.builds(
     Post,
     channel=st.one_of(
-        st.builds(ChannelRef, tg_id=st.integers(1, 10**12 - 1), title=st.none() | st.text(min_size=1, max_size=5)),
-        st.builds(ChannelRef, username=st.from_regex(r"[a-z][a-z0-9_]{4,10}", fullmatch=True), tg_id=st.none() | st.integers(1, 10**9)),
+        st.builds(
+            ChannelRef, tg_id=st.integers(1, 10**12 - 1), title=st.none() | st.text(min_size=1, max_size=5)
+        ),
+        st.builds(
+            ChannelRef,
+            username=st.from_regex(r"[a-z][a-z0-9_]{4,10}", fullmatch=True),
+            tg_id=st.none() | st.integers(1, 10**9),
+        ),
     ),
     message_id=st.integers(1, 2**31),
     date=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     text=_texts,
-    media=st.lists(st.builds(Media, kind=st.sampled_from(["photo", "video"]), size=st.none() | st.integers(0, 99)), max_size=2).map(tuple),
-    forward=st.none() | st.builds(ForwardOrigin, channel_tg_id=st.none() | st.integers(1, 10**9), message_id=st.none() | st.integers(1, 99), name=st.none() | st.text(min_size=1, max_size=5)),
+    media=st.lists(
+        st.builds(Media, kind=st.sampled_from(["photo", "video"]), size=st.none() | st.integers(0, 99)),
+        max_size=2,
+    ).map(tuple),
+    forward=st.none()
+    | st.builds(
+        ForwardOrigin,
+        channel_tg_id=st.none() | st.integers(1, 10**9),
+        message_id=st.none() | st.integers(1, 99),
+        name=st.none() | st.text(min_size=1, max_size=5),
+    ),
     reply_to=st.none() | st.integers(1, 99),
     views=st.none() | st.integers(0, 10**6),
     author=st.none() | st.text(min_size=1, max_size=5),

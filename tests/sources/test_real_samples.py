@@ -19,7 +19,8 @@ NKTKLN = "replay/nktkln_telegram_news_ru_2024"
 def test_trantor_export_gives_924_messages_16_of_them_service(shared_data: Path) -> None:
     source = open_source(shared_data / TRANTOR)
     assert source.format == "tdesktop"
-    assert source.channel is not None and source.channel.tg_id == 1878264527
+    assert source.channel is not None
+    assert source.channel.tg_id == 1878264527
     items = list(source)
     assert all(isinstance(i, Post) for i in items)
     posts = [i for i in items if isinstance(i, Post)]
@@ -42,7 +43,9 @@ def test_trantor_entities_cover_exactly_their_text(shared_data: Path) -> None:
     for post in open_source(shared_data / TRANTOR):
         assert isinstance(post, Post)
         exported = [e for e in by_id[post.message_id]["text_entities"] if e["type"] != "plain"]
-        assert [utf16_slice(post.text, e.offset, e.length) for e in post.entities] == [e["text"] for e in exported]
+        assert [utf16_slice(post.text, e.offset, e.length) for e in post.entities] == [
+            e["text"] for e in exported
+        ]
         checked += len(exported)
     assert checked > 9000
 
@@ -51,7 +54,8 @@ def test_tkonverter_synthetic_exports_read_with_only_the_unsupported_message_bad
     for name in ("result.json", "result_group.json"):
         items = list(open_source(shared_data / TKONVERTER / name))
         bad = [i for i in items if isinstance(i, BadRecord)]
-        assert len(bad) == 1 and "'unsupported'" in bad[0].reason
+        assert len(bad) == 1
+        assert "'unsupported'" in bad[0].reason
     posts = [i for i in open_source(shared_data / TKONVERTER / "result.json") if isinstance(i, Post)]
     kinds = Counter(m.kind for p in posts for m in p.media)
     assert {"photo", "video", "voice", "audio", "sticker", "poll", "geo", "other"} <= set(kinds)
@@ -62,7 +66,8 @@ def test_telethon_dump_gives_45_posts_one_service(shared_data: Path) -> None:
     source = open_source(shared_data / TELETHON)
     assert source.format == "telethon"
     posts = list(source)
-    assert len(posts) == 45 and all(isinstance(p, Post) for p in posts)
+    assert len(posts) == 45
+    assert all(isinstance(p, Post) for p in posts)
     assert sum(p.is_service for p in posts) == 1  # type: ignore[union-attr]
     assert {p.channel.tg_id for p in posts} == {1746611944}  # type: ignore[union-attr]
     links = [link for p in posts for link in p.links]  # type: ignore[union-attr]
@@ -72,7 +77,8 @@ def test_telethon_dump_gives_45_posts_one_service(shared_data: Path) -> None:
 
 def test_cuas_corpus_gives_487_posts_of_four_channels(shared_data: Path) -> None:
     posts = list(open_source(shared_data / CUAS))
-    assert len(posts) == 487 and all(isinstance(p, Post) for p in posts)
+    assert len(posts) == 487
+    assert all(isinstance(p, Post) for p in posts)
     counts = Counter(p.channel.username for p in posts)  # type: ignore[union-attr]
     assert counts == {"rybar": 338, "intelslava": 109, "FVDNL": 34, "Cafe_Weltschmerz": 6}
 

@@ -15,7 +15,7 @@ from bot.sources import BadRecord, open_source
 from bot.sources.fields import utf16_slice
 
 
-def message(id: int, **fields: Any) -> dict[str, Any]:
+def message(id: object, **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": id,
         "type": "message",
@@ -83,10 +83,14 @@ def test_string_text_takes_entities_from_text_entities_only_when_they_agree(tmp_
     disagree = [{"type": "bold", "text": "Other text"}]
     path = export(
         tmp_path,
-        [message(1, text="Жители эвакуированы", text_entities=agree), message(2, text="Жители", text_entities=disagree)],
+        [
+            message(1, text="Жители эвакуированы", text_entities=agree),
+            message(2, text="Жители", text_entities=disagree),
+        ],
     )
     first, second = list(open_source(path))
-    assert isinstance(first, Post) and isinstance(second, Post)
+    assert isinstance(first, Post)
+    assert isinstance(second, Post)
     assert first.entities == (TextEntity("italic", 7, 12),)
     assert second.entities == ()
 
@@ -123,7 +127,9 @@ def test_forward_from_a_user_keeps_only_the_name(tmp_path: Path) -> None:
 def test_media_kinds_are_mapped(tmp_path: Path) -> None:
     messages = [
         message(1, photo="photos/p.jpg", photo_file_size=10, width=1, height=1),
-        message(2, file="f.mp4", file_name="f.mp4", media_type="video_file", mime_type="video/mp4", file_size=5),
+        message(
+            2, file="f.mp4", file_name="f.mp4", media_type="video_file", mime_type="video/mp4", file_size=5
+        ),
         message(3, file="v.ogg", media_type="voice_message", mime_type="audio/ogg"),
         message(4, file="s.webp", media_type="sticker"),
         message(5, file="doc.pdf", file_name="doc.pdf", mime_type="application/pdf"),
@@ -226,7 +232,8 @@ def test_export_of_all_chats_streams_every_chat_with_its_own_channel(tmp_path: P
     path = tmp_path / "result.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     source = open_source(path)
-    assert source.format == "tdesktop" and source.channel is None
+    assert source.format == "tdesktop"
+    assert source.channel is None
     items = list(source)
     posts = [(i.channel.tg_id, i.message_id) for i in items if isinstance(i, Post)]
     assert posts == [(1, 1), (1, 2), (3, 9)]

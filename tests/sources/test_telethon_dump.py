@@ -79,7 +79,13 @@ def test_documents_are_told_apart_by_their_attributes(tmp_path: Path) -> None:
     def doc(mime: str, *attributes: Any) -> types.MessageMediaDocument:
         return types.MessageMediaDocument(
             document=types.Document(
-                id=1, access_hash=2, file_reference=b"", date=WHEN, mime_type=mime, size=42, dc_id=2,
+                id=1,
+                access_hash=2,
+                file_reference=b"",
+                date=WHEN,
+                mime_type=mime,
+                size=42,
+                dc_id=2,
                 attributes=list(attributes),
             )
         )
@@ -88,7 +94,13 @@ def test_documents_are_told_apart_by_their_attributes(tmp_path: Path) -> None:
         tl_message(1, media=doc("video/mp4", types.DocumentAttributeVideo(duration=1, w=1, h=1))),
         tl_message(2, media=doc("audio/ogg", types.DocumentAttributeAudio(duration=1, voice=True))),
         tl_message(3, media=doc("audio/mpeg", types.DocumentAttributeAudio(duration=1))),
-        tl_message(4, media=doc("image/webp", types.DocumentAttributeSticker(alt="🙂", stickerset=types.InputStickerSetEmpty()))),
+        tl_message(
+            4,
+            media=doc(
+                "image/webp",
+                types.DocumentAttributeSticker(alt="🙂", stickerset=types.InputStickerSetEmpty()),
+            ),
+        ),
         tl_message(5, media=doc("application/pdf", types.DocumentAttributeFilename(file_name="report.pdf"))),
         tl_message(6, media=types.MessageMediaGeo(geo=types.GeoPoint(long=35.3, lat=51.2, access_hash=0))),
         tl_message(7, media=types.MessageMediaUnsupported()),
@@ -129,7 +141,11 @@ def test_datetime_reprs_and_iso_strings_are_both_dates(tmp_path: Path) -> None:
 
 
 def test_malformed_dicts_are_bad_records_and_the_rest_is_read(tmp_path: Path) -> None:
-    base = {"_": "Message", "date": "2024-08-07T06:30:00+00:00", "peer_id": {"_": "PeerChannel", "channel_id": 9}}
+    base = {
+        "_": "Message",
+        "date": "2024-08-07T06:30:00+00:00",
+        "peer_id": {"_": "PeerChannel", "channel_id": 9},
+    }
     records = [
         {**base, "id": 1},
         {**base, "_": "MessageEmpty", "id": 2},

@@ -1,0 +1,338 @@
+"""`telewatch rules`: test rules on a text, check them, re-scan the archive with a new or changed rule."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from bot.cli.output import When, print_json
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.errors import NotFound
+from bot.models import AlertKind, Match, RuleSpec, StoredPost
+from bot.ports import channel_key
+
+SEVERITY_STYLE = {"info": "blue", "warning": "yellow", "critical": "bold red"}
+
+
+@cli.group()
+def rules() -> None:
+    """Keyword rules: try them on a text, check them, re-scan stored posts with them.
+
+    \b
+    Term syntax (in [[rules]] any / all / none):
+      эвакуация        every word form (эвакуации, эвакуацию...), ru / uk / en
+      =Курск           only this exact form (not Курске, not Курская)
+      обстрел*         any word starting with this
+      "режим КТО"      a phrase: words adjacent and in order, each in any form
+      /\\bКТО\\b/        a regular expression (case-insensitive, on normalised text)
+    """
+
+
+def _specs(ctx: CliContext, packs: Sequence[str]) -> list[RuleSpec]:
+    """Rules of the config, plus shipped packs named on the command line (config rules win)."""
+    specs = list(ctx.settings.rules)
+    if packs:
+        from bot.rules.packs import available_packs, pack_path
+        from config.loader import load_rule_pack
+
+        names = {s.name for s in specs}
+        for pack in packs:
+            if pack not in available_packs():
+                raise NotFound(f"no rule pack {pack!r}", hint="packs: " + ", ".join(available_packs()))
+            specs += [s for s in load_rule_pack(pack_path(pack)) if s.name not in names]
+    return specs
+
+
+def _compile(specs: Sequence[RuleSpec]) -> Any:
+    from bot.rules import compile_rules  # imported late: dictionaries load only for rule commands
+
+    if not specs:
+        raise NotFound(
+            "no rules configured",
+            hint="add [[rules]] or rule_packs to the config, or pass --pack evacuation (see `rules packs`)",
+        )
+    return compile_rules(specs)
+
+
+pack_option = click.option(
+    "--pack", "packs", multiple=True, metavar="NAME", help="Also use this shipped rule pack (repeatable)."
+)
+
+
+@rules.command("test")
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Test the whole content of this file as one text.",
+)
+@click.option("--post", "post_id", type=int, help="Test the stored post with this id (see `posts recent`).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON output; with no TEXT/--file/--post, read one text per line from stdin.",
+)
+@click.option("--channel", "-c", help="Channel handle, for rules scoped to channels.")
+@click.option("--label", "-l", "labels", multiple=True, help="Channel label/tag, for label-scoped rules.")
+@click.option("--rule", "-r", "only", multiple=True, help="Only this rule (repeatable).")
+@click.option("--all", "show_all", is_flag=True, help="Also list rules none of whose terms occur.")
+@pack_option
+@pass_ctx
+@run_async
+async def test_cmd(
+    ctx: CliContext,
+    text: str | None,
+    file: Path | None,
+    post_id: int | None,
+    as_json: bool,
+    channel: str | None,
+    labels: tuple[str, ...],
+    only: tuple[str, ...],
+    show_all: bool,
+    packs: tuple[str, ...],
+) -> None:
+    """Show which rules match a text, which words matched which terms, and why other rules did not.
+
+    \b
+    Examples:
+      telewatch rules test "Жители эвакуированы из Суджи"
+      telewatch rules test --pack evacuation --file post.txt
+      telewatch rules test --post 1234
+      cat texts.txt | telewatch rules test --json
+    """
+    matcher = _compile(_specs(ctx, packs))
+    names = list(only) or None
+    if names:
+        unknown = sorted(set(names) - set(matcher.names))
+        if unknown:
+            raise NotFound(f"no rule named {unknown[0]!r}", hint="rules: " + ", ".join(matcher.names))
+    tags = list(labels)
+    if post_id is not None:
+        stored = await _load_post(ctx, post_id)
+        text = stored.post.text
+        channel = channel or channel_key(stored.channel.ref)
+        tags += [*stored.channel.tags, *([stored.channel.label] if stored.channel.label else [])]
+    elif file is not None:
+        text = file.read_text(encoding="utf-8")  # noqa: ASYNC240 -- one small file before any async work
+    if text is None:
+        if not as_json:
+            raise click.UsageError("give a TEXT, --file or --post (or --json to read lines from stdin)")
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            reports = matcher.explain(line, channel=channel, tags=tags, rules=names)
+            click.echo(json.dumps(_json(line, reports), ensure_ascii=False))
+        return
+    reports = matcher.explain(text, channel=channel, tags=tags, rules=names)
+    if as_json:
+        print_json(_json(text, reports))
+        return
+    _print_reports(ctx, text, reports, show_all or bool(names))
+
+
+async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
+    from storage.store import Store
+
+    async with await Store.open(ctx.db_path) as store:
+        stored = await store.posts.get(post_id)
+    if stored is None:
+        raise NotFound(f"no stored post with id {post_id}", hint="telewatch posts recent lists post ids")
+    return stored
+
+
+def _json(text: str, reports: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "text": text,
+        "matched": [r.rule for r in reports if r.matched],
+        "rules": [r.to_dict() for r in reports],
+    }
+
+
+def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all: bool) -> None:
+    highlighted = Text(text)
+    for r in reports:
+        for h in r.hits:
+            highlighted.stylize("bold reverse", h.start, h.end)
+    ctx.console.print(highlighted)
+    ctx.console.print()
+    table = Table(show_lines=True, expand=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("words → terms / why not", ratio=1)
+    shown = 0
+    for r in reports:
+        touched = any(t.hits for t in r.terms)
+        if not (r.matched or touched or show_all):
+            continue
+        shown += 1
+        words = "\n".join(
+            f"{t.role}: "
+            + ", ".join(dict.fromkeys(escape(repr(h.text)) for h in t.hits))
+            + f" → {escape(t.term)}"
+            for t in r.terms
+            if t.hits
+        )
+        why = "\n".join(f"[dim]{escape(x)}[/dim]" for x in r.reasons)
+        style = SEVERITY_STYLE[r.severity.label]
+        table.add_row(
+            escape(r.rule),
+            f"[{style}]{r.severity.label}[/{style}]",
+            "[green]✓ match[/green]" if r.matched else "[red]✗ no[/red]",
+            "\n".join(x for x in (words, why) if x) or "[dim]no term found[/dim]",
+        )
+    matched = sum(r.matched for r in reports)
+    if shown:
+        ctx.console.print(table)
+    hidden = len(reports) - shown
+    tail = f"; {hidden} other rules found none of their terms (--all lists them)" if hidden else ""
+    ctx.console.print(f"{matched} of {len(reports)} rules match{tail}")
+
+
+@rules.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--verbose", "-v", is_flag=True, help="List every term, not only those with warnings.")
+@pack_option
+@pass_ctx
+def check_cmd(ctx: CliContext, as_json: bool, verbose: bool, packs: tuple[str, ...]) -> None:
+    """Validate every rule and flag terms that expand to suspiciously many or no forms.
+
+    Exits 2 if a rule cannot be compiled (the error names the rule and the term), 0 otherwise;
+    warnings do not fail.
+    """
+    from bot.rules.check import check_rules
+
+    matcher = _compile(_specs(ctx, packs))
+    checks = check_rules(matcher)
+    if as_json:
+        print_json({"rules": len(matcher.names), "terms": [c.to_dict() for c in checks]})
+        return
+    rows = [c for c in checks if verbose or c.warning]
+    table = Table(title="terms with warnings" if not verbose else "terms", expand=True)
+    for col in ("rule", "role", "term", "lang", "forms", "examples / warning"):
+        table.add_column(col, ratio=1 if col.startswith("examples") else None)
+    for c in rows:
+        note = f"[yellow]{escape(c.warning)}[/yellow]" if c.warning else escape(", ".join(c.examples))
+        table.add_row(escape(c.rule), c.role, escape(c.term), "/".join(c.languages), str(c.forms), note)
+    if rows:
+        ctx.console.print(table)
+    warned = sum(1 for c in checks if c.warning)
+    ctx.console.print(
+        f"[green]{len(matcher.names)} rules, {len(checks)} terms compile[/green]"
+        + (f"; [yellow]{warned} warnings[/yellow]" if warned else "; no warnings")
+    )
+
+
+@rules.command("packs")
+def packs_cmd() -> None:
+    """List the shipped rule packs (use them with rule_packs = [...] in the config)."""
+    from bot.rules.packs import available_packs, pack_path
+
+    for name in available_packs():
+        click.echo(f"{name:14} {pack_path(name)}")
+
+
+@rules.command("rescan")
+@click.argument("rule")
+@click.option("--since", type=When(), help="Only posts from this time: 2024-08-06, 3d, 12h, today...")
+@click.option(
+    "--alert", is_flag=True, help="Also enqueue alerts for old posts that match (default: only record)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pack_option
+@pass_ctx
+@run_async
+async def rescan_cmd(
+    ctx: CliContext, rule: str, since: datetime | None, alert: bool, as_json: bool, packs: tuple[str, ...]
+) -> None:
+    """Apply RULE to the stored archive and record its matches, without alerting unless --alert.
+
+    Use it after adding or changing a rule. Matches already recorded for posts that no longer
+    match are kept.
+    """
+    from storage.posts import SearchFilter
+    from storage.store import Store
+
+    specs = [s for s in _specs(ctx, packs) if s.name == rule]
+    if not specs:
+        names = ", ".join(s.name for s in _specs(ctx, packs))
+        raise NotFound(f"no rule named {rule!r}", hint=f"rules: {names}")
+    matcher = _compile(specs)
+    async with await Store.open(ctx.db_path) as store:
+        total = await store.posts.count() if since is None else None
+        counts = await _rescan(ctx, store, matcher, SearchFilter(since=since), total, alert)
+    if as_json:
+        print_json({"rule": rule, **counts})
+    else:
+        ctx.console.print(
+            f"{rule}: scanned {counts['scanned']} posts, {counts['matched']} match"
+            + (f", {counts['alerts']} alerts enqueued" if alert else " (no alerts; --alert to send them)")
+        )
+
+
+async def _rescan(
+    ctx: CliContext, store: Any, matcher: Any, where: Any, total: int | None, alert: bool
+) -> dict[str, int]:
+    from bot.ports import SystemClock
+    from bot.routing import Router, dedup_key
+    from storage.alerts import NewAlert
+
+    router = Router(ctx.settings.routes)
+    now = SystemClock().now()
+    counts = {"scanned": 0, "matched": 0, "alerts": 0}
+    batch: list[tuple[StoredPost, Match]] = []
+
+    async def flush() -> None:
+        async with store.db.transaction() as tx:
+            alerts: list[NewAlert] = []
+            for stored, m in batch:
+                await store.matches.replace(tx, stored.id, [m], now, stored.version_count)
+                if alert:
+                    for route in router.routes_for(m, stored.channel):
+                        key = dedup_key(
+                            stored.channel, stored.post.message_id, m.rule, AlertKind.LATE, route.name
+                        )
+                        alerts.append(
+                            NewAlert(
+                                key,
+                                stored.id,
+                                m.rule,
+                                m.severity,
+                                AlertKind.LATE,
+                                route.name,
+                                route.sink,
+                                route.target,
+                            )
+                        )
+            if alerts:
+                counts["alerts"] += await store.alerts.enqueue(tx, alerts, now)
+        batch.clear()
+
+    columns = (TextColumn("rescan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=ctx.err_console, disable=not ctx.err_console.is_terminal) as bar:
+        task = bar.add_task("rescan", total=total)
+        async for stored in store.posts.iterate(where):
+            counts["scanned"] += 1
+            bar.advance(task)
+            if stored.post.text and not stored.post.is_service:
+                tags = [*stored.channel.tags, *([stored.channel.label] if stored.channel.label else [])]
+                for m in matcher.match(stored.post.text, channel=channel_key(stored.channel.ref), tags=tags):
+                    batch.append((stored, m))
+                    counts["matched"] += 1
+            if len(batch) >= 500:
+                await flush()
+        if batch:
+            await flush()
+    return counts

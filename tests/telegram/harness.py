@@ -1,0 +1,58 @@
+"""A watcher wired to FakeTelegram, a real SQLite store and the real pipeline, for the live tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.pacing import Pacer
+from bot.pipeline import Pipeline
+from bot.routing import Router
+from bot.watcher import Watcher
+from config.settings import ChannelSettings, Settings, TelegramSettings
+from storage.store import Store
+from tests.fakes import FakeTelegram
+from tests.ports_fakes import FakeClock, WordMatcher
+
+
+@dataclass
+class Rig:
+    """Everything a live test pokes at."""
+
+    fake: FakeTelegram
+    store: Store
+    watcher: Watcher
+    clock: FakeClock
+
+    async def posts(self) -> list[tuple[int, int, str]]:
+        """(channel tg_id, message_id, text) of every stored post, in order."""
+        rows = await self.store.db.fetchall(
+            "SELECT c.tg_id, p.message_id, p.text FROM posts p JOIN channels c ON c.id = p.channel_id "
+            "ORDER BY c.tg_id, p.message_id"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def alerts(self) -> list[tuple[int, str]]:
+        """(message_id, kind) of every enqueued alert."""
+        rows = await self.store.db.fetchall(
+            "SELECT p.message_id, a.kind FROM alerts a JOIN posts p ON p.id = a.post_id ORDER BY p.message_id"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+
+def channel(ref: str, **options: object) -> ChannelSettings:
+    return ChannelSettings(ref=ref, **options)  # type: ignore[arg-type]
+
+
+async def make_rig(
+    db: Path, fake: FakeTelegram, channels: Sequence[ChannelSettings], *, clock: FakeClock | None = None
+) -> Rig:
+    """A watcher over `fake` and the database at `db`; rule 'evac' matches the word 'evacuated'."""
+    clock = clock or FakeClock()
+    store = await Store.open(db)
+    settings = Settings(channels=tuple(channels), telegram=TelegramSettings(requests_per_second=10_000))
+    pipeline = Pipeline(store, WordMatcher({"evac": ["evacuated"]}), Router(settings.routes), clock=clock)
+    pacer = Pacer(10_000, clock=clock)
+    watcher = Watcher(fake, pipeline, settings, clock=clock, pacer=pacer, album_wait=0.02)
+    return Rig(fake, store, watcher, clock)
