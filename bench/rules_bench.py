@@ -11,7 +11,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs installed; bench is not type-checked by `make check`
 
 from bench import corpus
 from bench.report import Report
@@ -54,7 +54,9 @@ def term_list(texts: Sequence[str], size: int) -> list[str]:
             kinds.setdefault(p.normal_form, "proper")
         elif p.tag.POS == "NOUN":
             kinds.setdefault(p.normal_form, "noun")
-    ranked = [w for w, _ in lemma_counts.most_common()[SKIP_COMMONEST:] if len(w) >= 5 and w not in DOMAIN_TERMS]
+    ranked = [
+        w for w, _ in lemma_counts.most_common()[SKIP_COMMONEST:] if len(w) >= 5 and w not in DOMAIN_TERMS
+    ]
     proper = [w for w in ranked if kinds.get(w) == "proper"]
     nouns = [w for w in ranked if kinds.get(w) == "noun"]
     return (DOMAIN_TERMS + proper + nouns)[:size]

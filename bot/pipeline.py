@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import aiosqlite
 
+from bot.alerts.gate import AlertGate, Candidate
 from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post
 from bot.ports import Clock, Matcher, SystemClock
 from bot.routing import Router, dedup_key
+from config.settings import RouteSettings
 from storage.alerts import NewAlert
 from storage.posts import SaveOutcome, SaveStatus
 from storage.store import Store
@@ -64,12 +67,15 @@ class Pipeline:
         *,
         clock: Clock | None = None,
         policy: AlertPolicy = send_now,
+        gate: AlertGate | None = None,
     ) -> None:
         self.store = store
         self.matcher = matcher
         self.router = router
         self.clock = clock or SystemClock()
         self.policy = policy
+        # Mutes, pause, quiet hours, digests and cross-channel dedup (bot.alerts.gate), when wired.
+        self.gate = gate
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
@@ -82,7 +88,7 @@ class Pipeline:
         async with self.store.db.transaction() as tx:
             outcomes = await self.store.posts.save(tx, posts, now)
             new_matches: list[tuple[int, Match]] = []
-            alerts: list[NewAlert] = []
+            alerts: list[Candidate] = []
             for outcome in outcomes:
                 self._count(result, outcome)
                 if outcome.status is SaveStatus.NEW:
@@ -104,8 +110,8 @@ class Pipeline:
                 await self.store.matches.insert_new(tx, new_matches, now)
                 result.matches += len(new_matches)
             if alerts:
-                result.alerts += await self.store.alerts.enqueue(tx, alerts, now)
-                result.alerted_posts.extend(sorted({a.post_id for a in alerts}))
+                result.alerts += await self._enqueue(tx, alerts, now)
+                result.alerted_posts.extend(sorted({c.alert.post_id for c in alerts}))
             await self._advance_cursors(tx, outcomes)
         return result
 
@@ -119,27 +125,31 @@ class Pipeline:
             row = await self.store.channels.ensure(tx, channel)
             marked = await self.store.posts.mark_deleted(tx, row.id, message_ids, now)
             result.deleted = len(marked)
-            alerts: list[NewAlert] = []
+            alerts: list[Candidate] = []
             for post_id, message_id in marked if alert else []:
                 earlier = await self.store.alerts.alerted_rules(tx, post_id)
                 for rule, severity in earlier:
                     match = Match(rule=rule, severity=severity)
                     for route in self.router.routes_for(match, row):
-                        alerts.append(
-                            NewAlert(
-                                dedup_key=dedup_key(row, message_id, rule, AlertKind.DELETED, route.name),
-                                post_id=post_id,
-                                rule=rule,
-                                severity=match.severity,
-                                kind=AlertKind.DELETED,
-                                route=route.name,
-                                sink=route.sink,
-                                target=route.target,
-                            )
+                        new = NewAlert(
+                            dedup_key=dedup_key(row, message_id, rule, AlertKind.DELETED, route.name),
+                            post_id=post_id,
+                            rule=rule,
+                            severity=match.severity,
+                            kind=AlertKind.DELETED,
+                            route=route.name,
+                            sink=route.sink,
+                            target=route.target,
                         )
+                        alerts.append(_candidate(new, match, row, route.settings, None))
             if alerts:
-                result.alerts = await self.store.alerts.enqueue(tx, alerts, now)
+                result.alerts = await self._enqueue(tx, alerts, now)
         return result
+
+    async def _enqueue(self, tx: aiosqlite.Connection, candidates: Sequence[Candidate], now: datetime) -> int:
+        if self.gate is not None:
+            return await self.gate.enqueue(self.store, tx, candidates, now)
+        return await self.store.alerts.enqueue(tx, [c.alert for c in candidates], now)
 
     def _match(self, outcome: SaveOutcome) -> list[Match]:
         post = outcome.post
@@ -154,26 +164,25 @@ class Pipeline:
             log.exception("matching failed for %s/%s", channel.display, post.message_id)
             return []
 
-    def _alerts(self, outcome: SaveOutcome, matches: Sequence[Match], kind: AlertKind) -> list[NewAlert]:
-        alerts: list[NewAlert] = []
+    def _alerts(self, outcome: SaveOutcome, matches: Sequence[Match], kind: AlertKind) -> list[Candidate]:
+        alerts: list[Candidate] = []
         for match in matches:
             for route in self.router.routes_for(match, outcome.channel):
-                alerts.append(
-                    NewAlert(
-                        dedup_key=dedup_key(
-                            outcome.channel, outcome.post.message_id, match.rule, kind, route.name
-                        ),
-                        post_id=outcome.post_id,
-                        rule=match.rule,
-                        severity=match.severity,
-                        kind=kind,
-                        route=route.name,
-                        sink=route.sink,
-                        target=route.target,
-                        status=self.policy(match, outcome.channel, route.name),
-                        group_key=outcome.post.forward.key if outcome.post.forward else None,
-                    )
+                new = NewAlert(
+                    dedup_key=dedup_key(
+                        outcome.channel, outcome.post.message_id, match.rule, kind, route.name
+                    ),
+                    post_id=outcome.post_id,
+                    rule=match.rule,
+                    severity=match.severity,
+                    kind=kind,
+                    route=route.name,
+                    sink=route.sink,
+                    target=route.target,
+                    status=self.policy(match, outcome.channel, route.name),
+                    group_key=outcome.post.forward.key if outcome.post.forward else None,
                 )
+                alerts.append(_candidate(new, match, outcome.channel, route.settings, outcome.post))
         return alerts
 
     async def _advance_cursors(self, tx: aiosqlite.Connection, outcomes: Sequence[SaveOutcome]) -> None:
@@ -195,3 +204,9 @@ class Pipeline:
             result.updated += 1
         else:
             result.unchanged += 1
+
+
+def _candidate(
+    alert: NewAlert, match: Match, channel: Channel, route: RouteSettings, post: Post | None
+) -> Candidate:
+    return Candidate(alert=alert, match=match, channel=channel, route=route, post=post)

@@ -51,11 +51,27 @@ class OutgoingAlert:
 
 @runtime_checkable
 class AlertSink(Protocol):
-    """Delivers alerts. Must raise (DeliveryFailed / RateLimited) rather than return on failure."""
+    """Delivers alerts. Must raise (DeliveryFailed / RateLimited) rather than return on failure.
+
+    A sink that posts chat messages may return the SentMessage, so the alert can be edited later.
+    """
 
     name: str
 
-    async def deliver(self, alert: OutgoingAlert) -> None: ...
+    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
+
+
+@runtime_checkable
+class EditableSink(Protocol):
+    """A sink that can re-render an alert it delivered earlier (a repost merged into it, a review mark)."""
+
+    name: str
+
+    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
+
+    async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
+        """Replace the text and buttons of message `message_id` in `alert.target`; raises like deliver."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

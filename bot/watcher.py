@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
@@ -36,6 +37,7 @@ class Watched:
     resolved: ResolvedChannel
     channel_id: int
     safe: int = 0
+    started: bool = False  # a safe mark exists (even 0: the channel was empty when first seen)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one history page per channel at a time
     fill_pending: bool = False
 
@@ -87,21 +89,22 @@ class Watcher:
         self.connected = asyncio.Event()
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
+        self.on_alerts: Callable[[], None] | None = None  # wakes the outbox dispatcher
         gateway.on_update(self.handle_update)
 
     # -- resolution ---------------------------------------------------------------------------------
 
-    async def resolve_all(self, *, use_cache: bool = True) -> list[ChannelReport]:
+    async def resolve_all(self, *, use_cache: bool = True, join: bool = True) -> list[ChannelReport]:
         """Resolve every enabled configured channel (cached resolutions first), joining where asked."""
         reports = []
         marks = await self.state.safe_marks()
         for setting in self.settings.channels:
             if setting.enabled:
-                reports.append(await self._resolve_one(setting, marks, use_cache=use_cache))
+                reports.append(await self._resolve_one(setting, marks, use_cache=use_cache, join=join))
         return reports
 
     async def _resolve_one(
-        self, setting: ChannelSettings, marks: dict[int, int], *, use_cache: bool
+        self, setting: ChannelSettings, marks: dict[int, int], *, use_cache: bool, join: bool
     ) -> ChannelReport:
         parsed = parse_channel_ref(setting.ref)
         cached = await self.state.cached(parsed.key) if use_cache else None
@@ -110,8 +113,8 @@ class Watcher:
             if cached is not None:
                 resolved = cached.resolved
             else:
-                resolved = await self._lookup(parsed, setting)
-            if setting.auto_join and not resolved.joined:
+                resolved = await self._lookup(parsed, setting, join=join)
+            if join and setting.auto_join and not resolved.joined:
                 resolved = await self.pacer.call("join", setting.ref, lambda: self.gateway.join(resolved))
             channel_id, renamed = await self.state.remember(parsed.key, resolved, "ok", self.clock.now())
         except ChannelUnavailable as e:
@@ -124,13 +127,18 @@ class Watcher:
         safe = marks.get(channel_id, 0)
         known = self.watched.get(resolved.tg_id)
         self.watched[resolved.tg_id] = Watched(
-            setting, parsed, resolved, channel_id, safe=max(safe, known.safe if known else 0)
+            setting,
+            parsed,
+            resolved,
+            channel_id,
+            safe=max(safe, known.safe if known else 0),
+            started=channel_id in marks or (known is not None and known.started),
         )
         detail = f"was @{renamed}" if renamed else ""
         return ChannelReport(setting.ref, state, resolved, detail)
 
-    async def _lookup(self, parsed: ParsedRef, setting: ChannelSettings) -> ResolvedChannel:
-        if parsed.kind is RefKind.INVITE and setting.auto_join:
+    async def _lookup(self, parsed: ParsedRef, setting: ChannelSettings, *, join: bool) -> ResolvedChannel:
+        if parsed.kind is RefKind.INVITE and setting.auto_join and join:
             try:
                 return await self.pacer.call(
                     "resolve", setting.ref, lambda: self.gateway.resolve(setting.ref)
@@ -164,12 +172,11 @@ class Watcher:
 
     async def start_channel(self, w: Watched) -> int:
         """Bring one channel up to date: catch up from its safe mark, or backfill a new channel."""
-        if w.safe == 0:
+        if not w.started:
             stored = await self.pipeline.store.posts.max_message_id(w.channel_id)
-            if stored:
-                w.safe = stored
-            else:
+            if not stored:
                 return await self.backfill(w)
+            self._advance(w, stored)
         return await self.catch_up(w, kind=AlertKind.LATE)
 
     async def catch_up(self, w: Watched, *, kind: AlertKind = AlertKind.LATE, alert: bool = True) -> int:
@@ -190,7 +197,7 @@ class Watcher:
                     held = 0  # a page that is all one album cannot be split further
                 keep = list(page[: len(page) - held])
                 if keep:
-                    await self.pipeline.ingest(merge_albums(keep), kind=kind, alert=alert)
+                    await self._ingested(merge_albums(keep), kind, alert)
                     fetched += len(keep)
                     self._advance(w, max(p.message_id for p in keep))
                 if not full:
@@ -234,8 +241,10 @@ class Watcher:
                     collected = collected[cut:]
             for start in range(0, len(collected), 500):
                 chunk = merge_albums(collected[start : start + 500])
-                await self.pipeline.ingest(chunk, kind=AlertKind.LATE, alert=s.alert_on_backfill)
+                await self._ingested(chunk, AlertKind.LATE, s.alert_on_backfill)
             self._advance(w, newest)
+            self._dirty[w.channel_id] = w.safe  # remember the start even when the channel is empty
+            w.started = True
             await self.flush_marks()
         return len(collected) + await self.catch_up(w, kind=AlertKind.LATE)
 
@@ -281,16 +290,23 @@ class Watcher:
                 except (ChannelUnavailable, TelegramError) as e:
                     await self._channel_error(w, e)
 
-        async with asyncio.TaskGroup() as group:
-            for w in list(self.watched.values()):
-                group.create_task(one(w))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for w in list(self.watched.values()):
+                    group.create_task(one(w))
+        except BaseExceptionGroup as group_error:
+            lost, rest = group_error.split(Disconnected)
+            if rest is not None or lost is None:
+                raise
+            raise lost.exceptions[0] from None
 
     # -- marks ----------------------------------------------------------------------------------------
 
     def _advance(self, w: Watched, message_id: int) -> None:
-        if message_id > w.safe:
-            w.safe = message_id
-            self._dirty[w.channel_id] = message_id
+        if message_id > w.safe or not w.started:
+            w.safe = max(w.safe, message_id)
+            w.started = True
+            self._dirty[w.channel_id] = w.safe
 
     async def flush_marks(self) -> None:
         """Persist changed safe marks (one transaction); called after catch-ups and every few seconds."""
@@ -312,7 +328,9 @@ class Watcher:
         if w is None:
             return  # a joined channel that is not configured
         if update.kind == "deleted":
-            await self.pipeline.delete(w.ref, update.deleted_ids)
+            result = await self.pipeline.delete(w.ref, update.deleted_ids)
+            if result.alerts and self.on_alerts is not None:
+                self.on_alerts()
             return
         for post in update.posts:
             post = replace(post, channel=w.ref)
@@ -333,8 +351,13 @@ class Watcher:
             log.exception("%s: storing a live album failed", w.name)
             self._schedule_fill(w)
 
+    async def _ingested(self, posts: Sequence[Post], kind: AlertKind, alert: bool = True) -> None:
+        result = await self.pipeline.ingest(posts, kind=kind, alert=alert)
+        if result.alerts and self.on_alerts is not None:
+            self.on_alerts()
+
     async def _ingest_live(self, w: Watched, post: Post, raw_ids: tuple[int, ...]) -> None:
-        await self.pipeline.ingest([post], kind=AlertKind.NEW)
+        await self._ingested([post], AlertKind.NEW)
         if min(raw_ids) <= w.safe + 1:
             self._advance(w, max(raw_ids))
         elif max(raw_ids) > w.safe:
@@ -347,7 +370,7 @@ class Watcher:
                 post = replace(
                     post, message_id=album.message_id, text=post.text or album.text, media=album.media
                 )
-        await self.pipeline.ingest([post], kind=AlertKind.NEW)
+        await self._ingested([post], AlertKind.NEW)
 
     def _schedule_fill(self, w: Watched) -> None:
         if w.fill_pending:

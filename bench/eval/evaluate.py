@@ -19,7 +19,9 @@ def load_labels() -> list[tuple[str, int, str, bool]]:
     """(corpus file, message id, rule, relevant) rows; '#' lines are comments."""
     rows = []
     with LABELS.open(encoding="utf-8") as f:
-        for rec in csv.reader((line for line in f if line.strip() and not line.startswith("#")), delimiter="\t"):
+        for rec in csv.reader(
+            (line for line in f if line.strip() and not line.startswith("#")), delimiter="\t"
+        ):
             rows.append((rec[0], int(rec[1]), rec[2], rec[3].strip() == "yes"))
     return rows
 

@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.alerts.format import render, render_batch
+from bot.alerts.format import Copy, render, render_batch
 from bot.errors import DeliveryFailed, RateLimited
 from bot.models import Alert
-from bot.ports import AlertSink, Clock, OutgoingAlert, SystemClock
+from bot.ports import AlertSink, Clock, OutgoingAlert, SentMessage, SystemClock
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+# Other channels' copies of the post an alert message is about (cross-channel deduplication).
+CopiesLookup = Callable[[Sequence[Alert]], Awaitable[Sequence[Copy]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,10 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         policy: DispatchPolicy | None = None,
+        copies: CopiesLookup | None = None,
     ) -> None:
         self.store = store
+        self.copies = copies
         self.sinks = dict(sinks)
         self.clock = clock or SystemClock()
         self.policy = policy or DispatchPolicy()
@@ -108,11 +113,13 @@ class Dispatcher:
                 result.failed += len(alerts)
                 continue
             matches = [await self.store.matches.get(post_id, a.rule) for a in alerts]
-            rendered.append((alerts, render(alerts, stored, matches, target)))
+            copies = await self.copies(alerts) if self.copies is not None else ()
+            rendered.append((alerts, render(alerts, stored, matches, target, copies=copies)))
         coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
         if coalesce:
             batch = render_batch([r for _, r in rendered], target)
-            await self._send(sink, target, batch, [a for group, _ in rendered for a in group], result)
+            alerts = [a for group, _ in rendered for a in group]
+            await self._send(sink, target, batch, alerts, result, editable=False)
         else:
             for group, outgoing in rendered:
                 await self._send(sink, target, outgoing, group, result)
@@ -124,12 +131,14 @@ class Dispatcher:
         outgoing: OutgoingAlert,
         alerts: list[Alert],
         result: DispatchResult,
+        *,
+        editable: bool = True,
     ) -> None:
         await self._pace(sink, target)
         ids = [a.id for a in alerts]
         now = self.clock.now()
         try:
-            await sink.deliver(outgoing)
+            sent = await sink.deliver(outgoing)
         except RateLimited as e:
             wait = e.retry_after + random.uniform(0.5, 2.0)  # jitter keeps retries from syncing up
             result.waits.append(wait)
@@ -145,7 +154,9 @@ class Dispatcher:
             await self._retry_or_fail(alerts, f"{type(e).__name__}: {e}", False, result)
             return
         self._last_send[(sink.name, target)] = asyncio.get_running_loop().time()
-        await self.store.alerts.mark_sent(ids, self.clock.now())
+        # A coalesced batch message is not the alert's own message: never edit it in place later.
+        message_id = _message_id(sink, sent) if editable else None
+        await self.store.alerts.mark_sent(ids, self.clock.now(), message_id)
         result.sent += len(ids)
         result.messages += 1
 
@@ -171,3 +182,12 @@ class Dispatcher:
         wait = last + interval - asyncio.get_running_loop().time()
         if wait > 0:
             await self.clock.sleep(wait)
+
+
+def _message_id(sink: AlertSink, sent: SentMessage | None) -> int | None:
+    """The chat message id of a delivered alert, when the sink reports one (0 means unknown)."""
+    if sent is None:
+        # Sinks written before deliver() returned the message keep it in `last_sent`.
+        last = getattr(sink, "last_sent", None)
+        sent = last if isinstance(last, SentMessage) else None
+    return sent.message_id if sent is not None and sent.message_id else None

@@ -26,6 +26,14 @@ REVIEW_BUTTONS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """Another channel that posted the same post (a forward or a near-identical repost)."""
+
+    channel: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     start: int
     end: int
@@ -80,9 +88,18 @@ def highlight(text: str, spans: Sequence[Span], before: str, after: str, escape:
 
 
 def render(
-    alerts: Sequence[Alert], stored: StoredPost, matches: Sequence[Match | None], target: str | None = None
+    alerts: Sequence[Alert],
+    stored: StoredPost,
+    matches: Sequence[Match | None],
+    target: str | None = None,
+    *,
+    copies: Sequence[Copy] = (),
+    note: str = "",
 ) -> OutgoingAlert:
-    """The alerts one post raised (one per rule) as one message: plain text, HTML and data."""
+    """The alerts one post raised (one per rule) as one message: plain text, HTML and data.
+
+    `copies` lists other channels that posted the same post; `note` (e.g. a review mark) ends the message.
+    """
     first = alerts[0]
     severity = max(a.severity for a in alerts)
     rules = ", ".join(dict.fromkeys(a.rule for a in alerts))
@@ -101,6 +118,8 @@ def render(
     plain_lines = [head, f"{channel} · {when}" + (f" · {link}" if link else "")]
     if origin:
         plain_lines.append(origin)
+    if copies:
+        plain_lines.append("also posted by: " + ", ".join(c.channel for c in copies))
     if words:
         plain_lines.append("matched: " + ", ".join(words))
     plain_lines.append(highlight(text, shown, "[", "]", escape=False) + (" …" if cut else ""))
@@ -112,6 +131,10 @@ def render(
     )
     if origin:
         html_lines.append(f"<i>{html.escape(origin)}</i>")
+    if copies:
+        html_lines.append(
+            f"<i>also posted by ({len(copies)}):</i> " + ", ".join(_copy_html(c) for c in copies)
+        )
     if words:
         html_lines.append("matched: " + ", ".join(f"<b>{html.escape(w)}</b>" for w in words))
     body = highlight(text, shown, "<b><u>", "</u></b>", escape=True) + (" …" if cut else "")
@@ -119,6 +142,9 @@ def render(
         body = f"<s>{body}</s>"
     html_lines.append("")
     html_lines.append(body)
+    if note:
+        plain_lines.append(note)
+        html_lines.append(f"\n<i>{html.escape(note)}</i>")
 
     keys = sorted(a.dedup_key for a in alerts)
     data: dict[str, object] = {
@@ -139,6 +165,8 @@ def render(
         "forward_from": post.forward.key if post.forward else None,
         "deleted": stored.deleted_at is not None,
     }
+    if copies:
+        data["copies"] = [{"channel": c.channel, "link": c.link} for c in copies]
     buttons = tuple((label, data_.format(id=first.id)) for label, data_ in REVIEW_BUTTONS)
     return OutgoingAlert(
         dedup_key=keys[0] if len(keys) == 1 else f"{keys[0]}+{len(keys) - 1}",
@@ -148,6 +176,11 @@ def render(
         target=target,
         buttons=buttons,
     )
+
+
+def _copy_html(copy: Copy) -> str:
+    name = html.escape(copy.channel)
+    return f'<a href="{html.escape(copy.link)}">{name}</a>' if copy.link else name
 
 
 def render_batch(items: Sequence[OutgoingAlert], target: str | None) -> OutgoingAlert:

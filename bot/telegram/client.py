@@ -53,7 +53,9 @@ def add_server_key(server: ServerSettings) -> None:
         ) from e
 
 
-def build_client(settings: TelegramSettings, *, bot: bool = False) -> TelegramClient:
+def build_client(
+    settings: TelegramSettings, *, bot: bool = False, receive_updates: bool = True
+) -> TelegramClient:
     """A Telethon client on our session file; flood waits surface as errors so we pace them ourselves."""
     if settings.api_id is None or not settings.api_hash:
         raise ConfigError(
@@ -69,7 +71,7 @@ def build_client(settings: TelegramSettings, *, bot: bool = False) -> TelegramCl
         connection_retries=5,
         retry_delay=2,
         auto_reconnect=True,
-        receive_updates=not bot,
+        receive_updates=receive_updates,  # the bot needs them too: chat commands and button presses
     )
     if settings.server is not None:
         add_server_key(settings.server)

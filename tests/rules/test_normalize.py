@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given
@@ -106,6 +107,10 @@ def test_folded_and_spaced_texts_have_one_map_entry_per_character(text: str) -> 
         assert len(n.starts) == len(n.ends) == len(n.folded)
 
 
+def letters(s: str) -> str:
+    return re.sub(r"[\W_]", "", s).translate(_TO_LAT)
+
+
 @given(TEXT, st.data())
 def test_every_span_maps_into_the_original_in_order(text: str, data: st.DataObject) -> None:
     n = normalize(text)
@@ -116,8 +121,9 @@ def test_every_span_maps_into_the_original_in_order(text: str, data: st.DataObje
     assert 0 <= s <= e <= len(text)
     if b > a:
         # the original slice normalises to the normalised slice, up to which script a
-        # look-alike letter was resolved to (that depends on the rest of the word)
-        assert n.folded[a:b].translate(_TO_LAT) in normalize(text[s:e]).folded.translate(_TO_LAT)
+        # look-alike letter was resolved to (that depends on the rest of the word); punctuation and
+        # invisible characters between words may be kept or dropped, so only word characters count
+        assert letters(n.folded[a:b]) in letters(normalize(text[s:e]).folded)
 
 
 @given(TEXT)

@@ -56,7 +56,7 @@ def test_pack_rule_catches_real_phrasing(packs: CompiledRules, text: str, rule: 
     [
         ("Эвакуатор увез машину со штрафстоянки", "evacuation"),
         ("Прорыв трубы оставил дом без воды", "incursion"),
-        ("Курская АЭС работает штатно", "kursk-region"),
+        ("Пробки у Курского вокзала в Москве", "kursk-region"),
         ("Invasive species spread in the lake", "incursion"),
         ("Shell reported record profits", "shelling"),
         ("Компания решила мобилизовать ресурсы", "mobilisation"),

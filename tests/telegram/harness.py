@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.pacing import Pacer
 from bot.pipeline import Pipeline
 from bot.routing import Router
 from bot.watcher import Watcher
@@ -24,6 +24,13 @@ class Rig:
     store: Store
     watcher: Watcher
     clock: FakeClock
+
+    closed: bool = False
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.store.close()
 
     async def posts(self) -> list[tuple[int, int, str]]:
         """(channel tg_id, message_id, text) of every stored post, in order."""
@@ -53,6 +60,12 @@ async def make_rig(
     store = await Store.open(db)
     settings = Settings(channels=tuple(channels), telegram=TelegramSettings(requests_per_second=10_000))
     pipeline = Pipeline(store, WordMatcher({"evac": ["evacuated"]}), Router(settings.routes), clock=clock)
-    pacer = Pacer(10_000, clock=clock)
-    watcher = Watcher(fake, pipeline, settings, clock=clock, pacer=pacer, album_wait=0.02)
+    watcher = Watcher(fake, pipeline, settings, clock=clock, album_wait=0.02)
     return Rig(fake, store, watcher, clock)
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll a condition on fake/app state until it holds (fails the test after `within` seconds)."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110  # the state polled belongs to fakes with no events to wait on
+            await asyncio.sleep(0.005)

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.models import Media
 from tests.fakes import FakeTelegram
-from tests.telegram.harness import Rig, channel, make_rig
+from tests.telegram.conftest import MakeRig
+from tests.telegram.harness import Rig, channel
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(rigs: MakeRig) -> Rig:
     fake = FakeTelegram()
     fake.add_channel("alpha", tg_id=11)
     await fake.connect()
-    r = await make_rig(tmp_path / "w.db", fake, [channel("@alpha")])
-    yield r
-    await r.store.close()
+    return await rigs(fake, [channel("@alpha")])
 
 
 async def test_a_new_channel_without_backfill_starts_at_its_newest_post(rig: Rig) -> None:
@@ -34,62 +31,59 @@ async def test_a_new_channel_without_backfill_starts_at_its_newest_post(rig: Rig
     assert await rig.alerts() == [(6, "new")]
 
 
-async def test_backfill_count_stores_recent_posts_without_alerting(tmp_path: Path) -> None:
+async def test_backfill_count_stores_recent_posts_without_alerting(rigs: MakeRig) -> None:
     fake = FakeTelegram()
     fake.add_channel("alpha", tg_id=11)
     await fake.connect()
     for i in range(250):
         fake.add_post("alpha", f"town evacuated {i}")
-    r = await make_rig(tmp_path / "w.db", fake, [channel("@alpha", backfill_count=120)])
+    r = await rigs(fake, [channel("@alpha", backfill_count=120)])
     await r.watcher.resolve_all()
     await r.watcher.catch_up_all()
     stored = await r.posts()
     assert [m for _, m, _ in stored] == list(range(131, 251))
     assert await r.alerts() == []
     assert fake.count("recent") == 2
-    await r.store.close()
 
 
-async def test_backfill_days_with_alert_on_backfill_alerts_late(tmp_path: Path) -> None:
+async def test_backfill_days_with_alert_on_backfill_alerts_late(rigs: MakeRig) -> None:
     fake = FakeTelegram()
     fake.add_channel("alpha", tg_id=11)
     await fake.connect()
     fake.add_post("alpha", "old evacuated", date=fake.next_date().replace(year=2023))
     fake.add_post("alpha", "fresh evacuated")
-    r = await make_rig(tmp_path / "w.db", fake, [channel("@alpha", backfill_days=2, alert_on_backfill=True)])
+    r = await rigs(fake, [channel("@alpha", backfill_days=2, alert_on_backfill=True)])
     r.clock.advance(3600)
     await r.watcher.resolve_all()
     await r.watcher.catch_up_all()
     assert [t for _, _, t in await r.posts()] == ["fresh evacuated"]
     assert await r.alerts() == [(2, "late")]
-    await r.store.close()
 
 
 async def test_catch_up_after_downtime_fetches_every_missed_post_oldest_first_and_marks_them_late(
-    tmp_path: Path,
+    rigs: MakeRig,
 ) -> None:
     fake = FakeTelegram()
     fake.add_channel("alpha", tg_id=11)
     await fake.connect()
-    first = await make_rig(tmp_path / "w.db", fake, [channel("@alpha")])
+    first = await rigs(fake, [channel("@alpha")])
     await first.watcher.resolve_all()
     await first.watcher.catch_up_all()
     await fake.publish("alpha", "before the stop")
     await first.watcher.flush_marks()
-    await first.store.close()
+    await first.close()
 
     for i in range(250):  # while telewatch was down
         fake.add_post("alpha", "evacuated" if i == 200 else f"quiet {i}")
-    second = await make_rig(tmp_path / "w.db", fake, [channel("@alpha")])
-    before = fake.count("resolve")
+    second = await rigs(fake, [channel("@alpha")])
+    before, pages = fake.count("resolve"), fake.count("history")
     await second.watcher.resolve_all()
     assert fake.count("resolve") == before, "a restart uses the cached resolution"
     await second.watcher.catch_up_all()
     ids = [m for _, m, _ in await second.posts()]
     assert ids == list(range(1, 252))
     assert await second.alerts() == [(202, "late")]
-    assert fake.count("history") == 3  # pages of 100, 100 and 50
-    await second.store.close()
+    assert fake.count("history") - pages == 3  # pages of 100, 100 and 50
 
 
 async def test_gap_check_finds_posts_whose_live_updates_were_lost(rig: Rig) -> None:
@@ -167,36 +161,31 @@ async def test_updates_of_channels_not_configured_are_ignored(rig: Rig) -> None:
     assert await rig.posts() == []
 
 
-async def test_unavailable_channels_are_reported_with_their_state(tmp_path: Path) -> None:
+async def test_unavailable_channels_are_reported_with_their_state(rigs: MakeRig) -> None:
     fake = FakeTelegram()
     fake.add_channel("secret", tg_id=12, private=True, joined=False)
     fake.add_channel("club", tg_id=13, invite_hash="AbCdEf123", joined=False)
     fake.add_channel("open", tg_id=14, joined=False)
     await fake.connect()
-    r = await make_rig(
-        tmp_path / "w.db",
+    r = await rigs(
         fake,
         [channel("@missing"), channel("@secret"), channel("t.me/+AbCdEf123"), channel("@open")],
     )
     reports = await r.watcher.resolve_all()
     assert [x.state for x in reports] == ["not found", "private", "not joined", "not joined"]
     assert set(r.watcher.watched) == {14}
-    await r.store.close()
 
 
-async def test_auto_join_joins_by_username_and_by_invite(tmp_path: Path) -> None:
+async def test_auto_join_joins_by_username_and_by_invite(rigs: MakeRig) -> None:
     fake = FakeTelegram()
     fake.add_channel("open", tg_id=14, joined=False)
     fake.add_channel("club", tg_id=13, invite_hash="AbCdEf123", joined=False)
     await fake.connect()
-    r = await make_rig(
-        tmp_path / "w.db", fake, [channel("@open", auto_join=True), channel("t.me/+AbCdEf123", auto_join=True)]
-    )
+    r = await rigs(fake, [channel("@open", auto_join=True), channel("t.me/+AbCdEf123", auto_join=True)])
     reports = await r.watcher.resolve_all()
     assert [x.state for x in reports] == ["ok", "ok"]
     assert fake.channel("open").joined
     assert fake.channel("club").joined
-    await r.store.close()
 
 
 async def test_a_renamed_channel_is_detected_and_recorded(rig: Rig) -> None:
@@ -218,3 +207,19 @@ async def test_service_posts_and_media_posts_are_stored(rig: Rig) -> None:
     rig.fake.add_post("alpha", "", media=(Media(kind="video"),))
     await rig.watcher.catch_up(rig.watcher.watched[11])
     assert len(await rig.posts()) == 2
+
+
+async def test_a_channel_empty_when_first_seen_is_caught_up_after_a_restart(rigs: MakeRig) -> None:
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    await fake.connect()
+    first = await rigs(fake, [channel("@alpha")])
+    await first.watcher.resolve_all()
+    await first.watcher.catch_up_all()
+    await first.close()
+    fake.add_posts("alpha", 3, "evacuated {n}")
+    second = await rigs(fake, [channel("@alpha")])
+    await second.watcher.resolve_all()
+    await second.watcher.catch_up_all()
+    assert [m for _, m, _ in await second.posts()] == [1, 2, 3]
+    assert await second.alerts() == [(1, "late"), (2, "late"), (3, "late")]

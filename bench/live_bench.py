@@ -1,0 +1,200 @@
+"""Live watching against FakeTelegram: alert latency under load, requests per backfilled post, crash+flood.
+
+Run alone with `python -m bench.live_bench`, or as the `live` section of `python -m bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import Report
+from bot.app import run_live
+from bot.models import AlertKind
+from bot.pipeline import Pipeline
+from bot.ports import OutgoingAlert
+from bot.routing import Router
+from bot.watcher import Watcher
+from config.settings import ChannelSettings, Settings, TelegramSettings
+from storage.store import Store
+from tests.fakes import FakeTelegram
+from tests.ports_fakes import WordMatcher
+
+SECTION = "live"
+CHANNELS = 500
+RATE = 100  # posts per second, sustained
+SECONDS = 10
+MATCHER = {"evac": ["evacuated"]}
+
+
+class TimingSink:
+    """Records when each alert reaches the sink, by the post token in its text."""
+
+    name = "console"
+    min_interval = 0.0
+    coalesces = False
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.duplicates = 0
+
+    async def deliver(self, alert: OutgoingAlert) -> None:
+        token = next((w for w in alert.plain.split() if w.startswith("#p")), alert.dedup_key)
+        if token in self.arrived:
+            self.duplicates += 1
+        self.arrived.setdefault(token, time.perf_counter())
+
+
+async def wait_for(predicate: object, within: float) -> bool:
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def latency(db: Path) -> tuple[list[float], int, int]:
+    """Per-alert latency (ms) from update received to sink, at RATE posts/s over CHANNELS channels."""
+    fake = FakeTelegram()
+    for n in range(CHANNELS):
+        fake.add_channel(f"chan{n:04d}", tg_id=10_000 + n)
+    settings = Settings(
+        channels=tuple(ChannelSettings(f"@chan{n:04d}") for n in range(CHANNELS)),
+        telegram=TelegramSettings(requests_per_second=1000),
+    )
+    sink = TimingSink()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_live(settings, db, gateway=fake, sinks={"console": sink}, stop=stop, matcher=WordMatcher(MATCHER))
+    )
+    await wait_for(lambda: fake.connects and fake.count("recent") >= CHANNELS, 120)
+    await asyncio.sleep(0.5)
+    sent: dict[str, float] = {}
+    rng = random.Random(7)
+    start = time.perf_counter()
+    for i in range(RATE * SECONDS):
+        due = start + i / RATE
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        token = f"#p{i}"
+        sent[token] = time.perf_counter()
+        await fake.publish(f"chan{rng.randrange(CHANNELS):04d}", f"Residents evacuated {token} from the town")
+    await wait_for(lambda: len(sink.arrived) >= len(sent), 30)
+    stop.set()
+    await task
+    times = [(sink.arrived[t] - sent[t]) * 1000 for t in sent if t in sink.arrived]
+    return times, len(sent) - len(times), sink.duplicates
+
+
+async def backfill_requests(db: Path) -> tuple[float, float]:
+    """Requests per 1,000 posts: backfilling a new channel, and catching up after downtime."""
+    fake = FakeTelegram()
+    fake.add_channel("bigchannel", tg_id=1)
+    fake.add_posts("bigchannel", 1000)
+    await fake.connect()
+    settings = Settings(
+        channels=(ChannelSettings("@bigchannel", backfill_count=1000),),
+        telegram=TelegramSettings(requests_per_second=1000),
+    )
+    async with await Store.open(db) as store:
+        pipeline = Pipeline(store, WordMatcher(MATCHER), Router(settings.routes))
+        watcher = Watcher(fake, pipeline, settings)
+        await watcher.resolve_all()
+        await watcher.catch_up_all()
+        backfill = fake.requests.total
+        fake.add_posts("bigchannel", 1000)
+        before = fake.requests.total
+        await watcher.catch_up(watcher.watched[1], kind=AlertKind.LATE)
+        catch_up = fake.requests.total - before
+    return float(backfill), float(catch_up)
+
+
+class Crash(BaseException):
+    """The process dying."""
+
+
+async def crash_and_flood(db: Path) -> tuple[int, int, int, int]:
+    """50 channels, 100 posts each missed while down; flood waits and a crash mid catch-up, then a restart.
+
+    Returns (posts published, posts stored, alerts expected, duplicate alerts).
+    """
+    fake = FakeTelegram()
+    names = [f"ch{n:03d}xx" for n in range(50)]
+    for n, name in enumerate(names):
+        fake.add_channel(name, tg_id=500 + n)
+    settings = Settings(
+        channels=tuple(ChannelSettings(f"@{n}") for n in names),
+        telegram=TelegramSettings(requests_per_second=1000),
+    )
+    await fake.connect()
+    async with await Store.open(db) as store:  # first run: learn every channel
+        watcher = Watcher(fake, Pipeline(store, WordMatcher(MATCHER), Router(settings.routes)), settings)
+        await watcher.resolve_all()
+        await watcher.catch_up_all()
+    published = 0
+    for name in names:
+        for i in range(100):
+            fake.add_post(name, f"evacuated {name} {i}" if i % 3 == 0 else f"calm {i}")
+            published += 1
+    fake.flood("history", 0.05, times=5)
+    fake.fail("history", Crash(), after=30)
+    try:
+        async with await Store.open(db) as store:
+            watcher = Watcher(fake, Pipeline(store, WordMatcher(MATCHER), Router(settings.routes)), settings)
+            await watcher.resolve_all()
+            await watcher.catch_up_all()
+    except (Crash, BaseExceptionGroup):
+        pass
+    fake.flood("history", 0.05, times=5)
+    async with await Store.open(db) as store:  # restart
+        watcher = Watcher(fake, Pipeline(store, WordMatcher(MATCHER), Router(settings.routes)), settings)
+        await watcher.resolve_all()
+        await watcher.catch_up_all()
+        stored = (await store.db.fetchone("SELECT count(*) FROM posts"))[0]  # type: ignore[index]
+        alerts = await store.db.fetchone("SELECT count(*), count(DISTINCT post_id) FROM alerts")
+        assert alerts is not None
+    expected = sum(1 for _ in names for i in range(100) if i % 3 == 0)
+    return published, int(stored), expected - int(alerts[1]), int(alerts[0]) - int(alerts[1])
+
+
+def run(report: Report) -> None:
+    """Measure and add the live figures to `report`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        times, lost, dupes = asyncio.run(latency(Path(tmp) / "latency.db"))
+        if len(times) >= 2:
+            q = statistics.quantiles(times, n=100)
+            p50, p99 = statistics.median(times), q[98]
+            label = f"alert latency at {RATE} posts/s over {CHANNELS} channels"
+            report.add(SECTION, f"{label}, p50", f"{p50:.1f} ms")
+            report.add(SECTION, f"{label}, p99", f"{p99:.1f} ms", "< 20 ms", p99 < 20)
+        report.add(
+            SECTION, "live alerts lost / duplicated", f"{lost} / {dupes}", "0 / 0", lost == 0 and dupes == 0
+        )
+        backfill, catch_up = asyncio.run(backfill_requests(Path(tmp) / "backfill.db"))
+        report.add(
+            SECTION, "requests per 1,000 backfilled posts (new channel, incl. resolve)", f"{backfill:.0f}"
+        )
+        report.add(SECTION, "requests per 1,000 caught-up posts", f"{catch_up:.0f}", "<= 11", catch_up <= 11)
+        published, stored, lost_alerts, dup_alerts = asyncio.run(crash_and_flood(Path(tmp) / "crash.db"))
+        ok = published == stored and lost_alerts == 0 and dup_alerts == 0
+        report.add(
+            SECTION,
+            "crash + flood: posts lost / alerts lost / duplicates",
+            f"{published - stored} / {lost_alerts} / {dup_alerts}",
+            "0 / 0 / 0",
+            ok,
+        )
+
+
+if __name__ == "__main__":
+    r = Report()
+    run(r)
+    r.print()
+    sys.exit(0)

@@ -1,0 +1,158 @@
+"""`telewatch run`: wiring the watcher, the alert dispatcher and the scheduler, and their lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.alerts.dispatcher import Dispatcher
+from bot.errors import Disconnected
+from bot.jobs import register_jobs
+from bot.lock import InstanceLock
+from bot.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
+from bot.watcher import Watcher
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DispatchKicker:
+    """Wakes the outbox dispatcher as soon as alerts are enqueued; runs coalesce into one pass."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def __call__(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._run(), name="dispatch-now")
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.dispatcher.run_once()
+            except Exception:  # the periodic dispatcher retries; a live kick must not crash the app
+                log.exception("alert dispatch failed")
+            if not self._again:
+                return
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await self._task
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def keep_watching(
+    watcher: Watcher,
+    stop: asyncio.Event,
+    *,
+    max_backoff: float = 60.0,
+    on_live: Callable[[], None] | None = None,
+) -> None:
+    """Connect, resolve, catch up, stay live; after a disconnect, reconnect (with backoff) and catch up."""
+    gateway = watcher.gateway
+    backoff = 1.0
+    resolved = False
+    while not stop.is_set():
+        try:
+            await gateway.connect()
+            if not resolved:
+                await watcher.resolve_all()
+                resolved = True
+            await watcher.catch_up_all()
+        except Disconnected as e:
+            log.warning("Telegram unreachable (%s); retrying in %.0fs", e, backoff)
+            await _sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, max_backoff)
+            continue
+        backoff = 1.0
+        watcher.connected.set()
+        if on_live is not None:
+            on_live()
+        lost = asyncio.create_task(gateway.wait_disconnected())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        watcher.connected.clear()
+        for task in (lost, stopped):
+            task.cancel()
+        if not stop.is_set():
+            log.warning("disconnected from Telegram; reconnecting and catching up")
+    await watcher.drain()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT / SIGTERM set `stop`: in-flight writes finish, then everything closes in order."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def run_live(
+    settings: Settings,
+    db_path: Path | str,
+    *,
+    gateway: TelegramGateway,
+    sinks: dict[str, AlertSink] | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Clock | None = None,
+    lock_file: Path | None = None,
+    scheduler: AsyncIOScheduler | None = None,
+    matcher: Matcher | None = None,
+) -> None:
+    """Run the watcher until `stop` (or a signal): the body of `telewatch run`, gateway injected."""
+    from bot.runtime import build_local_sinks, open_runtime
+
+    clock = clock or SystemClock()
+    stop = stop or asyncio.Event()
+    lock = InstanceLock(lock_file) if lock_file is not None else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        all_sinks: dict[str, AlertSink] = dict(build_local_sinks(settings))
+        all_sinks.update(sinks or {})
+        async with open_runtime(settings, db_path, sinks=all_sinks, clock=clock, matcher=matcher) as runtime:
+            watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock)
+            kicker = DispatchKicker(runtime.dispatcher)
+            watcher.on_alerts = kicker
+            scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
+            jobs_added = False
+
+            def on_live() -> None:
+                nonlocal jobs_added
+                if not jobs_added:
+                    register_jobs(scheduler, watcher)
+                    jobs_added = True
+                kicker()  # deliver alerts left pending by an earlier run or the catch-up
+
+            scheduler.start()
+            dispatching = asyncio.create_task(
+                runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
+            )
+            try:
+                await keep_watching(watcher, stop, on_live=on_live)
+            finally:
+                stop.set()
+                scheduler.shutdown(wait=False)
+                await kicker.wait()
+                await dispatching
+                await watcher.flush_marks()
+                with contextlib.suppress(Exception):
+                    await gateway.disconnect()
+    finally:
+        if lock is not None:
+            lock.release()

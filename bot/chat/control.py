@@ -1,0 +1,170 @@
+"""ChatControl: the one entry point of chat commands and buttons (authorise, parse, run, reply)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+from bot.chat import buttons, cmd_config, cmd_control, cmd_posts
+from bot.chat.auth import chat_is_admin, user_is_allowed
+from bot.chat.context import ChatContext, OnConfigChange, esc, problem
+from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply, Usage
+from bot.chat.pages import PageStore
+from bot.chat.parsing import parse_command
+from bot.digest import DigestService
+from bot.errors import TelewatchError
+from bot.ports import Clock, SystemClock
+from config.edit import ConfigEditor
+from config.settings import Settings
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ChatContext, Command, str], Awaitable[list[Reply]]]
+
+HELP_ORDER = (
+    ("watch", "add a channel (label optional)"),
+    ("unwatch", "stop watching a channel"),
+    ("channels", "channels with state, last post, posts today"),
+    ("rules", "every rule in force"),
+    ("rule", "add, remove or show a rule"),
+    ("test", "which rules match a text, and why"),
+    ("search", "full-text search of stored posts"),
+    ("recent", "newest stored posts"),
+    ("post", "one post with its edits and deletion"),
+    ("stats", "counts and precision per rule"),
+    ("mute", "mute a rule or channel for a while"),
+    ("unmute", "end a mute"),
+    ("pause", "hold all alerts"),
+    ("resume", "send alerts again (held ones as a digest)"),
+    ("help", "this list"),
+)
+
+
+async def help_cmd(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
+    """The command list with usage lines."""
+    lines = ["<b>telewatch commands</b>"]
+    for name, what in HELP_ORDER:
+        lines.append(f"<code>{esc(USAGE.get(name, '/' + name))}</code>\n    {esc(what)}")
+    lines.append(
+        "\nAlerts carry buttons: ✅ relevant / ❌ false positive (stored with who and when; /stats shows "
+        "precision per rule), 🔕 mute the rule 1h, 🔇 mute the channel 1h."
+    )
+    return [ctx.pages.paginate("", lines)]
+
+
+HANDLERS: dict[str, Handler] = {
+    "watch": cmd_config.watch,
+    "unwatch": cmd_config.unwatch,
+    "channels": cmd_config.channels,
+    "rules": cmd_config.rules,
+    "rule": cmd_config.rule,
+    "test": cmd_config.test,
+    "search": cmd_posts.search,
+    "recent": cmd_posts.recent,
+    "post": cmd_posts.post,
+    "stats": cmd_posts.stats,
+    "mute": cmd_control.mute,
+    "unmute": cmd_control.unmute,
+    "pause": cmd_control.pause,
+    "resume": cmd_control.resume,
+    "help": help_cmd,
+    "start": help_cmd,  # what Telegram clients send when a user first opens the bot
+}
+USAGE: Mapping[str, str] = {
+    **cmd_config.USAGE,
+    **cmd_posts.USAGE,
+    **cmd_control.USAGE,
+    "help": "/help",
+}
+
+
+class ChatControl:
+    """Runs chat commands and button presses for allow-listed users in admin chats.
+
+    `settings` returns the settings in force (the app swaps them on reload); `config_path` is the TOML
+    file commands edit (None: read-only); `on_config_change` receives the new settings after a chat edit
+    so the running app applies them at once; `digests` lets /resume flush held alerts immediately.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Callable[[], Settings],
+        *,
+        config_path: Path | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        on_config_change: OnConfigChange | None = None,
+        digests: DigestService | None = None,
+        bot_username: str | None = None,
+        pages: PageStore | None = None,
+    ) -> None:
+        editor = ConfigEditor(config_path, environ) if config_path is not None else None
+        self.ctx = ChatContext(
+            store,
+            settings,
+            clock or SystemClock(),
+            editor=editor,
+            on_config_change=on_config_change,
+            digests=digests,
+            pages=pages or PageStore(),
+        )
+        self.bot_username = bot_username
+
+    def _allowed(self, chat_id: int, chat_username: str | None, private: bool, user_id: int) -> bool:
+        admin = self.ctx.settings().admin
+        return user_is_allowed(admin, user_id) and chat_is_admin(
+            admin, chat_id, chat_username, private=private
+        )
+
+    async def handle_command(self, cmd: Command) -> list[Reply]:
+        """The replies to a command; [] for text that is not a command, or an unauthorised sender."""
+        parsed = parse_command(cmd.text)
+        if parsed is None:
+            return []
+        if parsed.bot and self.bot_username and parsed.bot.lower() != self.bot_username.lower():
+            return []  # addressed to another bot in the same group
+        if not self._allowed(cmd.chat_id, cmd.chat_username, cmd.private, cmd.user_id):
+            log.warning(
+                "ignored /%s from user %s (%s) in chat %s: not an allow-listed user in an admin chat",
+                parsed.name,
+                cmd.user_id,
+                cmd.user_name or "?",
+                cmd.chat_id,
+            )
+            return []
+        handler = HANDLERS.get(parsed.name)
+        if handler is None:
+            return [Reply(f"Unknown command /{esc(parsed.name)}. /help lists the commands.")]
+        try:
+            return await handler(self.ctx, cmd, parsed.args)
+        except Usage as e:
+            usage = e.usage or USAGE.get(parsed.name)
+            tail = f"\nusage: <code>{esc(usage)}</code>" if usage else ""
+            return [Reply(f"⚠️ {esc(e.problem)}{tail}")]
+        except TelewatchError as e:
+            return [Reply(problem(e))]
+        except Exception:
+            log.exception("/%s failed", parsed.name)
+            return [Reply(f"⚠️ /{esc(parsed.name)} failed unexpectedly; the error is in the telewatch log.")]
+
+    async def handle_button(self, press: ButtonPress) -> ButtonAnswer:
+        """The answer to a button press; an empty toast (just stop the spinner) for unauthorised users."""
+        if not user_is_allowed(self.ctx.settings().admin, press.user_id):
+            log.warning(
+                "ignored button %r from user %s (%s) in chat %s: not an allow-listed user",
+                press.data,
+                press.user_id,
+                press.user_name or "?",
+                press.chat_id,
+            )
+            return ButtonAnswer("")
+        try:
+            return await buttons.press(self.ctx, press)
+        except TelewatchError as e:
+            return ButtonAnswer(e.message, alert=True)
+        except Exception:
+            log.exception("button %r failed", press.data)
+            return ButtonAnswer("That failed; the error is in the telewatch log.", alert=True)

@@ -1,0 +1,240 @@
+"""`telewatch login`, `check`, `run` and `status`: the live watcher from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from bot.cli.output import fmt_time, print_json
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.errors import AlreadyRunning, AuthError
+from bot.lock import InstanceLock
+from config.settings import Settings
+from storage.store import Store
+
+STATE_STYLE = {"ok": "green", "renamed": "yellow", "not joined": "yellow"}
+
+
+async def _ask(text: str) -> str:
+    return str(click.prompt(text))
+
+
+async def _ask_secret(text: str) -> str:
+    return str(click.prompt(text, hide_input=True))
+
+
+def _require(settings: Settings, *, bot: bool = False) -> None:
+    from config.loader import require_telegram
+
+    require_telegram(settings, need_bot_token=bot)
+
+
+@cli.command()
+@click.option("--bot", "as_bot", is_flag=True, help="Sign in the alert bot (token from TELEWATCH_BOT_TOKEN).")
+@pass_ctx
+@run_async
+async def login(ctx: CliContext, as_bot: bool) -> None:
+    """Sign in the watcher account (phone, code, 2FA password) or, with --bot, the alert bot.
+
+    The session is written to [telegram] session_dir (outside the repository), readable only by you.
+    """
+    from bot.telegram.client import build_client, login_bot, login_user, session_path
+
+    settings = ctx.settings
+    _require(settings, bot=as_bot)
+    client = build_client(settings.telegram, bot=as_bot)
+    path = session_path(settings.telegram, bot=as_bot)
+    try:
+        if as_bot:
+            assert settings.telegram.bot_token is not None
+            who = await login_bot(client, token=settings.telegram.bot_token, path=path)
+        else:
+            who = await login_user(client, phone=_ask, code=_ask, password=_ask_secret, path=path)
+    finally:
+        await client.disconnect()
+    ctx.console.print(f"[green]signed in[/] as {who.name} (id {who.user_id}); session {path}.session (0600)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def check(ctx: CliContext, as_json: bool) -> None:
+    """Verify credentials and sessions, resolve every configured channel and report its state.
+
+    States: ok, not found, private, not joined, banned, renamed. Nothing is joined or watched.
+    """
+    from bot.pipeline import Pipeline
+    from bot.routing import Router
+    from bot.telegram.client import build_client, whoami
+    from bot.telegram.gateway import TelethonGateway
+    from bot.watcher import Watcher
+
+    settings = ctx.settings
+    _require(settings)
+    client = build_client(settings.telegram)
+    report: dict[str, Any] = {"channels": []}
+    try:
+        me = await whoami(client)
+        if me is None:
+            raise AuthError("the watcher session is not signed in", hint="run `telewatch login`")
+        report["account"] = me.name
+        if settings.telegram.bot_token:
+            bot_client = build_client(settings.telegram, bot=True)
+            try:
+                bot = await whoami(bot_client)
+            finally:
+                await bot_client.disconnect()
+            report["bot"] = bot.name if bot else "not signed in (run `telewatch login --bot`)"
+        gateway = TelethonGateway(client)
+        async with await Store.open(ctx.db_path) as store:
+            from bot.runtime import build_matcher
+
+            pipeline = Pipeline(store, build_matcher(settings), Router(settings.routes))
+            watcher = Watcher(gateway, pipeline, settings)
+            reports = await watcher.resolve_all(join=False)
+            refreshed = {r.resolved.tg_id: r for r in await watcher.refresh_names() if r.resolved}
+        for r in reports:
+            if r.resolved and r.resolved.tg_id in refreshed:
+                r = refreshed[r.resolved.tg_id]
+            report["channels"].append(
+                {
+                    "reference": r.reference,
+                    "state": r.state,
+                    "id": r.resolved.tg_id if r.resolved else None,
+                    "username": r.resolved.username if r.resolved else None,
+                    "title": r.resolved.title if r.resolved else None,
+                    "detail": r.detail,
+                }
+            )
+    finally:
+        await client.disconnect()
+    if as_json:
+        print_json(report)
+        return
+    ctx.console.print(f"watcher account: [bold]{report['account']}[/]")
+    if "bot" in report:
+        ctx.console.print(f"alert bot: [bold]{report['bot']}[/]")
+    table = Table("channel", "state", "id", "title", "detail")
+    for c in report["channels"]:
+        style = STATE_STYLE.get(c["state"], "red")
+        table.add_row(
+            c["reference"], f"[{style}]{c['state']}[/]", str(c["id"] or ""), c["title"] or "", c["detail"]
+        )
+    ctx.console.print(table)
+
+
+@cli.command()
+@pass_ctx
+@run_async
+async def run(ctx: CliContext) -> None:
+    """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
+    from bot.app import install_signal_handlers, run_live
+    from bot.ports import AlertSink
+    from bot.telegram.client import build_client, lock_path
+    from bot.telegram.gateway import TelethonGateway
+    from bot.telegram.sender import TelegramSink
+
+    settings = ctx.settings
+    _require(settings)
+    with InstanceLock(lock_path(settings.telegram)):
+        gateway = TelethonGateway(build_client(settings.telegram))
+        sinks: dict[str, AlertSink] = {}
+        bot_gateway: TelethonGateway | None = None
+        if any(r.sink == "telegram" for r in settings.routes):
+            sender = gateway
+            if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
+                bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
+                await bot_gateway.connect()
+                sender = bot_gateway
+            sinks["telegram"] = TelegramSink(sender)
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
+        try:
+            await run_live(settings, ctx.db_path, gateway=gateway, sinks=sinks, stop=stop)
+        finally:
+            if bot_gateway is not None:
+                await bot_gateway.disconnect()
+    ctx.console.print("stopped")
+
+
+async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
+    """Per channel: state, last post, last check, lag, errors; plus the last long flood wait."""
+    from storage.watch_state import WatchState
+
+    state = WatchState(store)
+    marks = await state.safe_marks()
+    rows = await store.db.fetchall(
+        "SELECT c.id, c.tg_id, c.username, c.title, c.state, c.joined, k.last_message_id, k.last_post_at, "
+        "k.last_checked_at, k.errors, k.last_error FROM channels c LEFT JOIN cursors k ON k.channel_id = c.id "
+        "WHERE c.tg_id IS NOT NULL AND c.resolved_at IS NOT NULL ORDER BY c.username, c.id"
+    )
+    channels = []
+    for r in rows:
+        extra = await state.status(f"channel.{r['id']}") or {}
+        last_post = r["last_post_at"]
+        lag = (now - datetime.fromisoformat(last_post)).total_seconds() if last_post else None
+        channels.append(
+            {
+                "channel": f"@{r['username']}" if r["username"] else str(r["tg_id"]),
+                "title": r["title"],
+                "state": r["state"],
+                "joined": bool(r["joined"]),
+                "last_message_id": r["last_message_id"] or 0,
+                "complete_to": marks.get(r["id"], 0),
+                "behind": extra.get("behind"),
+                "last_post_at": last_post,
+                "last_checked_at": r["last_checked_at"],
+                "since_last_post_s": lag,
+                "errors": r["errors"] or 0,
+                "last_error": r["last_error"],
+            }
+        )
+    return {"channels": channels, "last_flood": await state.status("last_flood")}
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def status(ctx: CliContext, as_json: bool) -> None:
+    """Show whether the watcher runs and, per channel: last post, last check, lag, errors, flood waits."""
+    from bot.telegram.client import lock_path
+
+    running: str | None = None
+    probe = InstanceLock(lock_path(ctx.settings.telegram))
+    try:
+        probe.acquire()
+        probe.release()
+    except AlreadyRunning as e:
+        running = e.message
+    async with await Store.open(ctx.db_path) as store:
+        data = await collect_status(store, datetime.now(UTC))
+    data["running"] = running is not None
+    if as_json:
+        print_json(data)
+        return
+    ctx.console.print("[green]running[/]" if running else "[yellow]not running[/]")
+    table = Table("channel", "state", "last post", "last check", "behind", "errors", "last error")
+    for c in data["channels"]:
+        style = STATE_STYLE.get(c["state"], "red")
+        table.add_row(
+            c["channel"],
+            f"[{style}]{c['state']}[/]",
+            fmt_time(c["last_post_at"]),
+            fmt_time(c["last_checked_at"]),
+            "" if c["behind"] is None else str(c["behind"]),
+            str(c["errors"]),
+            (c["last_error"] or "")[:60],
+        )
+    ctx.console.print(table)
+    flood = data["last_flood"]
+    if flood:
+        ctx.console.print(
+            f"last long flood wait: {flood['seconds']:.0f}s on {flood['request']} ({flood['target']}) at {flood['at']}"
+        )

@@ -1,0 +1,97 @@
+"""APScheduler jobs of the watcher: per-channel gap checks and polls, mark flushing, name refreshes."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.errors import Disconnected
+from bot.watcher import Watched, Watcher
+
+log = logging.getLogger(__name__)
+
+
+async def gap_check_job(watcher: Watcher, tg_id: int) -> None:
+    """Compare one channel's newest id with the stored one and fetch any hole."""
+    w = watcher.watched.get(tg_id)
+    if w is None or not watcher.connected.is_set():
+        return  # not connected: the reconnect's catch-up covers this channel
+    try:
+        await watcher.gap_check(w)
+    except Disconnected:
+        log.info("gap check of %s skipped: disconnected", w.name)
+
+
+async def poll_job(watcher: Watcher, tg_id: int) -> None:
+    """Fetch new posts of a channel the account has not joined (Telegram pushes none for it)."""
+    w = watcher.watched.get(tg_id)
+    if w is None or not watcher.connected.is_set():
+        return
+    try:
+        await watcher.poll(w)
+    except Disconnected:
+        log.info("poll of %s skipped: disconnected", w.name)
+
+
+async def flush_marks_job(watcher: Watcher) -> None:
+    """Persist the safe marks advanced by live posts."""
+    await watcher.flush_marks()
+
+
+async def refresh_names_job(watcher: Watcher) -> None:
+    """Look channels up by id to record renames, bans and leaving."""
+    if watcher.connected.is_set():
+        try:
+            await watcher.refresh_names()
+        except Disconnected:
+            log.info("channel refresh skipped: disconnected")
+
+
+def _log_job_error(event: JobExecutionEvent) -> None:
+    log.error("scheduled job %s failed: %r", event.job_id, event.exception, exc_info=event.exception)
+
+
+def _interval_job(scheduler: AsyncIOScheduler, func: Any, job_id: str, seconds: float, *args: Any) -> None:
+    scheduler.add_job(
+        func,
+        "interval",
+        seconds=seconds,
+        args=args,
+        id=job_id,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        jitter=max(1, int(seconds / 10)),  # spread channels so their checks do not burst together
+    )
+
+
+def channel_job_ids(w: Watched) -> tuple[str, str]:
+    return f"gap-check:{w.resolved.tg_id}", f"poll:{w.resolved.tg_id}"
+
+
+def register_jobs(scheduler: AsyncIOScheduler, watcher: Watcher, *, flush_seconds: float = 2.0) -> list[str]:
+    """Add the watcher's jobs (one gap check or poll per channel); returns their ids."""
+    schedule = watcher.settings.schedule
+    ids = []
+    for w in watcher.watched.values():
+        gap_id, poll_id = channel_job_ids(w)
+        if w.resolved.joined:
+            _interval_job(
+                scheduler, gap_check_job, gap_id, schedule.gap_check_minutes * 60, watcher, w.resolved.tg_id
+            )
+            ids.append(gap_id)
+        else:
+            minutes = w.setting.poll_minutes or schedule.poll_minutes
+            _interval_job(scheduler, poll_job, poll_id, minutes * 60, watcher, w.resolved.tg_id)
+            ids.append(poll_id)
+    _interval_job(scheduler, flush_marks_job, "flush-marks", flush_seconds, watcher)
+    _interval_job(
+        scheduler, refresh_names_job, "refresh-names", 6 * 3600 * (1 + random.random() / 10), watcher
+    )
+    ids += ["flush-marks", "refresh-names"]
+    scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
+    return ids

@@ -1,0 +1,213 @@
+"""Telethon adapter of chat control: bot commands and button presses in, replies, edits and answers out.
+
+The bot client must receive updates (build it with receive_updates=True) for commands to arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telethon import Button, TelegramClient, events, functions
+from telethon import errors as tg
+from telethon.extensions import html as tl_html
+from telethon.tl import types
+
+from bot.chat.control import ChatControl
+from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
+from bot.errors import ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
+from bot.ports import OutgoingAlert, SentMessage, TelegramGateway
+from bot.telegram.errors import translated
+from bot.telegram.sender import TelegramSink
+
+log = logging.getLogger(__name__)
+BUTTONS_PER_ROW = 2
+TOAST_LIMIT = 200  # Telegram shows at most 200 characters in a callback answer
+
+
+def _name_of(entity: Any) -> str | None:
+    if entity is None:
+        return None
+    username = getattr(entity, "username", None)
+    if username:
+        return f"@{username}"
+    first = getattr(entity, "first_name", None) or getattr(entity, "title", None)
+    return str(first) if first else None
+
+
+def command_from_event(event: Any) -> Command | None:
+    """A NewMessage event as a Command; None for messages that are not commands or come from no user."""
+    message = event.message
+    text = message.raw_text or ""
+    if not text.startswith("/") or event.sender_id is None or message.out:
+        return None
+    chat = getattr(event, "chat", None)
+    return Command(
+        chat_id=int(event.chat_id),
+        user_id=int(event.sender_id),
+        text=text,
+        message_id=int(message.id),
+        chat_username=getattr(chat, "username", None),
+        user_name=_name_of(getattr(event, "sender", None)),
+        private=bool(event.is_private),
+    )
+
+
+def press_from_event(event: Any) -> ButtonPress:
+    """A CallbackQuery event as a ButtonPress (callback data decoded as UTF-8)."""
+    chat = getattr(event, "chat", None)
+    data = event.data.decode("utf-8", errors="replace") if event.data else ""
+    return ButtonPress(
+        chat_id=int(event.chat_id),
+        user_id=int(event.sender_id),
+        message_id=int(event.query.msg_id),
+        data=data,
+        chat_username=getattr(chat, "username", None),
+        user_name=_name_of(getattr(event, "sender", None)),
+        private=bool(event.is_private),
+    )
+
+
+def inline_markup(buttons: Sequence[tuple[str, str]]) -> types.ReplyInlineMarkup | None:
+    """(label, callback data) pairs as inline keyboard rows of two.
+
+    Button.inline builds the callback button of whatever TL layer the installed Telethon speaks
+    (KeyboardButtonCallback before layer 2xx, KeyboardInlineButton since).
+    """
+    if not buttons:
+        return None
+    cells = [Button.inline(label, data.encode("utf-8")) for label, data in buttons]
+    rows = [cells[i : i + BUTTONS_PER_ROW] for i in range(0, len(cells), BUTTONS_PER_ROW)]
+    return types.ReplyInlineMarkup([types.KeyboardButtonRow(row) for row in rows])
+
+
+def peer_of(chat: str | int) -> str | int:
+    """A chat as Telethon takes it: numeric ids as int, names as text."""
+    if isinstance(chat, int):
+        return chat
+    return int(chat) if chat.lstrip("-").isdigit() else chat
+
+
+class TelegramChat:
+    """Feeds a bot client's commands and button presses to ChatControl and carries out its answers."""
+
+    def __init__(self, client: TelegramClient, control: ChatControl) -> None:
+        self.client = client
+        self.control = control
+
+    def attach(self) -> None:
+        """Register the event handlers on the client (call once, before the client runs)."""
+        self.client.add_event_handler(self.on_message, events.NewMessage(incoming=True, pattern=r"^/"))
+        self.client.add_event_handler(self.on_callback, events.CallbackQuery())
+
+    async def on_message(self, event: Any) -> None:
+        cmd = command_from_event(event)
+        if cmd is None:
+            return
+        for reply in await self.control.handle_command(cmd):
+            try:
+                await self.send(cmd.chat_id, reply, reply_to=cmd.message_id)
+            except TelegramError as e:
+                log.warning("cannot answer /command in chat %s: %s", cmd.chat_id, e)
+
+    async def on_callback(self, event: Any) -> None:
+        press = press_from_event(event)
+        answer = await self.control.handle_button(press)
+        if answer.edit is not None:
+            try:
+                await self.edit(press.chat_id, press.message_id, answer.edit)
+            except (TelegramError, DeliveryFailed) as e:
+                log.warning("cannot edit message %s in chat %s: %s", press.message_id, press.chat_id, e)
+        await self.answer(int(event.query.query_id), answer)
+
+    async def send(self, chat: str | int, reply: Reply, *, reply_to: int | None = None) -> SentMessage:
+        """Send an HTML reply with its buttons."""
+        text, entities = tl_html.parse(reply.html)
+        with translated("send", str(chat)):
+            sent = await self.client.send_message(
+                peer_of(chat),
+                text,
+                formatting_entities=entities,
+                buttons=inline_markup(reply.buttons),
+                link_preview=False,
+                reply_to=reply_to,
+            )
+        return SentMessage(chat=str(chat), message_id=int(getattr(sent, "id", 0) or 0))
+
+    async def edit(self, chat: str | int, message_id: int, reply: Reply) -> None:
+        """Replace a message's text and buttons; an unchanged message is not an error."""
+        text, entities = tl_html.parse(reply.html)
+        with translated("edit", str(chat)):
+            try:
+                await self.client.edit_message(
+                    peer_of(chat),
+                    message_id,
+                    text,
+                    formatting_entities=entities,
+                    buttons=inline_markup(reply.buttons),
+                    link_preview=False,
+                )
+            except tg.MessageNotModifiedError:
+                return
+            except (
+                tg.MessageIdInvalidError,
+                tg.MessageEditTimeExpiredError,
+                tg.MessageAuthorRequiredError,
+            ) as e:
+                raise DeliveryFailed(
+                    f"message {message_id} in {chat} cannot be edited: {e}", permanent=True
+                ) from e
+
+    async def answer(self, query_id: int, answer: ButtonAnswer) -> None:
+        """Answer a callback query (stops the button's spinner); an empty toast shows nothing."""
+        toast = answer.toast[:TOAST_LIMIT] or None
+        try:
+            with translated("answer"):
+                await self.client(
+                    functions.messages.SetBotCallbackAnswerRequest(
+                        query_id=query_id, cache_time=0, alert=answer.alert or None, message=toast
+                    )
+                )
+        except TelegramError as e:  # a late answer (after ~15 s) is refused; the action itself was done
+            log.info("callback answer refused: %s", e)
+
+    async def notify(self, chats: Sequence[str | int], html: str) -> None:
+        """Send a notice (e.g. a mute ended) to each of `chats`; failures are logged, not raised."""
+        for chat in chats:
+            try:
+                await self.send(chat, Reply(html))
+            except TelegramError as e:
+                log.warning("cannot notify chat %s: %s", chat, e)
+
+
+class EditableTelegramSink:
+    """A TelegramSink that reports the sent message and can edit alerts in place (bot.ports.EditableSink)."""
+
+    name = TelegramSink.name
+    min_interval = TelegramSink.min_interval
+    coalesces = TelegramSink.coalesces
+
+    def __init__(
+        self, gateway: TelegramGateway, chat: TelegramChat, *, default_target: str | None = None
+    ) -> None:
+        self.inner = TelegramSink(gateway, default_target=default_target)
+        self.default_target = default_target
+        self.chat = chat
+
+    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None:
+        await self.inner.deliver(alert)
+        return self.inner.last_sent
+
+    async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
+        target = alert.target or self.default_target
+        if not target:
+            raise DeliveryFailed("a telegram route needs a target chat", permanent=True)
+        try:
+            await self.chat.edit(target, message_id, Reply(alert.html, alert.buttons))
+        except RateLimited:
+            raise
+        except ChannelUnavailable as e:
+            raise DeliveryFailed(f"cannot edit in {target}: {e.state}", permanent=True) from e
+        except TelegramError as e:
+            raise DeliveryFailed(f"cannot edit alert in {target}: {e.message}") from e
