@@ -23,7 +23,14 @@ from storage.db import migrations, split_sql
 
 IMPORT_POSTS = int(os.environ.get("BENCH_IMPORT_POSTS", "200000"))
 RSS_POSTS = int(os.environ.get("BENCH_RSS_POSTS", "1000000"))
-QUERIES = ["Суджа", "эвакуация", "Курск* AND обстрел*", '"Белгородской области"', "беспилотник OR БПЛА", "Украина"]
+QUERIES = [
+    "Суджа",
+    "эвакуация",
+    "Курск* AND обстрел*",
+    '"Белгородской области"',
+    "беспилотник OR БПЛА",
+    "Украина",
+]
 SECTION = "import & search"
 
 
@@ -131,6 +138,4 @@ def run(report: Report) -> None:
         big = corpus.write_jsonl(folder / "big.jsonl", RSS_POSTS)
         (folder / "posts.jsonl").unlink()
         rss = peak_rss_import(big, folder / "rss.db")
-        report.add(
-            SECTION, f"peak RSS importing {RSS_POSTS:,} posts", f"{rss:.0f} MB", "< 300 MB", rss < 300
-        )
+        report.add(SECTION, f"peak RSS importing {RSS_POSTS:,} posts", f"{rss:.0f} MB", "< 300 MB", rss < 300)

@@ -76,9 +76,11 @@ def test_import_reports_counts_and_bad_records_and_is_idempotent(
 def test_search_recent_and_show_with_history(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(env / "posts.jsonl")]) == 0
     found = run_json(capsys, "posts", "search", "суджи")
-    assert isinstance(found, list) and {p["message_id"] for p in found} == {1, 7}
+    assert isinstance(found, list)
+    assert {p["message_id"] for p in found} == {1, 7}
     official = run_json(capsys, "posts", "recent", "--label", "official")
-    assert isinstance(official, list) and {p["channel"] for p in official} == {"gov_test"}
+    assert isinstance(official, list)
+    assert {p["channel"] for p in official} == {"gov_test"}
     shown = run_json(capsys, "posts", "show", "@gov_test/2")
     assert isinstance(shown, dict)
     assert [v["text"] for v in shown["history"]] == [
@@ -87,7 +89,8 @@ def test_search_recent_and_show_with_history(env: Path, capsys: pytest.CaptureFi
     ]
     assert shown["matches"][0]["rule"] == "evacuation"
     deleted = run_json(capsys, "posts", "show", "https://t.me/milblog_test/7")
-    assert isinstance(deleted, dict) and deleted["deleted_at"]
+    assert isinstance(deleted, dict)
+    assert deleted["deleted_at"]
 
 
 def test_show_as_a_table_prints_the_history(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +98,8 @@ def test_show_as_a_table_prints_the_history(env: Path, capsys: pytest.CaptureFix
     capsys.readouterr()
     assert main(["posts", "show", "@gov_test/2"]) == 0
     out = capsys.readouterr().out
-    assert "edit history (2 versions)" in out and "Объявлена эвакуация" in out
+    assert "edit history (2 versions)" in out
+    assert "Объявлена эвакуация" in out
 
 
 def test_alerts_list_and_review_feed_precision(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,11 +107,13 @@ def test_alerts_list_and_review_feed_precision(env: Path, capsys: pytest.Capture
     listing = run_json(capsys, "alerts", "list")
     assert isinstance(listing, dict)
     ids = [a["id"] for a in listing["alerts"]]
-    assert len(ids) == 2 and all(a["status"] == "sent" for a in listing["alerts"])
+    assert len(ids) == 2
+    assert all(a["status"] == "sent" for a in listing["alerts"])
     assert main(["alerts", "review", str(ids[0]), "relevant"]) == 0
     assert main(["alerts", "review", str(ids[1]), "fp"]) == 0
     listing = run_json(capsys, "alerts", "list", "--review", "relevant")
-    assert isinstance(listing, dict) and [a["id"] for a in listing["alerts"]] == [ids[0]]
+    assert isinstance(listing, dict)
+    assert [a["id"] for a in listing["alerts"]] == [ids[0]]
     assert listing["precision"][0]["precision"] == 0.5
 
 
@@ -117,9 +123,11 @@ def test_demo_runs_the_whole_pipeline(
     monkeypatch.chdir(tmp_path)
     assert main(["--db", str(tmp_path / "demo.db"), "demo", "--speed", "0"]) == 0
     out = capsys.readouterr().out
-    assert "demo summary" in out and "alerts delivered" in out
+    assert "demo summary" in out
+    assert "alerts delivered" in out
     found = run_json(capsys, "--db", str(tmp_path / "demo.db"), "posts", "search", "Суджа")
-    assert isinstance(found, list) and found
+    assert isinstance(found, list)
+    assert found
 
 
 @pytest.mark.parametrize(
@@ -136,11 +144,13 @@ def test_errors_are_one_line_with_a_meaningful_exit_code(
 ) -> None:
     assert main(args) == code
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_a_file_in_no_known_format_is_refused_clearly(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (env / "page.html").write_text("<html>not posts</html>", encoding="utf-8")
     assert main(["import", str(env / "page.html")]) == 3
     err = capsys.readouterr().err
-    assert "page.html" in err and "Traceback" not in err
+    assert "page.html" in err
+    assert "Traceback" not in err

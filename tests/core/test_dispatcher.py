@@ -73,7 +73,8 @@ async def test_a_crash_after_sending_before_recording_resends_the_same_key(tmp_p
     store, _, dispatcher = await open_app(tmp_path / "db", JsonlSink(out), clock)
     assert (await dispatcher.run_once()).sent == 1
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == 1 and lines[0]["rule"] == "shelling"
+    assert len(lines) == 1
+    assert lines[0]["rule"] == "shelling"
     await store.close()
 
 
@@ -89,7 +90,8 @@ async def test_flood_wait_postpones_without_using_an_attempt(tmp_path: Path) -> 
     clock.advance(35)
     assert (await dispatcher.run_once()).sent == 1
     [row] = await store.alerts.listing()
-    assert row["attempts"] == 1 and row["status"] == "sent"
+    assert row["attempts"] == 1
+    assert row["status"] == "sent"
     await store.close()
 
 
@@ -139,7 +141,8 @@ async def test_sends_to_one_chat_are_paced(tmp_path: Path) -> None:
     await pipeline.ingest(posts(3))
     await dispatcher.run_once()
     assert len(sink.delivered) == 3
-    assert len(clock.slept) == 2 and all(0 < s <= 1.0 for s in clock.slept)
+    assert len(clock.slept) == 2
+    assert all(0 < s <= 1.0 for s in clock.slept)
     await store.close()
 
 

@@ -49,7 +49,8 @@ async def test_a_matching_post_is_stored_matched_and_queued_once(store: Store) -
     assert (again.new, again.unchanged, again.alerts) == (0, 1, 0)
     assert len(await pending_keys(store)) == 1
     match = await store.matches.get(1, "evacuation")
-    assert match is not None and match.words == ("эвакуированы",)
+    assert match is not None
+    assert match.words == ("эвакуированы",)
 
 
 async def test_without_alerting_matches_are_recorded_but_nothing_is_queued(store: Store) -> None:
@@ -64,7 +65,8 @@ async def test_an_edit_that_adds_a_keyword_alerts_marked_edited(store: Store) ->
     result = await pipe.ingest([post(1, "Спокойно. Начался обстрел", edit_date=T0 + timedelta(hours=1))])
     assert (result.edited, result.alerts) == (1, 1)
     [alert] = await store.alerts.due(datetime(2100, 1, 1, tzinfo=UTC))
-    assert alert.kind is AlertKind.EDITED and alert.rule == "shelling"
+    assert alert.kind is AlertKind.EDITED
+    assert alert.rule == "shelling"
 
 
 async def test_an_edit_that_keeps_matching_the_same_rule_does_not_alert_again(store: Store) -> None:
@@ -111,7 +113,8 @@ async def test_a_policy_can_hold_alerts_for_a_digest(store: Store) -> None:
     pipe = make_pipeline(store)
     pipe.policy = lambda match, channel, route: AlertStatus.HELD
     result = await pipe.ingest([post(1, "обстрел")])
-    assert result.alerts == 1 and await pending_keys(store) == []
+    assert result.alerts == 1
+    assert await pending_keys(store) == []
 
 
 async def test_a_matcher_crash_never_loses_the_post(store: Store) -> None:
@@ -121,7 +124,8 @@ async def test_a_matcher_crash_never_loses_the_post(store: Store) -> None:
 
     pipe = Pipeline(store, Broken(), Router(ROUTES), clock=FakeClock())  # type: ignore[arg-type]
     result = await pipe.ingest([post(1, "обстрел")])
-    assert result.new == 1 and await store.posts.count() == 1
+    assert result.new == 1
+    assert await store.posts.count() == 1
 
 
 async def test_cursors_advance_to_the_newest_message(store: Store) -> None:

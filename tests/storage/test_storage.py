@@ -80,7 +80,8 @@ async def test_an_edit_adds_a_version_and_keeps_the_old_text(store: Store) -> No
     edited = post(1, "Обстановка напряжённая, идёт эвакуация", edit_date=T0 + timedelta(hours=1))
     assert await save(store, edited) == [SaveStatus.EDITED]
     stored = await store.posts.get_by_message((await store.channels.find("@gov_region")).id, 1)  # type: ignore[union-attr]
-    assert stored is not None and stored.version_count == 2
+    assert stored is not None
+    assert stored.version_count == 2
     versions = await store.posts.versions(stored.id)
     assert [v.text for v in versions] == ["Обстановка спокойная", "Обстановка напряжённая, идёт эвакуация"]
     assert versions[-1].edit_date == T0 + timedelta(hours=1)
@@ -99,7 +100,8 @@ async def test_view_count_changes_update_metadata_without_a_version(store: Store
     await save(store, post(1, "text", views=10))
     assert await save(store, post(1, "text", views=50)) == [SaveStatus.UPDATED]
     stored = (await store.posts.recent())[0]
-    assert stored.post.views == 50 and stored.version_count == 1
+    assert stored.post.views == 50
+    assert stored.version_count == 1
 
 
 async def test_deletion_marks_and_never_erases(store: Store) -> None:
@@ -112,7 +114,8 @@ async def test_deletion_marks_and_never_erases(store: Store) -> None:
     async with store.db.transaction() as tx:
         assert await store.posts.mark_deleted(tx, channel.id, [1], T0 + timedelta(hours=4)) == []
     kept = await store.posts.get_by_message(channel.id, 1)
-    assert kept is not None and kept.post.text == "Суджа: эвакуация"
+    assert kept is not None
+    assert kept.post.text == "Суджа: эвакуация"
     assert kept.deleted_at == T0 + timedelta(hours=3)
     live_only = await store.posts.search("Суджа", SearchFilter(include_deleted=False))
     assert live_only == []
@@ -175,7 +178,8 @@ async def test_channel_rename_is_recorded(store: Store) -> None:
     async with store.db.transaction() as tx:
         await store.posts.save(tx, [Post(renamed, 2, T0, "y")], T0)
     channel = await store.channels.find("gov_region_new")
-    assert channel is not None and channel.tg_id == 1001
+    assert channel is not None
+    assert channel.tg_id == 1001
     assert await store.channels.find("gov_region") is None
     old = await store.db.fetchall("SELECT username FROM channel_names WHERE channel_id = ?", (channel.id,))
     assert [r[0] for r in old] == ["gov_region"]
@@ -183,8 +187,11 @@ async def test_channel_rename_is_recorded(store: Store) -> None:
 
 
 async def test_a_failed_transaction_stores_nothing(store: Store) -> None:
-    with pytest.raises(RuntimeError):
+    async def crash_mid_batch() -> None:
         async with store.db.transaction() as tx:
             await store.posts.save(tx, [post(1, "x")], T0)
             raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        await crash_mid_batch()
     assert await store.posts.count() == 0
