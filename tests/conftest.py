@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests derandomised: a failure there is reproducible, never a coin toss.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=200)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

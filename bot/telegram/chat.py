@@ -9,20 +9,19 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telethon import Button, TelegramClient, events, functions
+from telethon import TelegramClient, events, functions
 from telethon import errors as tg
 from telethon.extensions import html as tl_html
-from telethon.tl import types
 
 from bot.chat.control import ChatControl
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
 from bot.errors import ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
 from bot.ports import OutgoingAlert, SentMessage, TelegramGateway
 from bot.telegram.errors import translated
+from bot.telegram.markup import inline_markup
 from bot.telegram.sender import TelegramSink
 
 log = logging.getLogger(__name__)
-BUTTONS_PER_ROW = 2
 TOAST_LIMIT = 200  # Telegram shows at most 200 characters in a callback answer
 
 
@@ -67,19 +66,6 @@ def press_from_event(event: Any) -> ButtonPress:
         user_name=_name_of(getattr(event, "sender", None)),
         private=bool(event.is_private),
     )
-
-
-def inline_markup(buttons: Sequence[tuple[str, str]]) -> types.ReplyInlineMarkup | None:
-    """(label, callback data) pairs as inline keyboard rows of two.
-
-    Button.inline builds the callback button of whatever TL layer the installed Telethon speaks
-    (KeyboardButtonCallback before layer 2xx, KeyboardInlineButton since).
-    """
-    if not buttons:
-        return None
-    cells = [Button.inline(label, data.encode("utf-8")) for label, data in buttons]
-    rows = [cells[i : i + BUTTONS_PER_ROW] for i in range(0, len(cells), BUTTONS_PER_ROW)]
-    return types.ReplyInlineMarkup([types.KeyboardButtonRow(row) for row in rows])
 
 
 def peer_of(chat: str | int) -> str | int:

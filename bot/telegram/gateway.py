@@ -18,6 +18,7 @@ from bot.models import ChannelRef, Post
 from bot.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
 from bot.telegram.convert import post_from_message, resolved_from_chat, update_from_raw
 from bot.telegram.errors import translated
+from bot.telegram.markup import inline_markup
 
 log = logging.getLogger(__name__)
 LIVE_UPDATES = (
@@ -181,10 +182,7 @@ class TelethonGateway:
         """Send HTML with a fixed random_id: Telegram refuses a second message with the same one."""
         self.requests.record("send")
         text, entities = tl_html.parse(html)
-        markup = None
-        if buttons and self.is_bot:
-            row = [types.KeyboardButtonCallback(label, data.encode()) for label, data in buttons]
-            markup = types.ReplyInlineMarkup([types.KeyboardButtonRow(row)])
+        markup = inline_markup(buttons) if self.is_bot else None
         target: str | int = int(chat) if chat.lstrip("-").isdigit() else chat
         with translated("send", chat):
             try:
