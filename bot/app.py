@@ -6,16 +6,22 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.channel_refs import parse_channel_ref
+from bot.chat.control import ChatControl
 from bot.errors import Disconnected
-from bot.jobs import register_jobs
+from bot.jobs import channel_job_ids, register_jobs
 from bot.lock import InstanceLock
 from bot.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
+from bot.routing import Router
+from bot.runtime import Runtime
 from bot.watcher import Watcher
 from config.settings import Settings
 
@@ -94,6 +100,53 @@ async def keep_watching(
     await watcher.drain()
 
 
+class ChatAdapter(Protocol):
+    """The alert chat's transport (bot.telegram.chat.TelegramChat): commands in, replies and notices out."""
+
+    def attach(self, control: ChatControl) -> None: ...
+
+    async def notify(self, chats: Sequence[str | int], html: str) -> None: ...
+
+
+class LiveSettings:
+    """The settings in force while running; `apply` swaps in new ones without a restart."""
+
+    def __init__(
+        self, settings: Settings, runtime: Runtime, watcher: Watcher, scheduler: AsyncIOScheduler
+    ) -> None:
+        self.current = settings
+        self.runtime = runtime
+        self.watcher = watcher
+        self.scheduler = scheduler
+        self._lock = asyncio.Lock()
+
+    async def apply(self, new: Settings) -> None:
+        """New rules, routes and labels at once; new channels resolved and caught up; removed ones dropped."""
+        from bot.runtime import build_matcher, sync_channel_labels
+
+        async with self._lock:
+            matcher = build_matcher(new)  # compile first: a failure leaves the old settings in force
+            self.current = new
+            self.runtime.settings = new
+            self.runtime.pipeline.matcher = matcher
+            self.runtime.pipeline.router = Router(new.routes)
+            await sync_channel_labels(self.runtime.store, new)
+            self.watcher.settings = new
+            configured = {parse_channel_ref(c.ref).key for c in new.channels if c.enabled}
+            for tg_id, watched in list(self.watcher.watched.items()):
+                if watched.parsed.key not in configured:
+                    del self.watcher.watched[tg_id]
+                    for job_id in channel_job_ids(watched):
+                        with contextlib.suppress(JobLookupError):
+                            self.scheduler.remove_job(job_id)
+            if self.watcher.connected.is_set():
+                await self.watcher.resolve_all()
+                await self.watcher.catch_up_all()
+                if self.scheduler.running:
+                    register_jobs(self.scheduler, self.watcher)
+        log.info("configuration applied: %d channels, %d rules", len(new.channels), len(new.rules))
+
+
 def install_signal_handlers(stop: asyncio.Event) -> None:
     """SIGINT / SIGTERM set `stop`: in-flight writes finish, then everything closes in order."""
     loop = asyncio.get_running_loop()
@@ -113,9 +166,19 @@ async def run_live(
     lock_file: Path | None = None,
     scheduler: AsyncIOScheduler | None = None,
     matcher: Matcher | None = None,
+    chat: ChatAdapter | None = None,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    reload_seconds: float = 2.0,
 ) -> None:
-    """Run the watcher until `stop` (or a signal): the body of `telewatch run`, gateway injected."""
+    """Run the watcher until `stop` (or a signal): the body of `telewatch run`, gateway injected.
+
+    With `chat`, the alert chat's commands and review buttons are served; with `config_path`, edits to
+    the config file (by hand or by chat command) take effect while running.
+    """
+    from bot.chat.jobs import build_chat_services, register_chat_jobs
     from bot.runtime import build_local_sinks, open_runtime
+    from config.watch import start_watching
 
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
@@ -130,23 +193,53 @@ async def run_live(
             kicker = DispatchKicker(runtime.dispatcher)
             watcher.on_alerts = kicker
             scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
+            live = LiveSettings(settings, runtime, watcher, scheduler)
+            services = build_chat_services(
+                runtime.store,
+                lambda: live.current,
+                all_sinks,
+                config_path=config_path,
+                clock=clock,
+                environ=environ,
+                on_config_change=live.apply,
+            )
+            runtime.pipeline.gate = services.gate
+            runtime.dispatcher.copies = services.copies
+            if chat is not None:
+                chat.attach(services.control)
             jobs_added = False
 
             def on_live() -> None:
                 nonlocal jobs_added
                 if not jobs_added:
                     register_jobs(scheduler, watcher)
+                    register_chat_jobs(scheduler, services, clock, notify=notify_admins)
                     jobs_added = True
                 kicker()  # deliver alerts left pending by an earlier run or the catch-up
+
+            async def notify_admins(html: str) -> None:
+                if chat is not None:
+                    await chat.notify(live.current.admin.chats, html)
 
             scheduler.start()
             dispatching = asyncio.create_task(
                 runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
             )
+            reloading = (
+                start_watching(
+                    config_path, environ or {}, live.apply, current=settings, interval=reload_seconds
+                )
+                if config_path is not None
+                else None
+            )
             try:
                 await keep_watching(watcher, stop, on_live=on_live)
             finally:
                 stop.set()
+                if reloading is not None:
+                    reloading.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reloading
                 scheduler.shutdown(wait=False)
                 await kicker.wait()
                 await dispatching

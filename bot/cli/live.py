@@ -135,6 +135,7 @@ async def run(ctx: CliContext) -> None:
     """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
     from bot.app import install_signal_handlers, run_live
     from bot.ports import AlertSink
+    from bot.telegram.chat import EditableTelegramSink, TelegramChat
     from bot.telegram.client import build_client, lock_path
     from bot.telegram.gateway import TelethonGateway
     from bot.telegram.sender import TelegramSink
@@ -145,18 +146,30 @@ async def run(ctx: CliContext) -> None:
         gateway = TelethonGateway(build_client(settings.telegram))
         sinks: dict[str, AlertSink] = {}
         bot_gateway: TelethonGateway | None = None
-        if any(r.sink == "telegram" for r in settings.routes):
-            sender = gateway
-            if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
-                bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
-                await bot_gateway.connect()
-                sender = bot_gateway
-            sinks["telegram"] = TelegramSink(sender)
+        chat: TelegramChat | None = None
+        if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
+            # The bot sends alerts and serves the alert chat: commands and review buttons.
+            bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
+            await bot_gateway.connect()
+            chat = TelegramChat(bot_gateway.client)
+            sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
+        elif any(r.sink == "telegram" for r in settings.routes):
+            sinks["telegram"] = TelegramSink(gateway)
         stop = asyncio.Event()
         install_signal_handlers(stop)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
+        config_path = ctx.config_path if ctx.config_path.exists() else None
         try:
-            await run_live(settings, ctx.db_path, gateway=gateway, sinks=sinks, stop=stop)
+            await run_live(
+                settings,
+                ctx.db_path,
+                gateway=gateway,
+                sinks=sinks,
+                stop=stop,
+                chat=chat,
+                config_path=config_path,
+                environ=ctx.environ,
+            )
         finally:
             if bot_gateway is not None:
                 await bot_gateway.disconnect()

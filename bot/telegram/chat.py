@@ -78,12 +78,20 @@ def peer_of(chat: str | int) -> str | int:
 class TelegramChat:
     """Feeds a bot client's commands and button presses to ChatControl and carries out its answers."""
 
-    def __init__(self, client: TelegramClient, control: ChatControl) -> None:
+    def __init__(self, client: TelegramClient, control: ChatControl | None = None) -> None:
         self.client = client
-        self.control = control
+        self._control = control
 
-    def attach(self) -> None:
+    @property
+    def control(self) -> ChatControl:
+        if self._control is None:
+            raise RuntimeError("TelegramChat used before attach(control)")
+        return self._control
+
+    def attach(self, control: ChatControl | None = None) -> None:
         """Register the event handlers on the client (call once, before the client runs)."""
+        if control is not None:
+            self._control = control
         self.client.add_event_handler(self.on_message, events.NewMessage(incoming=True, pattern=r"^/"))
         self.client.add_event_handler(self.on_callback, events.CallbackQuery())
 
