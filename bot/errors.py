@@ -47,6 +47,7 @@ class ConfigError(TelewatchError):
         if expected:
             text += f"; expected {expected}"
         super().__init__(text, hint=hint)
+        self.problem = problem
         self.file = file
         self.key = key
         self.value = value
