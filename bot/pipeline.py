@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiosqlite
 
 from bot.alerts.gate import AlertGate, Candidate
-from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post
+from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
 from bot.ports import Clock, Matcher, SystemClock
 from bot.routing import Router, dedup_key
 from config.settings import RouteSettings
@@ -39,6 +39,7 @@ class IngestResult:
     deleted: int = 0
     matches: int = 0
     alerts: int = 0
+    stale: int = 0  # matches dropped by a rescan because the post no longer matches the changed rule
     alerted_posts: list[int] = field(default_factory=list)
 
     @property
@@ -53,6 +54,7 @@ class IngestResult:
         self.deleted += other.deleted
         self.matches += other.matches
         self.alerts += other.alerts
+        self.stale += other.stale
         self.alerted_posts.extend(other.alerted_posts)
 
 
@@ -115,6 +117,30 @@ class Pipeline:
             await self._advance_cursors(tx, outcomes)
         return result
 
+    async def rescan(
+        self, posts: Sequence[StoredPost], matcher: Matcher, rules: Collection[str], *, alert: bool = False
+    ) -> IngestResult:
+        """Re-match stored posts against `rules` (a new or changed rule): record new matches, drop
+        stale ones, and with `alert` enqueue alerts marked late for posts that newly match."""
+        result = IngestResult()
+        now = self.clock.now()
+        async with self.store.db.transaction() as tx:
+            alerts: list[Candidate] = []
+            for stored in posts:
+                outcome = SaveOutcome(
+                    stored.id, stored.channel, stored.post, SaveStatus.UNCHANGED, stored.version_count
+                )
+                found = [m for m in self._match(outcome, matcher) if m.rule in rules]
+                result.matches += len(found)
+                stale = set(rules) - {m.rule for m in found}
+                result.stale += await self.store.matches.forget(tx, stored.id, sorted(stale))
+                fresh = await self.store.matches.replace(tx, stored.id, found, now, stored.version_count)
+                if alert:
+                    alerts.extend(self._alerts(outcome, fresh, AlertKind.LATE))
+            if alerts:
+                result.alerts += await self._enqueue(tx, alerts, now)
+        return result
+
     async def delete(
         self, channel: ChannelRef, message_ids: Sequence[int], *, alert: bool = True
     ) -> IngestResult:
@@ -151,7 +177,7 @@ class Pipeline:
             return await self.gate.enqueue(self.store, tx, candidates, now)
         return await self.store.alerts.enqueue(tx, [c.alert for c in candidates], now)
 
-    def _match(self, outcome: SaveOutcome) -> list[Match]:
+    def _match(self, outcome: SaveOutcome, matcher: Matcher | None = None) -> list[Match]:
         post = outcome.post
         if not post.text or post.is_service:
             return []
@@ -159,7 +185,7 @@ class Pipeline:
         handle = channel.username or (str(channel.tg_id) if channel.tg_id is not None else None)
         tags = (*channel.tags, channel.label) if channel.label else channel.tags
         try:
-            return self.matcher.match(post.text, channel=handle, tags=tags)
+            return (matcher or self.matcher).match(post.text, channel=handle, tags=tags)
         except Exception:  # a matcher bug must never lose the post: it is stored, just unmatched
             log.exception("matching failed for %s/%s", channel.display, post.message_id)
             return []

@@ -60,6 +60,16 @@ class MatchRepository:
         )
         return [m for m in matches if m.rule not in before]
 
+    async def forget(self, tx: aiosqlite.Connection, post_id: int, rules: Sequence[str]) -> int:
+        """Drop the matches of `rules` for a post that no longer matches them (a changed rule); returns how many."""
+        if not rules:
+            return 0
+        cur = await tx.execute(
+            f"DELETE FROM matches WHERE post_id = ? AND rule IN ({','.join('?' * len(rules))})",
+            (post_id, *rules),
+        )
+        return cur.rowcount
+
     async def for_post(self, post_id: int) -> list[Match]:
         rows = await self.db.fetchall(
             "SELECT rule, severity, hits FROM matches WHERE post_id = ? ORDER BY severity DESC, rule",

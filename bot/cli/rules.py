@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -18,8 +18,11 @@ from rich.text import Text
 from bot.cli.output import When, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.errors import NotFound
-from bot.models import AlertKind, Match, RuleSpec, StoredPost
+from bot.models import RuleSpec, StoredPost
 from bot.ports import channel_key
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 SEVERITY_STYLE = {"info": "blue", "warning": "yellow", "critical": "bold red"}
 
@@ -259,78 +262,50 @@ async def rescan_cmd(
 ) -> None:
     """Apply RULE to the stored archive and record its matches, without alerting unless --alert.
 
-    Use it after adding or changing a rule. Matches already recorded for posts that no longer
-    match are kept.
+    Use it after adding or changing a rule. Matches recorded earlier for posts that no longer
+    match the rule are removed; alerts already sent stay in the outbox as history.
     """
+    from bot.runtime import open_runtime
     from storage.posts import SearchFilter
-    from storage.store import Store
 
     specs = [s for s in _specs(ctx, packs) if s.name == rule]
     if not specs:
         names = ", ".join(s.name for s in _specs(ctx, packs))
         raise NotFound(f"no rule named {rule!r}", hint=f"rules: {names}")
     matcher = _compile(specs)
-    async with await Store.open(ctx.db_path) as store:
-        total = await store.posts.count() if since is None else None
-        counts = await _rescan(ctx, store, matcher, SearchFilter(since=since), total, alert)
+    async with open_runtime(ctx.settings, ctx.db_path, matcher=matcher, sinks={}) as rt:
+        total = await rt.store.posts.count() if since is None else None
+        counts = await _rescan(ctx, rt, matcher, rule, SearchFilter(since=since), total, alert)
     if as_json:
         print_json({"rule": rule, **counts})
     else:
         ctx.console.print(
             f"{rule}: scanned {counts['scanned']} posts, {counts['matched']} match"
+            + (f", {counts['stale']} earlier matches no longer hold (removed)" if counts["stale"] else "")
             + (f", {counts['alerts']} alerts enqueued" if alert else " (no alerts; --alert to send them)")
         )
 
 
 async def _rescan(
-    ctx: CliContext, store: Any, matcher: Any, where: Any, total: int | None, alert: bool
+    ctx: CliContext, rt: Runtime, matcher: Any, rule: str, where: Any, total: int | None, alert: bool
 ) -> dict[str, int]:
-    from bot.ports import SystemClock
-    from bot.routing import Router, dedup_key
-    from storage.alerts import NewAlert
-
-    router = Router(ctx.settings.routes)
-    now = SystemClock().now()
-    counts = {"scanned": 0, "matched": 0, "alerts": 0}
-    batch: list[tuple[StoredPost, Match]] = []
+    counts = {"scanned": 0, "matched": 0, "stale": 0, "alerts": 0}
+    batch: list[StoredPost] = []
 
     async def flush() -> None:
-        async with store.db.transaction() as tx:
-            alerts: list[NewAlert] = []
-            for stored, m in batch:
-                await store.matches.replace(tx, stored.id, [m], now, stored.version_count)
-                if alert:
-                    for route in router.routes_for(m, stored.channel):
-                        key = dedup_key(
-                            stored.channel, stored.post.message_id, m.rule, AlertKind.LATE, route.name
-                        )
-                        alerts.append(
-                            NewAlert(
-                                key,
-                                stored.id,
-                                m.rule,
-                                m.severity,
-                                AlertKind.LATE,
-                                route.name,
-                                route.sink,
-                                route.target,
-                            )
-                        )
-            if alerts:
-                counts["alerts"] += await store.alerts.enqueue(tx, alerts, now)
+        result = await rt.pipeline.rescan(batch, matcher, {rule}, alert=alert)
+        counts["matched"] += result.matches
+        counts["stale"] += result.stale
+        counts["alerts"] += result.alerts
         batch.clear()
 
     columns = (TextColumn("rescan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=ctx.err_console, disable=not ctx.err_console.is_terminal) as bar:
         task = bar.add_task("rescan", total=total)
-        async for stored in store.posts.iterate(where):
+        async for stored in rt.store.posts.iterate(where):
             counts["scanned"] += 1
             bar.advance(task)
-            if stored.post.text and not stored.post.is_service:
-                tags = [*stored.channel.tags, *([stored.channel.label] if stored.channel.label else [])]
-                for m in matcher.match(stored.post.text, channel=channel_key(stored.channel.ref), tags=tags):
-                    batch.append((stored, m))
-                    counts["matched"] += 1
+            batch.append(stored)
             if len(batch) >= 500:
                 await flush()
         if batch:

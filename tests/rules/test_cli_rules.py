@@ -147,5 +147,19 @@ def test_rescan_since_and_alert_enqueue_alerts_for_old_posts(
     assert "no rule named" in out(capsys, "rules", "rescan", "nope", code=5)
 
 
+def test_rescan_of_a_narrowed_rule_removes_matches_that_no_longer_hold(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out(capsys, "import", str(env / "posts.jsonl"))
+    (env / "telewatch.toml").write_text(CONFIG + NEW_RULE, encoding="utf-8")
+    out(capsys, "rules", "rescan", "sudzha")
+    assert counts(env) == (2, 0)
+    narrowed = NEW_RULE.replace('any = ["Суджа"]', 'all = ["Суджа", "обстрел"]')
+    (env / "telewatch.toml").write_text(CONFIG + narrowed, encoding="utf-8")
+    data = json.loads(out(capsys, "rules", "rescan", "sudzha", "--json"))
+    assert (data["matched"], data["stale"]) == (1, 1)
+    assert counts(env) == (1, 0)
+
+
 def test_rules_packs_lists_the_shipped_packs(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "evacuation" in out(capsys, "rules", "packs")
