@@ -22,7 +22,8 @@ class Report:
     """Collects rows from every benchmark module."""
 
     rows: list[Row] = field(default_factory=list)
-    console: Console = field(default_factory=Console)
+    # A wide console even when piped to a file: the table is the part people read.
+    console: Console = field(default_factory=lambda: Console(width=None if Console().is_terminal else 150))
 
     def add(self, section: str, metric: str, value: str, target: str = "", ok: bool | None = None) -> None:
         self.rows.append(Row(section, metric, value, target, ok))
