@@ -20,6 +20,7 @@ from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.errors import NotFound
 from bot.models import RuleSpec, StoredPost
 from bot.ports import channel_key
+from bot.rules.report_text import shown_reports, term_words
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -175,19 +176,9 @@ def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all:
     table.add_column("severity", no_wrap=True)
     table.add_column("result", no_wrap=True)
     table.add_column("words → terms / why not", ratio=1)
-    shown = 0
-    for r in reports:
-        touched = any(t.hits for t in r.terms)
-        if not (r.matched or touched or show_all):
-            continue
-        shown += 1
-        words = "\n".join(
-            f"{t.role}: "
-            + ", ".join(dict.fromkeys(escape(repr(h.text)) for h in t.hits))
-            + f" → {escape(t.term)}"
-            for t in r.terms
-            if t.hits
-        )
+    shown = shown_reports(reports, show_all)
+    for r in shown:
+        words = "\n".join(f"{role}: {escape(found)} → {escape(term)}" for role, found, term in term_words(r))
         why = "\n".join(f"[dim]{escape(x)}[/dim]" for x in r.reasons)
         style = SEVERITY_STYLE[r.severity.label]
         table.add_row(
@@ -199,7 +190,7 @@ def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all:
     matched = sum(r.matched for r in reports)
     if shown:
         ctx.console.print(table)
-    hidden = len(reports) - shown
+    hidden = len(reports) - len(shown)
     tail = f"; {hidden} other rules found none of their terms (--all lists them)" if hidden else ""
     ctx.console.print(f"{matched} of {len(reports)} rules match{tail}")
 
