@@ -46,7 +46,7 @@ def init(ctx: CliContext, force: bool) -> None:
     out = ctx.console
     out.print(f"[green]wrote[/green] {escape(str(path))}")
     out.print("next:")
-    out.print(f"  1. edit it: api_id, [[channels]], [[rules]], [[routes]]  ({escape(str(path))})")
+    out.print(escape(f"  1. edit it: api_id, [[channels]], [[rules]], [[routes]]  ({path})"))
     out.print(
         f"  2. put TELEWATCH_API_HASH=... (and TELEWATCH_BOT_TOKEN=...) in {escape(str(path.parent / '.env'))}"
     )

@@ -245,7 +245,12 @@ async def status(ctx: CliContext, as_json: bool) -> None:
             str(c["errors"]),
             (c["last_error"] or "")[:60],
         )
-    ctx.console.print(table)
+    if data["channels"]:
+        ctx.console.print(table)
+    else:
+        ctx.console.print(
+            f"no channels resolved yet in {ctx.db_path}; `telewatch check` or `telewatch run` resolves them"
+        )
     flood = data["last_flood"]
     if flood:
         ctx.console.print(
