@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,25 +54,45 @@ async def import_items(
     report = ImportReport()
     started = time.perf_counter()
     batch: list[Post] = []
+    # One batch is written while the next is parsed and matched: SQLite and the matcher overlap.
+    inflight: asyncio.Task[IngestResult] | None = None
 
-    async def flush() -> None:
-        if batch:
-            report.result.add(await pipeline.ingest(batch, kind=AlertKind.NEW, alert=alert))
-            batch.clear()
+    async def settle() -> None:
+        nonlocal inflight
+        if inflight is not None:
+            task, inflight = inflight, None
+            report.result.add(await task)
             if on_batch:
                 on_batch(report)
 
-    for item in items:
-        if isinstance(item, Post):
-            batch.append(item)
-            if len(batch) >= batch_size:
-                await flush()
-        elif isinstance(item, Deletion):
-            await flush()  # a deletion must see the posts before it
-            report.result.add(await pipeline.delete(item.channel, item.message_ids, alert=alert))
-        elif isinstance(item, BadRecord):
-            report.add_bad(item)
-    await flush()
+    async def flush() -> None:
+        nonlocal inflight
+        if batch:
+            task = asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert))
+            batch.clear()
+            await settle()  # batches commit in order: the write lock is first come, first served
+            inflight = task
+
+    try:
+        for item in items:
+            if isinstance(item, Post):
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    await flush()
+            elif isinstance(item, Deletion):
+                await flush()  # a deletion must see the posts before it
+                await settle()
+                report.result.add(await pipeline.delete(item.channel, item.message_ids, alert=alert))
+            elif isinstance(item, BadRecord):
+                report.add_bad(item)
+        await flush()
+        await settle()
+    finally:
+        if (
+            inflight is not None
+        ):  # an error (or Ctrl-C) mid-import: let the batch in flight commit or fail whole
+            with contextlib.suppress(Exception):
+                await inflight
     report.seconds = time.perf_counter() - started
     return report
 

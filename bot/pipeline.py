@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import aiosqlite
 
 from bot.alerts.gate import AlertGate, Candidate
 from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
+from bot.ordering import InOrder
 from bot.ports import Clock, Matcher, SystemClock
 from bot.routing import Router, dedup_key
 from config.settings import RouteSettings
@@ -19,6 +21,8 @@ from storage.posts import SaveOutcome, SaveStatus
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+THREADED_BATCH = 64  # below this, a thread hop costs more than it saves (live posts come one by one)
 
 # Decides whether a new alert is sent now, held for a digest, or suppressed (mutes, quiet hours).
 AlertPolicy = Callable[[Match, Channel, str], AlertStatus]
@@ -78,6 +82,7 @@ class Pipeline:
         self.policy = policy
         # Mutes, pause, quiet hours, digests and cross-channel dedup (bot.alerts.gate), when wired.
         self.gate = gate
+        self.order = InOrder()
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
@@ -86,15 +91,17 @@ class Pipeline:
         result = IngestResult()
         if not posts:
             return result
-        now = self.clock.now()
-        async with self.store.db.transaction() as tx:
+        ticket = self.order.ticket()  # taken before any await: commits follow the order of calls
+        matched = await self._prematch(posts)
+        async with self.order.turn(ticket), self.store.db.transaction() as tx:
+            now = self.clock.now()
             outcomes = await self.store.posts.save(tx, posts, now)
             new_matches: list[tuple[int, Match]] = []
             alerts: list[Candidate] = []
             for outcome in outcomes:
                 self._count(result, outcome)
                 if outcome.status is SaveStatus.NEW:
-                    found = self._match(outcome)
+                    found = matched.get(_text_key(outcome.post), [])
                     new_matches.extend((outcome.post_id, m) for m in found)
                     if alert:
                         alerts.extend(self._alerts(outcome, found, kind))
@@ -103,7 +110,7 @@ class Pipeline:
                         await self.store.matches.insert_new(tx, new_matches, now)
                         result.matches += len(new_matches)
                         new_matches = []
-                    found = self._match(outcome)
+                    found = matched.get(_text_key(outcome.post), [])
                     result.matches += len(found)
                     fresh = await self.store.matches.replace(tx, outcome.post_id, found, now, outcome.version)
                     if alert:
@@ -123,8 +130,9 @@ class Pipeline:
         """Re-match stored posts against `rules` (a new or changed rule): record new matches, drop
         stale ones, and with `alert` enqueue alerts marked late for posts that newly match."""
         result = IngestResult()
+        ticket = self.order.ticket()
         now = self.clock.now()
-        async with self.store.db.transaction() as tx:
+        async with self.order.turn(ticket), self.store.db.transaction() as tx:
             alerts: list[Candidate] = []
             for stored in posts:
                 outcome = SaveOutcome(
@@ -146,8 +154,9 @@ class Pipeline:
     ) -> IngestResult:
         """Mark posts deleted (kept as evidence); report the deletion of posts that had alerted."""
         result = IngestResult()
+        ticket = self.order.ticket()
         now = self.clock.now()
-        async with self.store.db.transaction() as tx:
+        async with self.order.turn(ticket), self.store.db.transaction() as tx:
             row = await self.store.channels.ensure(tx, channel)
             marked = await self.store.posts.mark_deleted(tx, row.id, message_ids, now)
             result.deleted = len(marked)
@@ -177,11 +186,34 @@ class Pipeline:
             return await self.gate.enqueue(self.store, tx, candidates, now)
         return await self.store.alerts.enqueue(tx, [c.alert for c in candidates], now)
 
+    async def _prematch(self, posts: Sequence[Post]) -> dict[tuple[ChannelRef, int, str], list[Match]]:
+        """Match a batch before its transaction. Big batches match in a worker thread, so an importer
+        can match one batch while SQLite (which releases the GIL) writes the previous one."""
+        channels: dict[ChannelRef, Channel] = {}
+        for ref in {p.channel for p in posts}:
+            known = self.store.channels.known(ref)
+            if known is None:
+                async with self.store.db.transaction() as tx:
+                    known = await self.store.channels.ensure(tx, ref)
+            channels[ref] = known
+
+        def match_all() -> dict[tuple[ChannelRef, int, str], list[Match]]:
+            return {
+                _text_key(p): self._match_post(p, channels[p.channel])
+                for p in posts
+                if p.text and not p.is_service
+            }
+
+        if len(posts) >= THREADED_BATCH:
+            return await asyncio.to_thread(match_all)
+        return match_all()
+
     def _match(self, outcome: SaveOutcome, matcher: Matcher | None = None) -> list[Match]:
-        post = outcome.post
+        return self._match_post(outcome.post, outcome.channel, matcher)
+
+    def _match_post(self, post: Post, channel: Channel, matcher: Matcher | None = None) -> list[Match]:
         if not post.text or post.is_service:
             return []
-        channel = outcome.channel
         handle = channel.username or (str(channel.tg_id) if channel.tg_id is not None else None)
         tags = (*channel.tags, channel.label) if channel.label else channel.tags
         try:
@@ -230,6 +262,11 @@ class Pipeline:
             result.updated += 1
         else:
             result.unchanged += 1
+
+
+def _text_key(post: Post) -> tuple[ChannelRef, int, str]:
+    """Identifies one text of one post within a batch (an original and its edit differ by text)."""
+    return (post.channel, post.message_id, post.text)
 
 
 def _candidate(

@@ -36,6 +36,11 @@ class ChannelRepository:
         assert ref.username is not None
         return self._by_name.get(ref.username.lower())
 
+    def known(self, ref: ChannelRef) -> Channel | None:
+        """The cached row for `ref` when it already agrees with everything `ref` says (no I/O)."""
+        cached = self._cached(ref)
+        return cached if cached is not None and _agrees(cached, ref) else None
+
     async def ensure(self, tx: aiosqlite.Connection, ref: ChannelRef) -> Channel:
         """The row for `ref`, created if new; fills in a missing id/username/title; records renames."""
         cached = self._cached(ref)

@@ -1,0 +1,89 @@
+"""Batches commit in the order they were handed in, even when a later one is ready first."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import bot.pipeline
+from bot.importer import import_items
+from bot.models import ChannelRef, Match, Post
+from bot.ordering import InOrder
+from bot.pipeline import Pipeline
+from bot.routing import Router
+from config.settings import RouteSettings
+from storage.store import Store
+from tests.ports_fakes import FakeClock, WordMatcher
+
+T0 = datetime(2024, 8, 7, 6, 30, tzinfo=UTC)
+GOV = ChannelRef(username="gov_region")
+
+
+async def test_later_tickets_wait_for_earlier_ones() -> None:
+    order = InOrder()
+    entered: list[int] = []
+
+    async def writer(ticket: int, delay: float) -> None:
+        await asyncio.sleep(delay)  # readiness in reverse order of arrival
+        async with order.turn(ticket):
+            entered.append(ticket)
+
+    tickets = [order.ticket() for _ in range(3)]
+    await asyncio.gather(*(writer(t, 0.03 * (3 - t)) for t in tickets))
+    assert entered == [0, 1, 2]
+
+
+async def test_a_cancelled_waiter_does_not_stall_the_ones_behind_it() -> None:
+    order = InOrder()
+    first, second, third = order.ticket(), order.ticket(), order.ticket()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with order.turn(first):
+            await release.wait()
+
+    async def enter(ticket: int) -> int:
+        async with order.turn(ticket):
+            return ticket
+
+    holding = asyncio.create_task(holder())
+    doomed = asyncio.create_task(enter(second))
+    last = asyncio.create_task(enter(third))
+    await asyncio.sleep(0.01)
+    doomed.cancel()
+    release.set()
+    await holding
+    assert await asyncio.wait_for(last, 1) == third
+
+
+class SlowOnOriginals(WordMatcher):
+    """Matching the first batch takes long, so the second batch is ready to commit first."""
+
+    def match(self, text: str, *, channel: str | None = None, tags: Sequence[str] = ()) -> list[Match]:
+        if "original" in text:
+            time.sleep(0.2)
+        return super().match(text, channel=channel, tags=tags)
+
+
+async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.pipeline, "THREADED_BATCH", 1)
+    store = await Store.open(tmp_path / "o.db")
+    matcher = SlowOnOriginals({"shelling": ["обстрел"]})
+    pipeline = Pipeline(store, matcher, Router((RouteSettings("c", "console"),)), clock=FakeClock())
+    items = [
+        Post(GOV, 1, T0, "original text"),
+        Post(GOV, 2, T0, "original two"),
+        Post(GOV, 1, T0, "edited: обстрел", edit_date=T0 + timedelta(hours=1)),
+    ]
+    report = await import_items(items, pipeline, batch_size=2, alert=True)
+    assert (report.result.new, report.result.edited, report.result.alerts) == (2, 1, 1)
+    versions = await store.posts.versions(1)
+    assert [v.text for v in versions] == ["original text", "edited: обстрел"]
+    await store.close()
