@@ -10,13 +10,16 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.gate import AlertGate
 from bot.alerts.sinks import ConsoleSink, JsonlSink
+from bot.dedup import CopiesLookup
 from bot.errors import ConfigError
 from bot.models import ChannelRef
 from bot.pipeline import AlertPolicy, Pipeline, send_now
 from bot.ports import AlertSink, Clock, Matcher, SystemClock
 from bot.routing import Router, sink_key
 from config.settings import ChannelSettings, Settings
+from storage.control import ControlRepository
 from storage.store import Store
 
 
@@ -94,8 +97,11 @@ async def open_runtime(
     store = await Store.open(db_path)
     try:
         await sync_channel_labels(store, settings)
-        pipeline = Pipeline(store, matcher, Router(settings.routes), clock=clock, policy=policy)
-        dispatcher = Dispatcher(store, sinks, clock=clock)
+        # Mutes, pause, quiet hours, digests and cross-channel dedup apply to replays as to live runs.
+        control = ControlRepository(store.db)
+        gate = AlertGate(control, lambda: settings)
+        pipeline = Pipeline(store, matcher, Router(settings.routes), clock=clock, policy=policy, gate=gate)
+        dispatcher = Dispatcher(store, sinks, clock=clock, copies=CopiesLookup(store, control))
         yield Runtime(settings, store, pipeline, dispatcher, sinks)
     finally:
         await store.close()

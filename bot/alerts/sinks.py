@@ -42,7 +42,7 @@ def console_panel(alert: OutgoingAlert) -> Panel | Text:
         body.stylize("bold black on yellow", int(start), int(end))
     header = Text()
     header.append(f"{data['channel_title'] or data['channel']}", style="bold")
-    header.append(f"  {data['date']}")
+    header.append(f"  {str(data['date'])[:16].replace('T', ' ')} UTC")
     if data.get("link"):
         header.append(f"  {data['link']}", style="cyan")
     if data.get("forward_from"):

@@ -62,6 +62,7 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
             on_bad=lambda b: ctx.err_console.print(f"[yellow]bad record[/yellow] {b}"),
         )
         channels = len(await rt.store.channels.all())
+        merged = (await rt.store.alerts.counts()).get("suppressed", 0)
     r = report.result
     summary = Table(title="demo summary", show_header=False)
     summary.add_column(style="bold")
@@ -73,6 +74,7 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         ("deletions marked", r.deleted),
         ("rule matches", r.matches),
         ("alerts delivered", report.alerts_sent),
+        ("reposts merged into an earlier alert", merged),
         ("bad records", report.bad_count),
         ("elapsed", f"{report.seconds:.1f} s"),
     ):
