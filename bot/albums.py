@@ -78,6 +78,16 @@ class AlbumBuffer:
         if key not in self._timers:
             self._timers[key] = asyncio.create_task(self._flush_later(key), name=f"album-{key}")
 
+    def replace(self, tg_id: int, post: Post) -> bool:
+        """Swap in an edited part of a buffered album; False when the album is not buffered."""
+        parts = self._parts.get((tg_id, post.grouped_id or 0))
+        if parts is None:
+            return False
+        self._parts[(tg_id, post.grouped_id or 0)] = [p for p in parts if p.message_id != post.message_id] + [
+            post
+        ]
+        return True
+
     async def _flush_later(self, key: tuple[int, int]) -> None:
         await asyncio.sleep(self.wait)
         self._timers.pop(key, None)

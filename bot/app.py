@@ -73,6 +73,9 @@ async def keep_watching(
     gateway = watcher.gateway
     backoff = 1.0
     resolved = False
+    # A stop during a catch-up (SIGTERM) ends it after the page being stored, not after every page.
+    relay = asyncio.create_task(stop.wait(), name="relay-stop")
+    relay.add_done_callback(lambda t: None if t.cancelled() else watcher.stop())
     while not stop.is_set():
         try:
             await gateway.connect()
@@ -97,6 +100,7 @@ async def keep_watching(
             task.cancel()
         if not stop.is_set():
             log.warning("disconnected from Telegram; reconnecting and catching up")
+    relay.cancel()
     await watcher.drain()
 
 

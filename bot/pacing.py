@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from bot.errors import RateLimited
+from bot.errors import Disconnected, RateLimited
 from bot.ports import Clock, SystemClock
 
 T = TypeVar("T")
@@ -67,12 +67,14 @@ class Pacer:
         jitter: float = 0.1,
         rng: random.Random | None = None,
         on_flood: Callable[[FloodWait], Awaitable[None]] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.budget = RequestBudget(rate)
         self.clock = clock or SystemClock()
         self.jitter = jitter
         self.rng = rng or random.Random()
         self.on_flood = on_flood
+        self.stop = stop
         self.floods: list[FloodWait] = []
         self._blocked: dict[str, asyncio.Event] = {}
 
@@ -103,7 +105,22 @@ class Pacer:
         gate = asyncio.Event()
         self._blocked[kind] = gate
         try:
-            await self.clock.sleep(seconds + self.rng.uniform(0, self.jitter * max(seconds, 1.0)))
+            await self._sleep(seconds + self.rng.uniform(0, self.jitter * max(seconds, 1.0)))
         finally:
             gate.set()
             self._blocked.pop(kind, None)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep out a flood wait, unless told to stop: a shutdown must not wait out an hour's flood wait."""
+        if self.stop is None:
+            await self.clock.sleep(seconds)
+            return
+        sleeping = asyncio.ensure_future(self.clock.sleep(seconds))
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
+        if not sleeping.done() or sleeping.cancelled():
+            raise Disconnected("stopping: a flood wait was abandoned")

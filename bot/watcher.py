@@ -10,58 +10,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
 from bot.albums import AlbumBuffer, merge_albums, trailing_album
-from bot.channel_refs import ParsedRef, RefKind, parse_channel_ref
 from bot.errors import ChannelUnavailable, Disconnected, TelegramError
-from bot.models import AlertKind, ChannelRef, Post
+from bot.models import AlertKind, Post
 from bot.pacing import FloodWait, Pacer
-from bot.pipeline import Pipeline
-from bot.ports import Clock, PostUpdate, ResolvedChannel, SystemClock, TelegramGateway
-from config.settings import ChannelSettings, Settings
+from bot.pipeline import IngestResult, Pipeline
+from bot.ports import Clock, PostUpdate, SystemClock, TelegramGateway
+from bot.salvage import ingest_salvaging
+from bot.watch_resolve import ChannelReport, ChannelResolver, Watched
+from config.settings import Settings
 from storage.watch_state import WatchState
+
+__all__ = ["PAGE", "ChannelReport", "Watched", "Watcher"]
 
 log = logging.getLogger(__name__)
 PAGE = 100  # the most messages Telegram returns per history request
 
 
-@dataclass
-class Watched:
-    """A configured channel at run time."""
-
-    setting: ChannelSettings
-    parsed: ParsedRef
-    resolved: ResolvedChannel
-    channel_id: int
-    safe: int = 0
-    started: bool = False  # a safe mark exists (even 0: the channel was empty when first seen)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one history page per channel at a time
-    fill_pending: bool = False
-
-    @property
-    def name(self) -> str:
-        return f"@{self.resolved.username}" if self.resolved.username else str(self.resolved.tg_id)
-
-    @property
-    def ref(self) -> ChannelRef:
-        r = self.resolved
-        return ChannelRef(tg_id=r.tg_id, username=r.username, title=r.title or None)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelReport:
-    """The outcome of resolving one configured channel."""
-
-    reference: str
-    state: str  # ok, not found, private, not joined, banned, renamed
-    resolved: ResolvedChannel | None = None
-    detail: str = ""
-
-
-class Watcher:
+class Watcher(ChannelResolver):
     """Keeps the store complete and current for every configured channel."""
 
     def __init__(
@@ -80,8 +50,12 @@ class Watcher:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.state = WatchState(pipeline.store)
+        self.stopping = asyncio.Event()
         self.pacer = pacer or Pacer(
-            settings.telegram.requests_per_second, clock=self.clock, on_flood=self._flooded
+            settings.telegram.requests_per_second,
+            clock=self.clock,
+            on_flood=self._flooded,
+            stop=self.stopping,
         )
         self.page_size = page_size
         self.watched: dict[int, Watched] = {}
@@ -92,88 +66,13 @@ class Watcher:
         self.on_alerts: Callable[[], None] | None = None  # wakes the outbox dispatcher
         gateway.on_update(self.handle_update)
 
-    # -- resolution ---------------------------------------------------------------------------------
-
-    async def resolve_all(self, *, use_cache: bool = True, join: bool = True) -> list[ChannelReport]:
-        """Resolve every enabled configured channel (cached resolutions first), joining where asked."""
-        reports = []
-        marks = await self.state.safe_marks()
-        for setting in self.settings.channels:
-            if setting.enabled:
-                reports.append(await self._resolve_one(setting, marks, use_cache=use_cache, join=join))
-        return reports
-
-    async def _resolve_one(
-        self, setting: ChannelSettings, marks: dict[int, int], *, use_cache: bool, join: bool
-    ) -> ChannelReport:
-        parsed = parse_channel_ref(setting.ref)
-        cached = await self.state.cached(parsed.key) if use_cache else None
-        renamed: str | None = None
-        try:
-            if cached is not None:
-                resolved = cached.resolved
-            else:
-                resolved = await self._lookup(parsed, setting, join=join)
-            if join and setting.auto_join and not resolved.joined:
-                resolved = await self.pacer.call("join", setting.ref, lambda: self.gateway.join(resolved))
-            channel_id, renamed = await self.state.remember(parsed.key, resolved, "ok", self.clock.now())
-        except ChannelUnavailable as e:
-            if cached is not None:
-                await self.state.set_state(cached.channel_id, e.state)
-            return ChannelReport(setting.ref, e.state, detail=e.hint or "")
-        state = "renamed" if renamed else ("ok" if resolved.joined else "not joined")
-        if state != "ok":
-            await self.state.set_state(channel_id, state)
-        safe = marks.get(channel_id, 0)
-        known = self.watched.get(resolved.tg_id)
-        self.watched[resolved.tg_id] = Watched(
-            setting,
-            parsed,
-            resolved,
-            channel_id,
-            safe=max(safe, known.safe if known else 0),
-            started=channel_id in marks or (known is not None and known.started),
-        )
-        detail = f"was @{renamed}" if renamed else ""
-        return ChannelReport(setting.ref, state, resolved, detail)
-
-    async def _lookup(self, parsed: ParsedRef, setting: ChannelSettings, *, join: bool) -> ResolvedChannel:
-        if parsed.kind is RefKind.INVITE and setting.auto_join and join:
-            try:
-                return await self.pacer.call(
-                    "resolve", setting.ref, lambda: self.gateway.resolve(setting.ref)
-                )
-            except ChannelUnavailable as e:
-                if e.state != "not joined":
-                    raise
-                return await self.pacer.call(
-                    "join", setting.ref, lambda: self.gateway.join_invite(setting.ref)
-                )
-        return await self.pacer.call("resolve", setting.ref, lambda: self.gateway.resolve(setting.ref))
-
-    async def refresh_names(self) -> list[ChannelReport]:
-        """Look every watched channel up by id to detect renames, bans and leaving (no username look-ups)."""
-        reports = []
-        for w in list(self.watched.values()):
-            try:
-                fresh = await self.pacer.call("refresh", w.name, partial(self.gateway.refresh, w.resolved))
-            except ChannelUnavailable as e:
-                await self.state.set_state(w.channel_id, e.state)
-                reports.append(ChannelReport(w.setting.ref, e.state, w.resolved))
-                continue
-            _, renamed = await self.state.remember(None, fresh, "ok", self.clock.now())
-            state = "renamed" if renamed else ("ok" if fresh.joined else "not joined")
-            await self.state.set_state(w.channel_id, state)
-            w.resolved = fresh
-            reports.append(ChannelReport(w.setting.ref, state, fresh, f"was @{renamed}" if renamed else ""))
-        return reports
-
     # -- history --------------------------------------------------------------------------------------
 
     async def start_channel(self, w: Watched) -> int:
         """Bring one channel up to date: catch up from its safe mark, or backfill a new channel."""
         if not w.started:
-            stored = await self.pipeline.store.posts.max_message_id(w.channel_id)
+            # Posts stored live before the start say nothing of where history was left off.
+            stored = await self.state.max_stored_id(w.channel_id, w.live_ids)
             if not stored:
                 return await self.backfill(w)
             self._advance(w, stored)
@@ -181,6 +80,8 @@ class Watcher:
 
     async def catch_up(self, w: Watched, *, kind: AlertKind = AlertKind.LATE, alert: bool = True) -> int:
         """Fetch and ingest everything after the safe mark, oldest first; returns posts fetched."""
+        if not w.started:  # a fill, gap check or poll before the start: start it (backfill rules apply)
+            return await self.start_channel(w)
         fetched = 0
         async with w.lock:
             w.fill_pending = False
@@ -197,11 +98,12 @@ class Watcher:
                     held = 0  # a page that is all one album cannot be split further
                 keep = list(page[: len(page) - held])
                 if keep:
-                    await self._ingested(merge_albums(keep), kind, alert)
+                    await self._ingested(merge_albums(keep), kind, alert, w)
                     fetched += len(keep)
                     self._advance(w, max(p.message_id for p in keep))
-                if not full:
+                if not full or self.stopping.is_set():  # stopping: whole pages only, the mark says where
                     break
+            await self._settle_early(w)
             await self.flush_marks()
             await self.pipeline.store.cursors.checked(w.channel_id, self.clock.now())
         return fetched
@@ -215,7 +117,7 @@ class Watcher:
         newest = 0
         before = 0
         async with w.lock:
-            while True:
+            while not w.started:  # another task may have started the channel while this one waited
                 limit = 1 if want == 0 else self.page_size  # no backfill: just learn the newest id
                 page = await self.pacer.call(
                     "recent", w.name, partial(self.gateway.recent, w.resolved, before_id=before, limit=limit)
@@ -234,17 +136,19 @@ class Watcher:
                     break
             collected.sort(key=lambda p: p.message_id)
             if want is not None:
-                collected = collected[len(collected) - want :] if want else []
+                collected = collected[max(0, len(collected) - want) :] if want else []  # never negative
                 # The oldest album may be cut by the window: drop it rather than keep part of it.
                 if collected and collected[0].grouped_id is not None:
                     cut = trailing_album(list(reversed(collected)))
                     collected = collected[cut:]
             for start in range(0, len(collected), 500):
                 chunk = merge_albums(collected[start : start + 500])
-                await self._ingested(chunk, AlertKind.LATE, s.alert_on_backfill)
-            self._advance(w, newest)
-            self._dirty[w.channel_id] = w.safe  # remember the start even when the channel is empty
-            w.started = True
+                await self._ingested(chunk, AlertKind.LATE, s.alert_on_backfill, w)
+            if not w.started:
+                self._advance(w, newest)
+                self._dirty[w.channel_id] = w.safe  # remember the start even when the channel is empty
+                w.started = True
+                w.live_ids.clear()
             await self.flush_marks()
         return len(collected) + await self.catch_up(w, kind=AlertKind.LATE)
 
@@ -259,7 +163,7 @@ class Watcher:
                 await self.pipeline.store.cursors.checked(w.channel_id, self.clock.now())
                 return 0
             return await self.catch_up(w, kind=AlertKind.LATE)
-        except (ChannelUnavailable, TelegramError) as e:
+        except Exception as e:  # recorded on the channel; the next check retries
             await self._channel_error(w, e)
             return 0
 
@@ -267,14 +171,17 @@ class Watcher:
         """Fetch new posts of a channel that pushes no updates (not joined); they alert as new."""
         try:
             return await self.catch_up(w, kind=AlertKind.NEW)
-        except (ChannelUnavailable, TelegramError) as e:
+        except Exception as e:  # recorded on the channel; the next poll retries
             await self._channel_error(w, e)
             return 0
 
-    async def _channel_error(self, w: Watched, error: TelegramError) -> None:
+    async def _channel_error(self, w: Watched, error: Exception) -> None:
         if isinstance(error, Disconnected):
             raise error
-        log.warning("%s: %s", w.name, error)
+        if isinstance(error, TelegramError):
+            log.warning("%s: %s", w.name, error)
+        else:  # a bug, not Telegram: keep the traceback, but never let one channel stop the others
+            log.error("%s: %r", w.name, error, exc_info=error)
         if isinstance(error, ChannelUnavailable):
             await self.state.set_state(w.channel_id, error.state)
         await self.pipeline.store.cursors.checked(w.channel_id, self.clock.now(), error=str(error))
@@ -287,7 +194,7 @@ class Watcher:
             async with gate:
                 try:
                     await self.start_channel(w)
-                except (ChannelUnavailable, TelegramError) as e:
+                except Exception as e:  # Disconnected is re-raised; anything else stays with its channel
                     await self._channel_error(w, e)
 
         try:
@@ -307,6 +214,10 @@ class Watcher:
             w.safe = max(w.safe, message_id)
             w.started = True
             self._dirty[w.channel_id] = w.safe
+
+    def stop(self) -> None:
+        """Shutting down: catch-ups end after the page being stored, flood waits are abandoned."""
+        self.stopping.set()
 
     async def flush_marks(self) -> None:
         """Persist changed safe marks (one transaction); called after catch-ups and every few seconds."""
@@ -328,9 +239,9 @@ class Watcher:
         if w is None:
             return  # a joined channel that is not configured
         if update.kind == "deleted":
-            result = await self.pipeline.delete(w.ref, update.deleted_ids)
-            if result.alerts and self.on_alerts is not None:
-                self.on_alerts()
+            # A post not stored yet (its page in flight, its album buffered) is marked once stored.
+            w.early_deletes.update(i for i in update.deleted_ids if i > w.safe)
+            self._alerted(await self.pipeline.delete(w.ref, update.deleted_ids))
             return
         for post in update.posts:
             post = replace(post, channel=w.ref)
@@ -351,13 +262,41 @@ class Watcher:
             log.exception("%s: storing a live album failed", w.name)
             self._schedule_fill(w)
 
-    async def _ingested(self, posts: Sequence[Post], kind: AlertKind, alert: bool = True) -> None:
-        result = await self.pipeline.ingest(posts, kind=kind, alert=alert)
+    def _alerted(self, result: IngestResult) -> None:
         if result.alerts and self.on_alerts is not None:
             self.on_alerts()
 
+    async def _ingested(
+        self, posts: Sequence[Post], kind: AlertKind, alert: bool = True, w: Watched | None = None
+    ) -> None:
+        self._alerted(await ingest_salvaging(self.pipeline, posts, kind, alert))
+        if w is not None and (w.early_deletes or w.early_edits):
+            await self._apply_early(w, posts)
+
+    async def _apply_early(self, w: Watched, posts: Sequence[Post]) -> None:
+        """Deletions and album edits that arrived before these posts were stored, applied now."""
+        gone = sorted(w.early_deletes.intersection(p.message_id for p in posts))
+        if gone:
+            w.early_deletes.difference_update(gone)
+            self._alerted(await self.pipeline.delete(w.ref, gone))
+        for post in posts:
+            for edit in w.early_edits.pop(post.grouped_id or 0, []) if post.grouped_id else []:
+                await self._ingest_edit(w, edit)
+
+    async def _settle_early(self, w: Watched) -> None:
+        """After a catch-up: forget deletions now behind the mark; an edited part whose album never came
+        (deleted since) is kept on its own rather than lost."""
+        w.early_deletes = {i for i in w.early_deletes if i > w.safe}
+        for grouped_id, edits in list(w.early_edits.items()):
+            if all(e.message_id <= w.safe for e in edits):
+                del w.early_edits[grouped_id]
+                await self._ingested(edits, AlertKind.NEW, True, w)
+
     async def _ingest_live(self, w: Watched, post: Post, raw_ids: tuple[int, ...]) -> None:
-        await self._ingested([post], AlertKind.NEW)
+        await self._ingested([post], AlertKind.NEW, True, w)
+        if not w.started:  # the start (backfill or catch-up) will set the mark; no fill from id 0
+            w.live_ids.update(raw_ids)
+            return
         if min(raw_ids) <= w.safe + 1:
             self._advance(w, max(raw_ids))
         elif max(raw_ids) > w.safe:
@@ -365,11 +304,20 @@ class Watcher:
 
     async def _ingest_edit(self, w: Watched, post: Post) -> None:
         if post.grouped_id is not None:
+            if self.albums.replace(w.resolved.tg_id, post):
+                return  # the album is still buffered: it is stored with this part as edited
             album = await self.state.album(w.resolved.tg_id, post.grouped_id)
+            if album is None and (post.message_id > w.safe or not w.started):
+                # Its album is not stored yet: applied once it is, rather than stored as a stray post.
+                w.early_edits.setdefault(post.grouped_id, []).append(post)
+                self._schedule_fill(w)
+                return
             if album is not None:
                 post = replace(
                     post, message_id=album.message_id, text=post.text or album.text, media=album.media
                 )
+        if not w.started:
+            w.live_ids.add(post.message_id)
         await self._ingested([post], AlertKind.NEW)
 
     def _schedule_fill(self, w: Watched) -> None:

@@ -108,6 +108,16 @@ class WatchState:
                 [(f"{SAFE_PREFIX}{cid}", str(mark)) for cid, mark in marks.items()],
             )
 
+    async def max_stored_id(self, channel_id: int, excluding: set[int]) -> int:
+        """The newest stored message id of a channel, leaving out `excluding` (posts stored live)."""
+        skip = sorted(excluding)[:900]  # SQLite binds at most 999 parameters; a start has few live posts
+        marks = ",".join("?" * len(skip))
+        row = await self.db.fetchone(
+            f"SELECT max(message_id) FROM posts WHERE channel_id = ? AND message_id NOT IN ({marks})",
+            (channel_id, *skip),
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
     # -- albums, status -----------------------------------------------------------------------------
 
     async def album(self, tg_id: int, grouped_id: int) -> AlbumRow | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -95,6 +95,7 @@ class FakeTelegram:
         self._clock = itertools.count()
         self._start = start
         self._faults: dict[str, list[_Fault]] = {}
+        self._during: dict[str, list[Callable[[], Awaitable[object]]]] = {}
         self._handlers: list[UpdateHandler] = []
         self._lost: asyncio.Future[None] | None = None
         self._ids = itertools.count(1000)
@@ -229,6 +230,16 @@ class FakeTelegram:
         """A FloodWait on the next calls of `kind` (history, recent, latest, resolve, join, send, ...)."""
         self.fail(kind, RateLimited(seconds, request=kind), after=after, times=times)
 
+    def during(self, kind: str, action: Callable[[], Awaitable[object]]) -> None:
+        """Run `action` (once) inside the next call of `kind`, after its answer is computed: a race
+        where the world changes (a live post, an edit, a deletion) while the answer is in flight."""
+        self._during.setdefault(kind, []).append(action)
+
+    async def _in_flight(self, kind: str) -> None:
+        actions = self._during.pop(kind, [])
+        for action in actions:
+            await action()
+
     def drop_connection(self) -> None:
         """The network goes away: live updates are lost and calls raise Disconnected until connect()."""
         self.connected = False
@@ -342,6 +353,7 @@ class FakeTelegram:
     async def history(self, channel: ResolvedChannel, *, after_id: int, limit: int = 100) -> Sequence[Post]:
         await self._request("history", str(channel.tg_id))
         posts = [p for p in self._readable(channel, "history").visible() if p.message_id > after_id]
+        await self._in_flight("history")
         return posts[:limit]
 
     async def recent(
@@ -353,6 +365,7 @@ class FakeTelegram:
             for p in self._readable(channel, "recent").visible()
             if not before_id or p.message_id < before_id
         ]
+        await self._in_flight("recent")
         return list(reversed(posts))[:limit]
 
     async def send(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ SERVICE_TEXT: dict[type[Any], str] = {
     types.MessageActionGroupCallScheduled: "live stream scheduled",
     types.MessageActionChannelMigrateFrom: "migrated from a group",
 }
+log = logging.getLogger(__name__)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -144,7 +146,29 @@ def channel_id_of(message: Any) -> int | None:
 
 
 def post_from_message(message: Any, channel: ChannelRef | None = None) -> Post | None:
-    """Convert a channel Message or MessageService into a Post; None for empty or non-channel messages."""
+    """Convert a channel Message or MessageService into a Post; None for empty or non-channel messages.
+
+    A message the conversion fails on is kept with its id, date and text (and the failure logged):
+    raising would lose its whole history page, and every catch-up after it, again and again."""
+    try:
+        return _post_from_message(message, channel)
+    except Exception:
+        log.exception("message %s could not be converted; keeping its text only", getattr(message, "id", "?"))
+    tg_id = channel_id_of(message)
+    date = _utc(getattr(message, "date", None))
+    if date is None or (channel is None and tg_id is None):
+        return None
+    text = getattr(message, "message", None)
+    return Post(
+        channel=channel or ChannelRef(tg_id=tg_id),
+        message_id=message.id,
+        date=date,
+        text=text if isinstance(text, str) else "",
+        grouped_id=getattr(message, "grouped_id", None),
+    )
+
+
+def _post_from_message(message: Any, channel: ChannelRef | None) -> Post | None:
     if channel is None:
         tg_id = channel_id_of(message)
         if tg_id is None:

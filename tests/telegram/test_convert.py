@@ -10,12 +10,15 @@ from telethon import events
 from telethon.tl import types
 
 from bot.models import ChannelRef, ForwardOrigin, Media
+from bot.ports import ResolvedChannel
 from bot.telegram.convert import (
     post_from_message,
     resolved_from_chat,
     update_from_raw,
     utf16_slice,
 )
+from bot.telegram.gateway import TelethonGateway
+from tests.telegram.test_gateway_send import RecordingClient
 
 WHEN = dt.datetime(2024, 8, 7, 6, 30, tzinfo=dt.UTC)
 CHANNEL = 1234
@@ -282,3 +285,24 @@ def test_channel_entity_becomes_resolved_channel() -> None:
     )
     assert resolved_from_chat(collectible).username == "new"
     assert resolved_from_chat(collectible).joined
+
+
+def _unconvertible(message_id: int) -> types.Message:
+    """A message our converter chokes on (an entity without an offset stands in for any converter bug)."""
+    return message(id=message_id, entities=[types.MessageEntityUrl(offset=None, length=5)])
+
+
+def test_a_message_the_converter_cannot_handle_is_kept_with_its_text_not_raised() -> None:
+    post = post_from_message(_unconvertible(9))
+    assert post is not None
+    assert (post.message_id, post.text, post.entities) == (9, message().message, ())
+    update = update_from_raw(types.UpdateNewChannelMessage(message=_unconvertible(9), pts=1, pts_count=1))
+    assert update is not None
+    assert [p.message_id for p in update.posts] == [9]
+
+
+async def test_a_history_page_with_an_unconvertible_message_returns_every_post() -> None:
+    page = types.messages.Messages(messages=[_unconvertible(9), message(id=8)], topics=[], chats=[], users=[])
+    gateway = TelethonGateway(RecordingClient(answer=page))
+    posts = await gateway.history(ResolvedChannel(CHANNEL, "chan", "Chan", 1, True), after_id=7)
+    assert [p.message_id for p in posts] == [8, 9]
