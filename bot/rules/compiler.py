@@ -45,6 +45,16 @@ class Tables:
     atom_terms: tuple[tuple[int, ...], ...]  # atom id -> term ids using it
     term_rules: tuple[tuple[int, ...], ...]  # term id -> enabled rules it can make match
     regex_rules: tuple[int, ...]  # enabled rules with a regex among their positive terms
+    # The fast path of match_text. An "any-only" rule (enabled, only any-terms, no regex) matches exactly
+    # when one of its terms hits, and a term can only hit where its first atom does, so each atom lists
+    # the (rule position, term, rank of the term in rule.positive) it can start; all other enabled rules
+    # are evaluated in full when one of their atoms hits. Positions order the output: most severe
+    # first, then in configuration order.
+    atom_any: tuple[tuple[tuple[int, int, int], ...], ...]  # atom id -> (position, term, rank)
+    atom_general: tuple[tuple[int, ...], ...]  # atom id -> other enabled rules using the atom
+    term_single: tuple[int, ...]  # term id -> its only atom, or -1 (phrase or regex)
+    rule_order: tuple[int, ...]  # rule id -> position
+    by_position: tuple[CompiledRule, ...]  # position -> rule
     regex_terms: frozenset[int]  # terms that the automaton cannot find
     automaton: ahocorasick.Automaton
     key_count: int
@@ -144,14 +154,28 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
             atom_terms[aid].append(tid)
     term_rules: list[list[int]] = [[] for _ in b.terms]
     regex_rules: list[int] = []
+    atom_any: list[list[tuple[int, int, int]]] = [[] for _ in b.atoms]
+    atom_general: list[set[int]] = [set() for _ in b.atoms]
+    by_position = sorted(range(len(rules)), key=lambda r: (-rules[r].spec.severity, r))
+    rule_order = [0] * len(rules)
+    for position, rid in enumerate(by_position):
+        rule_order[rid] = position
     for rid, rule in enumerate(rules):
         if not rule.spec.enabled:
             continue
         positive = set(rule.positive)
         for tid in positive:
             term_rules[tid].append(rid)
-        if any(b.terms[t].kind == "regex" for t in positive):
+        has_regex = any(b.terms[t].kind == "regex" for t in positive)
+        if has_regex:
             regex_rules.append(rid)
+        if not (has_regex or rule.all_ or rule.none_ or rule.near):
+            for rank, tid in enumerate(rule.positive):
+                atom_any[b.term_atoms[tid][0]].append((rule_order[rid], tid, rank))
+        else:
+            for tid in positive:
+                for aid in b.term_atoms[tid]:
+                    atom_general[aid].add(rid)
 
     # Keys are padded with spaces because the text is matched as " " + spaced + " ": a key then can
     # only match whole words (or a word start, for prefixes) without any boundary check in Python.
@@ -173,6 +197,11 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         atom_terms=tuple(tuple(t) for t in atom_terms),
         term_rules=tuple(tuple(r) for r in term_rules),
         regex_rules=tuple(regex_rules),
+        atom_any=tuple(tuple(entries) for entries in atom_any),
+        atom_general=tuple(tuple(sorted(rids)) for rids in atom_general),
+        term_single=tuple(aids[0] if len(aids) == 1 else -1 for aids in b.term_atoms),
+        rule_order=tuple(rule_order),
+        by_position=tuple(rules[rid] for rid in by_position),
         regex_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex"),
         automaton=automaton,
         key_count=len(keyed),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.models import Match, MatchedTerm
 from bot.rules.compiler import CompiledRule, Tables, channel_handle
@@ -23,22 +23,36 @@ _NONE: list[Span] = []
 class TextState:
     """The per-text work of one match call: atom hits from the automaton, term hits computed lazily."""
 
+    __slots__ = ("_term_hits", "_touched", "_word_starts", "atom_hits", "norm", "tables")
+
     def __init__(self, tables: Tables, text: str) -> None:
         self.tables = tables
         self.norm: NormalizedText = normalize(text)
         self._word_starts: list[int] | None = None
         self._term_hits: dict[int, list[Span]] = {}
-        self.atom_hits: dict[int, list[Span]] = {}
-        padded = " " + self.norm.spaced + " "
+        self._touched: set[int] | None = None
+        atom_hits: dict[int, list[Span]] = {}
+        self.atom_hits = atom_hits
         if tables.key_count:
+            padded = " " + self.norm.spaced + " "
+            get = atom_hits.get
             for end, (klen, is_prefix, aids) in tables.automaton.iter(padded):
-                start = end - klen + 1  # index of the key's leading space = word start in spaced
-                stop = padded.find(" ", end + 1) - 1 if is_prefix else end - 1
+                # start: index of the key's leading space = word start in spaced
+                span = (end - klen + 1, padded.find(" ", end + 1) - 1 if is_prefix else end - 1)
                 for aid in aids:
-                    self.atom_hits.setdefault(aid, []).append((start, stop))
-        self.touched: set[int] = set()
-        for aid in self.atom_hits:
-            self.touched.update(tables.atom_terms[aid])
+                    found = get(aid)
+                    if found is None:
+                        atom_hits[aid] = [span]
+                    else:
+                        found.append(span)
+
+    @property
+    def touched(self) -> set[int]:
+        """Terms with at least one atom hit (computed on first use: the fast path never needs it)."""
+        if self._touched is None:
+            atom_terms = self.tables.atom_terms
+            self._touched = {tid for aid in self.atom_hits for tid in atom_terms[aid]}
+        return self._touched
 
     def word_starts(self) -> list[int]:
         if self._word_starts is None:
@@ -50,22 +64,29 @@ class TextState:
         return bisect_right(self.word_starts(), pos) - 1
 
     def hits(self, tid: int) -> list[Span]:
-        """Spans of term `tid` in the text (cached)."""
+        """Spans of term `tid` in the text, sorted and distinct (cached); callers must not mutate them."""
+        aid = self.tables.term_single[tid]
+        if aid >= 0:
+            found = self.atom_hits.get(aid)
+            if found is None:
+                return _NONE
+            if len(found) == 1:
+                return found
         cached = self._term_hits.get(tid)
         if cached is not None:
             return cached
-        if tid not in self.touched and tid not in self.tables.regex_terms:
-            return _NONE
-        term = self.tables.terms[tid]
-        aids = self.tables.term_atoms[tid]
         spans: list[Span]
-        if term.regex is not None:
-            folded = self.norm.folded[:REGEX_INPUT_LIMIT]
-            spans = [(m.start(), m.end()) for m in term.regex.finditer(folded) if m.end() > m.start()]
-        elif len(aids) == 1:
-            spans = sorted(set(self.atom_hits.get(aids[0], ())))
+        if aid >= 0:
+            spans = sorted(set(self.atom_hits[aid]))
         else:
-            spans = self._phrase_hits(aids)
+            if tid not in self.touched and tid not in self.tables.regex_terms:
+                return _NONE
+            term = self.tables.terms[tid]
+            if term.regex is not None:
+                folded = self.norm.folded[:REGEX_INPUT_LIMIT]
+                spans = [(m.start(), m.end()) for m in term.regex.finditer(folded) if m.end() > m.start()]
+            else:
+                spans = self._phrase_hits(self.tables.term_atoms[tid])
         self._term_hits[tid] = spans
         return spans
 
@@ -101,8 +122,37 @@ class TextState:
         return min(self.distance(a, b) for a in ha for b in hb)
 
     def matched_term(self, tid: int, span: Span) -> MatchedTerm:
-        start, end = self.norm.span(*span)
-        return MatchedTerm(self.tables.terms[tid].raw, self.norm.original[start:end], start, end)
+        """The hit of term `tid` at `span`, located in the original text."""
+        norm = self.norm
+        start, end = span if norm.starts is None else norm.span(*span)
+        return MatchedTerm(self.tables.terms[tid].raw, norm.original[start:end], start, end)
+
+    def any_hits(self, entries: list[tuple[int, int, int]]) -> tuple[MatchedTerm, ...]:
+        """rule_hits for an any-only rule, given its (position, term, rank) entries whose first atom hit."""
+        if self.norm.starts is None:
+            # offsets are kept, so spans of different terms never collide (terms differ) and those of
+            # one term are distinct: sorting by (start, end, rank) gives rule_hits' order exactly
+            raw, original = self.tables.terms, self.norm.original
+            merged = sorted([(s, e, rank, tid) for _, tid, rank in entries for s, e in self.hits(tid)])
+            return tuple([MatchedTerm(raw[tid].raw, original[s:e], s, e) for s, e, _, tid in merged])
+        entries.sort(key=_rank)  # rule_hits goes through terms in rule order; ties keep that order
+        return _in_order(self.matched_term(tid, span) for _, tid, _ in entries for span in self.hits(tid))
+
+
+def _rank(entry: tuple[int, int, int]) -> int:
+    return entry[2]
+
+
+def _position(hit: MatchedTerm) -> tuple[int, int]:
+    return hit.start, hit.end
+
+
+def _in_order(hits: Iterable[MatchedTerm]) -> tuple[MatchedTerm, ...]:
+    """Hits deduplicated (first kept) and stably sorted by position in the original text."""
+    found: dict[tuple[int, int, str], MatchedTerm] = {}
+    for mt in hits:
+        found.setdefault((mt.start, mt.end, mt.term), mt)
+    return tuple(sorted(found.values(), key=_position))
 
 
 def in_scope(rule: CompiledRule, channel: str | None, tags: Sequence[str]) -> bool:
@@ -135,27 +185,75 @@ def evaluate(rule: CompiledRule, state: TextState) -> bool:
 
 def rule_hits(rule: CompiledRule, state: TextState) -> tuple[MatchedTerm, ...]:
     """Every positive hit of a rule, deduplicated and in text order."""
-    found: dict[tuple[int, int, str], MatchedTerm] = {}
-    touched, regex_terms = state.touched, state.tables.regex_terms
-    for tid in rule.positive:
-        if tid not in touched and tid not in regex_terms:
-            continue
-        for span in state.hits(tid):
-            mt = state.matched_term(tid, span)
-            found.setdefault((mt.start, mt.end, mt.term), mt)
-    return tuple(sorted(found.values(), key=lambda h: (h.start, h.end)))
+    return _in_order(state.matched_term(tid, span) for tid in rule.positive for span in state.hits(tid))
 
 
 def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[str]) -> list[Match]:
     """Rules that match `text`, most severe first; only rules touched by the automaton are evaluated."""
     state = TextState(tables, text)
-    candidates: set[int] = set(tables.regex_rules)
-    for tid in state.touched:
-        candidates.update(tables.term_rules[tid])
+    atom_hits = state.atom_hits
+    if not atom_hits and not tables.regex_rules:
+        return []
+    atom_any, atom_general = tables.atom_any, tables.atom_general
+    # (position, term, rank) of every any-only rule term whose first atom hit; sorted, the rules come
+    # out in output order with their entries side by side
+    hit = sorted([entry for aid in atom_hits for entry in atom_any[aid]])
+    general: set[int] = set(tables.regex_rules)
+    for aid in atom_hits:
+        if atom_general[aid]:
+            general.update(atom_general[aid])
+    by_position, terms, term_single = tables.by_position, tables.terms, tables.term_single
+    norm = state.norm
+    original = norm.original if norm.starts is None else None  # None: spans need mapping back
+    # rules needing full evaluation (rare) are merged, by position, into the any-only ones
+    pending: list[tuple[int, Match]] = []
+    if general:
+        order, rules = tables.rule_order, tables.rules
+        for rid in general:
+            rule = rules[rid]
+            if in_scope(rule, channel, tags) and evaluate(rule, state):
+                pending.append(
+                    (order[rid], Match(rule.spec.name, rule.spec.severity, rule_hits(rule, state)))
+                )
+        pending.sort(key=_rank_of, reverse=True)  # pop() gives the next one in output order
     out: list[Match] = []
-    for rid in sorted(candidates):
-        rule = tables.rules[rid]
-        if in_scope(rule, channel, tags) and evaluate(rule, state):
-            out.append(Match(rule.name, rule.spec.severity, rule_hits(rule, state)))
-    out.sort(key=lambda m: -m.severity)
+    i, n = 0, len(hit)
+    while i < n:
+        position, tid, _ = hit[i]
+        j = i + 1
+        while j < n and hit[j][0] == position:
+            j += 1
+        rule = by_position[position]
+        if (rule.channels or rule.labels) and not in_scope(rule, channel, tags):
+            i = j
+            continue
+        hits: tuple[MatchedTerm, ...]
+        if j == i + 1 and original is not None:
+            i = j
+            # the common case, inlined: one term hit, in a text whose offsets are kept; a term's spans
+            # are distinct and in order, so they need neither deduplication nor sorting
+            aid = term_single[tid]
+            spans = atom_hits[aid] if aid >= 0 and len(atom_hits[aid]) == 1 else state.hits(tid)
+            if not spans:  # an any-only rule matches exactly when one of its terms hits
+                continue
+            raw = terms[tid].raw
+            if len(spans) == 1:
+                start, end = spans[0]
+                hits = (MatchedTerm(raw, original[start:end], start, end),)
+            else:
+                hits = tuple([MatchedTerm(raw, original[s:e], s, e) for s, e in spans])
+        else:
+            hits = state.any_hits(hit[i:j])
+            i = j
+            if not hits:
+                continue
+        while pending and pending[-1][0] < position:
+            out.append(pending.pop()[1])
+        out.append(Match(rule.spec.name, rule.spec.severity, hits))
+    while pending:
+        out.append(pending.pop()[1])
     return out
+
+
+def _rank_of(item: tuple[int, Match]) -> int:
+    return item[0]
