@@ -90,7 +90,7 @@ async def search_latency(db_path: Path, settings: Settings) -> list[float]:
     return timings
 
 
-def peak_rss_import(jsonl: Path, db_path: Path) -> float:
+def peak_rss_import(jsonl: Path, db_path: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a separate `telewatch import` process over the whole file, with every rule pack."""
     from bot.rules.packs import available_packs
 
@@ -104,7 +104,8 @@ def peak_rss_import(jsonl: Path, db_path: Path) -> float:
         text=True,
         check=True,
     )
-    return float(child.stdout.strip().splitlines()[-1])
+    main, worker = child.stdout.strip().splitlines()[-1].split()
+    return float(main), float(worker)
 
 
 def run(report: Report) -> None:
@@ -137,5 +138,11 @@ def run(report: Report) -> None:
         )
         big = corpus.write_jsonl(folder / "big.jsonl", RSS_POSTS)
         (folder / "posts.jsonl").unlink()
-        rss = peak_rss_import(big, folder / "rss.db")
-        report.add(SECTION, f"peak RSS importing {RSS_POSTS:,} posts", f"{rss:.0f} MB", "< 300 MB", rss < 300)
+        rss, worker = peak_rss_import(big, folder / "rss.db")
+        report.add(
+            SECTION,
+            f"peak RSS importing {RSS_POSTS:,} posts (main process + matcher worker)",
+            f"{rss + worker:.0f} MB ({rss:.0f} + {worker:.0f})",
+            "< 300 MB",
+            rss + worker < 300,
+        )

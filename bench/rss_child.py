@@ -1,11 +1,16 @@
-"""Run `telewatch import FILE` in this process and print its peak RSS in MB (for the RSS benchmark)."""
+"""Import FILE the way `telewatch import` does, in this process; print peak RSS (MB) of it and its matcher worker."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
 
-from bot.cli import main
+from bot.importer import import_items
+from bot.runtime import open_runtime
+from bot.sources import open_source
+from config.loader import load
 
 
 def peak_rss_mb() -> float:
@@ -16,8 +21,13 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+async def main(path: Path) -> float:
+    settings = load(Path(os.environ["TELEWATCH_CONFIG"]), os.environ)
+    async with open_runtime(settings, os.environ["TELEWATCH_DB"], sinks={}) as rt:
+        report = await import_items(open_source(path), rt.pipeline)
+    return report.worker_rss_mb
+
+
 if __name__ == "__main__":
-    code = main(["import", "--json", sys.argv[1]])
-    if code:
-        sys.exit(code)
-    print(peak_rss_mb())
+    worker = asyncio.run(main(Path(sys.argv[1])))
+    print(peak_rss_mb(), worker)

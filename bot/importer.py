@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.matching_pool import MatcherPool
 from bot.models import AlertKind, Post
 from bot.pipeline import IngestResult, Pipeline
 from bot.ports import Clock, SystemClock
@@ -27,6 +28,8 @@ class ImportReport:
     bad_count: int = 0
     seconds: float = 0.0
     alerts_sent: int = 0
+    pool: MatcherPool | None = None  # the matcher worker of a parallel import
+    worker_rss_mb: float = 0.0
 
     def add_bad(self, record: BadRecord) -> None:
         self.bad_count += 1
@@ -49,8 +52,12 @@ async def import_items(
     alert: bool = False,
     batch_size: int = BATCH,
     on_batch: Callable[[ImportReport], None] | None = None,
+    parallel: bool = True,
 ) -> ImportReport:
-    """Store every post of `items` in batches; deletions are applied in order; pauses are ignored."""
+    """Store every post of `items` in batches; deletions are applied in order; pauses are ignored.
+
+    With `parallel`, once a file proves big (a full batch), matching moves to a worker process.
+    """
     report = ImportReport()
     started = time.perf_counter()
     batch: list[Post] = []
@@ -67,6 +74,8 @@ async def import_items(
 
     async def flush() -> None:
         nonlocal inflight
+        if parallel and pipeline.pool is None and len(batch) >= batch_size:
+            pipeline.pool = report.pool = MatcherPool.try_start(pipeline.matcher)
         if batch:
             task = asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert))
             batch.clear()
@@ -87,12 +96,16 @@ async def import_items(
                 report.add_bad(item)
         await flush()
         await settle()
+        if report.pool is not None:
+            report.worker_rss_mb = await report.pool.peak_rss_mb()
     finally:
-        if (
-            inflight is not None
-        ):  # an error (or Ctrl-C) mid-import: let the batch in flight commit or fail whole
+        # an error (or Ctrl-C) mid-import: let the batch in flight commit or fail whole
+        if inflight is not None:
             with contextlib.suppress(Exception):
                 await inflight
+        if report.pool is not None:
+            report.pool.close()
+            pipeline.pool = None
     report.seconds = time.perf_counter() - started
     return report
 

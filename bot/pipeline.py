@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.alerts.gate import AlertGate, Candidate
+from bot.matching_pool import MatcherPool
 from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
 from bot.ordering import InOrder
 from bot.ports import Clock, Matcher, SystemClock
@@ -22,7 +22,7 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-THREADED_BATCH = 64  # below this, a thread hop costs more than it saves (live posts come one by one)
+POOLED_BATCH = 64  # smaller batches (live posts come one by one) match in-process: no round trip
 
 # Decides whether a new alert is sent now, held for a digest, or suppressed (mutes, quiet hours).
 AlertPolicy = Callable[[Match, Channel, str], AlertStatus]
@@ -83,6 +83,7 @@ class Pipeline:
         # Mutes, pause, quiet hours, digests and cross-channel dedup (bot.alerts.gate), when wired.
         self.gate = gate
         self.order = InOrder()
+        self.pool: MatcherPool | None = None  # set for bulk imports (bot.importer)
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
@@ -187,8 +188,8 @@ class Pipeline:
         return await self.store.alerts.enqueue(tx, [c.alert for c in candidates], now)
 
     async def _prematch(self, posts: Sequence[Post]) -> dict[tuple[ChannelRef, int, str], list[Match]]:
-        """Match a batch before its transaction. Big batches match in a worker thread, so an importer
-        can match one batch while SQLite (which releases the GIL) writes the previous one."""
+        """Match a batch before its transaction. With a matcher pool (bulk imports), big batches match in
+        another process while this one writes the previous batch."""
         channels: dict[ChannelRef, Channel] = {}
         for ref in {p.channel for p in posts}:
             known = self.store.channels.known(ref)
@@ -197,16 +198,16 @@ class Pipeline:
                     known = await self.store.channels.ensure(tx, ref)
             channels[ref] = known
 
-        def match_all() -> dict[tuple[ChannelRef, int, str], list[Match]]:
-            return {
-                _text_key(p): self._match_post(p, channels[p.channel])
-                for p in posts
-                if p.text and not p.is_service
-            }
-
-        if len(posts) >= THREADED_BATCH:
-            return await asyncio.to_thread(match_all)
-        return match_all()
+        matchable = [p for p in posts if p.text and not p.is_service]
+        if self.pool is not None and len(matchable) >= POOLED_BATCH:
+            jobs = [(p.text, *_scope(channels[p.channel])) for p in matchable]
+            try:
+                results = await self.pool.match(jobs)
+                return {_text_key(p): found for p, found in zip(matchable, results, strict=True)}
+            except Exception:  # a broken worker must not stop an import: match here instead
+                log.exception("matcher worker failed; matching in-process")
+                self.pool = None
+        return {_text_key(p): self._match_post(p, channels[p.channel]) for p in matchable}
 
     def _match(self, outcome: SaveOutcome, matcher: Matcher | None = None) -> list[Match]:
         return self._match_post(outcome.post, outcome.channel, matcher)
@@ -214,8 +215,7 @@ class Pipeline:
     def _match_post(self, post: Post, channel: Channel, matcher: Matcher | None = None) -> list[Match]:
         if not post.text or post.is_service:
             return []
-        handle = channel.username or (str(channel.tg_id) if channel.tg_id is not None else None)
-        tags = (*channel.tags, channel.label) if channel.label else channel.tags
+        handle, tags = _scope(channel)
         try:
             return (matcher or self.matcher).match(post.text, channel=handle, tags=tags)
         except Exception:  # a matcher bug must never lose the post: it is stored, just unmatched
@@ -262,6 +262,12 @@ class Pipeline:
             result.updated += 1
         else:
             result.unchanged += 1
+
+
+def _scope(channel: Channel) -> tuple[str | None, tuple[str, ...]]:
+    """What a rule's channel scope is checked against: the handle (username, else id) and the labels."""
+    handle = channel.username or (str(channel.tg_id) if channel.tg_id is not None else None)
+    return handle, (*channel.tags, channel.label) if channel.label else channel.tags
 
 
 def _text_key(post: Post) -> tuple[ChannelRef, int, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,29 +60,61 @@ async def test_a_cancelled_waiter_does_not_stall_the_ones_behind_it() -> None:
     assert await asyncio.wait_for(last, 1) == third
 
 
-class SlowOnOriginals(WordMatcher):
-    """Matching the first batch takes long, so the second batch is ready to commit first."""
+class SlowPoolOnOriginals:
+    """A matcher pool (bot.matching_pool) whose first batch takes long: the second is ready to commit first."""
 
-    def match(self, text: str, *, channel: str | None = None, tags: Sequence[str] = ()) -> list[Match]:
-        if "original" in text:
-            time.sleep(0.2)
-        return super().match(text, channel=channel, tags=tags)
+    def __init__(self, matcher: WordMatcher) -> None:
+        self.matcher = matcher
+
+    async def match(self, jobs: Sequence[tuple[str, str | None, tuple[str, ...]]]) -> list[list[Match]]:
+        if any("original" in text for text, _, _ in jobs):
+            await asyncio.sleep(0.2)
+        return [self.matcher.match(text, channel=c, tags=t) for text, c, t in jobs]
 
 
 async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.pipeline, "THREADED_BATCH", 1)
+    monkeypatch.setattr(bot.pipeline, "POOLED_BATCH", 1)
     store = await Store.open(tmp_path / "o.db")
-    matcher = SlowOnOriginals({"shelling": ["обстрел"]})
+    matcher = WordMatcher({"shelling": ["обстрел"]})
     pipeline = Pipeline(store, matcher, Router((RouteSettings("c", "console"),)), clock=FakeClock())
+    pipeline.pool = SlowPoolOnOriginals(matcher)  # type: ignore[assignment]
     items = [
         Post(GOV, 1, T0, "original text"),
         Post(GOV, 2, T0, "original two"),
         Post(GOV, 1, T0, "edited: обстрел", edit_date=T0 + timedelta(hours=1)),
     ]
-    report = await import_items(items, pipeline, batch_size=2, alert=True)
+    report = await import_items(items, pipeline, batch_size=2, alert=True, parallel=False)
     assert (report.result.new, report.result.edited, report.result.alerts) == (2, 1, 1)
     versions = await store.posts.versions(1)
     assert [v.text for v in versions] == ["original text", "edited: обстрел"]
+    await store.close()
+
+
+async def test_a_real_matcher_worker_gives_the_same_matches_as_in_process(tmp_path: Path) -> None:
+    from bot.matching_pool import MatcherPool
+
+    matcher = WordMatcher({"shelling": ["обстрел"], "sudzha": ["Суджи"]})
+    pool = MatcherPool(matcher)
+    try:
+        jobs = [("обстрел Суджи", "gov", ()), ("тишина", None, ())]
+        assert await pool.match(jobs) == [matcher.match(t) for t, _, _ in jobs]
+    finally:
+        pool.close()
+
+
+async def test_a_parallel_import_matches_in_a_worker_and_closes_it(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "w.db")
+    pipeline = Pipeline(
+        store,
+        WordMatcher({"shelling": ["обстрел"]}),
+        Router((RouteSettings("c", "console"),)),
+        clock=FakeClock(),
+    )
+    items = [Post(GOV, i, T0, f"обстрел №{i}" if i % 2 else "тишина") for i in range(1, 201)]
+    report = await import_items(items, pipeline, batch_size=100, parallel=True)
+    assert (report.result.new, report.result.matches) == (200, 100)
+    assert report.worker_rss_mb > 0, "the matching ran in the worker process"
+    assert pipeline.pool is None, "the worker is closed after the import"
     await store.close()

@@ -1,0 +1,77 @@
+"""Matching in a second process, so a bulk import uses both cores: one parses and writes, one matches.
+
+Threads cannot do this: matching is pure Python and would hold the GIL the writer needs. The compiled
+matcher is sent to the worker pickled (a few hundred KB), so the worker never loads the morphology
+dictionaries and stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import pickle
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bot.models import Match
+from bot.ports import Matcher
+
+log = logging.getLogger(__name__)
+
+# (text, channel handle, channel tags): what Matcher.match needs for one post
+MatchJob = tuple[str, str | None, tuple[str, ...]]
+
+_worker_matcher: Matcher | None = None
+
+
+def _start_worker(blob: bytes) -> None:
+    global _worker_matcher
+    _worker_matcher = pickle.loads(blob)
+
+
+def _match_jobs(jobs: Sequence[MatchJob]) -> list[list[Match]]:
+    assert _worker_matcher is not None, "worker started without a matcher"
+    return [_worker_matcher.match(text, channel=channel, tags=tags) for text, channel, tags in jobs]
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class MatcherPool:
+    """One worker process holding a copy of the matcher."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        # spawn, not fork: forking a process that runs threads (aiosqlite's) is unsafe
+        self._executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(pickle.dumps(matcher),),
+        )
+
+    @classmethod
+    def try_start(cls, matcher: Matcher) -> MatcherPool | None:
+        """A pool, or None (and matching stays in-process) when the matcher cannot be sent to a worker."""
+        try:
+            return cls(matcher)
+        except (pickle.PicklingError, TypeError, AttributeError, OSError) as e:
+            log.info("matching in-process: cannot start a matcher worker (%s)", e)
+            return None
+
+    async def match(self, jobs: Sequence[MatchJob]) -> list[list[Match]]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _match_jobs, list(jobs))
+
+    async def peak_rss_mb(self) -> float:
+        """The worker's peak resident memory (for the benchmark)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _peak_rss_mb)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
