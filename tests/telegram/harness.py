@@ -69,3 +69,18 @@ async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> Non
     async with asyncio.timeout(within):
         while not predicate():  # noqa: ASYNC110  # the state polled belongs to fakes with no events to wait on
             await asyncio.sleep(0.005)
+
+
+async def alpha_world() -> FakeTelegram:
+    """A connected fake Telegram with one joined channel, @alpha (id 11)."""
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    await fake.connect()
+    return fake
+
+
+async def started(rig: Rig) -> Rig:
+    """Resolve every configured channel and catch up: what `telewatch run` does before going live."""
+    await rig.watcher.resolve_all()
+    await rig.watcher.catch_up_all()
+    return rig

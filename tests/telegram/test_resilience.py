@@ -10,7 +10,7 @@ from bot.app import keep_watching
 from bot.errors import Disconnected
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
-from tests.telegram.harness import channel, wait_until
+from tests.telegram.harness import alpha_world, channel, started, wait_until
 
 
 class Crash(BaseException):
@@ -26,8 +26,7 @@ async def test_a_flood_wait_on_any_start_up_call_is_waited_out_and_resumed(rigs:
         fake.add_post("alpha", "evacuated" if i % 50 == 0 else "calm")
     rig = await rigs(fake, [channel("@alpha", auto_join=True, backfill_count=100, alert_on_backfill=True)])
     fake.flood(kind, 42)
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     assert rig.clock.slept
     assert 42 <= rig.clock.slept[0] <= 42 * 1.1 + 1
     assert [m for _, m, _ in await rig.posts()] == list(range(51, 151))
@@ -37,12 +36,9 @@ async def test_a_flood_wait_on_any_start_up_call_is_waited_out_and_resumed(rigs:
 
 @pytest.mark.parametrize("kind", ["latest", "history"])
 async def test_a_flood_wait_during_a_gap_check_loses_no_post(rigs: MakeRig, kind: str) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     rig = await rigs(fake, [channel("@alpha")])
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     for i in range(230):
         fake.add_post("alpha", f"missed {i}")
     fake.flood(kind, 300, after=1 if kind == "history" else 0, times=2)
@@ -62,8 +58,7 @@ async def test_a_flood_wait_on_one_channel_holds_back_the_same_request_for_the_o
     await fake.connect()
     rig = await rigs(fake, [channel(f"@chan{n}x", backfill_count=3) for n in range(3)])
     fake.flood("recent", 10)
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     assert len(rig.clock.slept) == 1, "one wait, shared"
     assert len(await rig.posts()) == 9
 
@@ -104,12 +99,9 @@ async def test_a_disconnect_during_catch_up_is_retried_after_reconnecting(rigs: 
 async def test_a_crash_mid_catch_up_then_a_restart_loses_nothing_and_alerts_nothing_twice(
     rigs: MakeRig,
 ) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     first = await rigs(fake, [channel("@alpha")])
-    await first.watcher.resolve_all()
-    await first.watcher.catch_up_all()
+    await started(first)
     for i in range(450):
         fake.add_post("alpha", f"evacuated {i}" if i % 7 == 0 else f"calm {i}")
     fake.fail("history", Crash(), after=2)  # dies fetching the third page
@@ -120,8 +112,7 @@ async def test_a_crash_mid_catch_up_then_a_restart_loses_nothing_and_alerts_noth
     await first.close()  # the process is gone; its in-memory marks with it
 
     second = await rigs(fake, [channel("@alpha")])
-    await second.watcher.resolve_all()
-    await second.watcher.catch_up_all()
+    await started(second)
     ids = [m for _, m, _ in await second.posts()]
     assert ids == list(range(1, 451))
     alerts = await second.alerts()
@@ -131,18 +122,14 @@ async def test_a_crash_mid_catch_up_then_a_restart_loses_nothing_and_alerts_noth
 async def test_a_crash_between_storing_and_saving_the_mark_refetches_without_duplicates(
     rigs: MakeRig,
 ) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     first = await rigs(fake, [channel("@alpha")])
-    await first.watcher.resolve_all()
-    await first.watcher.catch_up_all()
+    await started(first)
     await first.watcher.flush_marks()
     for _ in range(3):
         await fake.publish("alpha", "evacuated live")  # marks advance in memory only
     await first.close()
     second = await rigs(fake, [channel("@alpha")])
-    await second.watcher.resolve_all()
-    await second.watcher.catch_up_all()
+    await started(second)
     assert len(await second.posts()) == 3
     assert await second.alerts() == [(1, "new"), (2, "new"), (3, "new")]

@@ -10,21 +10,13 @@ from bot.app import keep_watching
 from bot.errors import ChannelUnavailable, Disconnected
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
-from tests.telegram.harness import Rig, channel, wait_until
+from tests.telegram.harness import Rig, alpha_world, channel, started, wait_until
 
 
 @pytest.fixture
 async def rig(rigs: MakeRig) -> Rig:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     return await rigs(fake, [channel("@alpha")])
-
-
-async def started(rig: Rig) -> Rig:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
-    return rig
 
 
 async def deleted_ids(rig: Rig) -> list[int]:
@@ -47,9 +39,7 @@ async def test_a_live_post_before_a_channel_starts_does_not_pull_its_whole_histo
 
 
 async def test_a_live_post_before_a_new_channel_starts_keeps_its_backfill(rigs: MakeRig) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     fake.add_posts("alpha", 300)
     rig = await rigs(fake, [channel("@alpha", backfill_count=10)])
     await rig.watcher.resolve_all()
@@ -193,9 +183,7 @@ async def test_an_unexpected_error_in_one_channel_leaves_the_others_caught_up(ri
 async def test_stopping_during_a_long_catch_up_returns_between_pages_and_a_restart_finishes_it(
     rigs: MakeRig,
 ) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     first = await rigs(fake, [channel("@alpha")])
     await started(first)
     await first.watcher.flush_marks()
@@ -246,9 +234,7 @@ async def test_a_flood_wait_is_abandoned_when_the_watcher_stops(rig: Rig) -> Non
 async def test_backfill_count_stores_the_newest_posts_even_when_the_channel_has_fewer(
     rigs: MakeRig, posts: int, want: int
 ) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     fake.add_posts("alpha", posts)
     rig = await rigs(fake, [channel("@alpha", backfill_count=want)])
     await started(rig)

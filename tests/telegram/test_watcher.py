@@ -9,21 +9,18 @@ import pytest
 from bot.models import Media
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
-from tests.telegram.harness import Rig, channel
+from tests.telegram.harness import Rig, alpha_world, channel, started
 
 
 @pytest.fixture
 async def rig(rigs: MakeRig) -> Rig:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     return await rigs(fake, [channel("@alpha")])
 
 
 async def test_a_new_channel_without_backfill_starts_at_its_newest_post(rig: Rig) -> None:
     rig.fake.add_posts("alpha", 5)
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     assert await rig.posts() == []
     assert rig.watcher.watched[11].safe == 5
     await rig.fake.publish("alpha", "people evacuated")
@@ -32,14 +29,11 @@ async def test_a_new_channel_without_backfill_starts_at_its_newest_post(rig: Rig
 
 
 async def test_backfill_count_stores_recent_posts_without_alerting(rigs: MakeRig) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     for i in range(250):
         fake.add_post("alpha", f"town evacuated {i}")
     r = await rigs(fake, [channel("@alpha", backfill_count=120)])
-    await r.watcher.resolve_all()
-    await r.watcher.catch_up_all()
+    await started(r)
     stored = await r.posts()
     assert [m for _, m, _ in stored] == list(range(131, 251))
     assert await r.alerts() == []
@@ -47,15 +41,12 @@ async def test_backfill_count_stores_recent_posts_without_alerting(rigs: MakeRig
 
 
 async def test_backfill_days_with_alert_on_backfill_alerts_late(rigs: MakeRig) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     fake.add_post("alpha", "old evacuated", date=fake.next_date().replace(year=2023))
     fake.add_post("alpha", "fresh evacuated")
     r = await rigs(fake, [channel("@alpha", backfill_days=2, alert_on_backfill=True)])
     r.clock.advance(3600)
-    await r.watcher.resolve_all()
-    await r.watcher.catch_up_all()
+    await started(r)
     assert [t for _, _, t in await r.posts()] == ["fresh evacuated"]
     assert await r.alerts() == [(2, "late")]
 
@@ -63,12 +54,9 @@ async def test_backfill_days_with_alert_on_backfill_alerts_late(rigs: MakeRig) -
 async def test_catch_up_after_downtime_fetches_every_missed_post_oldest_first_and_marks_them_late(
     rigs: MakeRig,
 ) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     first = await rigs(fake, [channel("@alpha")])
-    await first.watcher.resolve_all()
-    await first.watcher.catch_up_all()
+    await started(first)
     await fake.publish("alpha", "before the stop")
     await first.watcher.flush_marks()
     await first.close()
@@ -87,8 +75,7 @@ async def test_catch_up_after_downtime_fetches_every_missed_post_oldest_first_an
 
 
 async def test_gap_check_finds_posts_whose_live_updates_were_lost(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     rig.fake.add_post("alpha", "evacuated quietly")  # no live update arrived
     w = rig.watcher.watched[11]
     assert await rig.watcher.gap_check(w) == 1
@@ -98,8 +85,7 @@ async def test_gap_check_finds_posts_whose_live_updates_were_lost(rig: Rig) -> N
 
 
 async def test_a_live_post_after_a_hole_fetches_the_hole(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     rig.fake.add_post("alpha", "missed evacuated")
     await rig.fake.publish("alpha", "seen live")
     await rig.watcher.drain()
@@ -109,8 +95,7 @@ async def test_a_live_post_after_a_hole_fetches_the_hole(rig: Rig) -> None:
 
 
 async def test_edits_are_versioned_and_deletions_marked(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     post = await rig.fake.publish("alpha", "calm")
     await rig.fake.edit("alpha", post.message_id, "now evacuated")
     row = await rig.store.db.fetchone("SELECT text, version_count FROM posts")
@@ -124,8 +109,7 @@ async def test_edits_are_versioned_and_deletions_marked(rig: Rig) -> None:
 
 
 async def test_live_album_parts_become_one_post_with_every_photo(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     await rig.fake.publish_album("alpha", "evacuated, photos", 3, grouped_id=77)
     assert await rig.posts() == []  # parts are buffered briefly
     await asyncio.sleep(0.05)
@@ -142,8 +126,7 @@ async def test_live_album_parts_become_one_post_with_every_photo(rig: Rig) -> No
 
 
 async def test_an_album_split_across_history_pages_is_stored_once(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     rig.fake.add_posts("alpha", 98)
     rig.fake.add_album("alpha", "album", 4, grouped_id=5)  # ids 99..102: the first page ends mid-album
     rig.fake.add_post("alpha", "after")
@@ -201,8 +184,7 @@ async def test_a_renamed_channel_is_detected_and_recorded(rig: Rig) -> None:
 
 
 async def test_service_posts_and_media_posts_are_stored(rig: Rig) -> None:
-    await rig.watcher.resolve_all()
-    await rig.watcher.catch_up_all()
+    await started(rig)
     rig.fake.add_post("alpha", "title changed", is_service=True)
     rig.fake.add_post("alpha", "", media=(Media(kind="video"),))
     await rig.watcher.catch_up(rig.watcher.watched[11])
@@ -210,16 +192,12 @@ async def test_service_posts_and_media_posts_are_stored(rig: Rig) -> None:
 
 
 async def test_a_channel_empty_when_first_seen_is_caught_up_after_a_restart(rigs: MakeRig) -> None:
-    fake = FakeTelegram()
-    fake.add_channel("alpha", tg_id=11)
-    await fake.connect()
+    fake = await alpha_world()
     first = await rigs(fake, [channel("@alpha")])
-    await first.watcher.resolve_all()
-    await first.watcher.catch_up_all()
+    await started(first)
     await first.close()
     fake.add_posts("alpha", 3, "evacuated {n}")
     second = await rigs(fake, [channel("@alpha")])
-    await second.watcher.resolve_all()
-    await second.watcher.catch_up_all()
+    await started(second)
     assert [m for _, m, _ in await second.posts()] == [1, 2, 3]
     assert await second.alerts() == [(1, "late"), (2, "late"), (3, "late")]
