@@ -191,7 +191,10 @@ class RuleSpec:
     """A rule as written in the config, before compilation.
 
     Each entry of any_/all_/none_ is a term in the rule syntax (word, =exact, prefix*, "phrase",
-    /regex/); `near` holds (term, term, max_words) proximity conditions.
+    /regex/); `near` holds (term, term, scope) proximity conditions, where scope is a number of words
+    or SENTENCE (0: both in one sentence). `unless_near` and `only_near` gate the hits of one positive
+    term (or of every one, with ANY_TERM): (term, other terms, scope) cancels a hit that has one of the
+    other terms within scope, or keeps it only when one of them is within scope.
     """
 
     name: str
@@ -204,6 +207,12 @@ class RuleSpec:
     labels: tuple[str, ...] = ()  # channel labels/tags in scope; empty = every label
     enabled: bool = True
     description: str = ""
+    unless_near: tuple[tuple[str, tuple[str, ...], int], ...] = ()
+    only_near: tuple[tuple[str, tuple[str, ...], int], ...] = ()
+
+
+SENTENCE = 0  # the scope of a near / unless_near / only_near condition meaning "in the same sentence"
+ANY_TERM = "*"  # the term of an unless_near / only_near condition meaning "every positive term of the rule"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.errors import ConfigError
-from bot.models import RuleSpec, Severity
+from bot.models import SENTENCE, RuleSpec, Severity
 from config.env import SECRET_KEYS
 from config.positions import KeyLines
 
@@ -186,9 +186,23 @@ def _hhmm(text: str) -> str:
     return f"{int(hours):02d}:{minutes}"
 
 
+SCOPE_EXPECTED = 'a positive number of words, or "sentence" for the same sentence'
+
+
+def scope(raw: Any, key: str, src: Source) -> int:
+    """The scope of a proximity condition: a number of words (>= 1), or "sentence" (stored as 0)."""
+    if raw == "sentence":
+        return SENTENCE
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise src.error("is not a scope", key, _shown(raw), expected=SCOPE_EXPECTED)
+    if raw < 1:
+        raise src.error("max_words must be at least 1", key, _shown(raw), expected=SCOPE_EXPECTED)
+    return raw
+
+
 def near(raw: Any, key: str, src: Source) -> tuple[tuple[str, str, int], ...]:
-    """near = [["term a", "term b", 5], ...]: both terms within that many words of each other."""
-    expected = 'a list of ["term", "term", max_words], e.g. [["эвакуация", "Суджа", 5]]'
+    """near = [["term a", "term b", 5], ...]: both terms within that many words (or one "sentence")."""
+    expected = 'a list of ["term", "term", max_words or "sentence"], e.g. [["эвакуация", "Суджа", 5]]'
     if not isinstance(raw, list):
         raise src.error("must be a list", key, _shown(raw), expected=expected)
     out: list[tuple[str, str, int]] = []
@@ -197,12 +211,39 @@ def near(raw: Any, key: str, src: Source) -> tuple[tuple[str, str, int], ...]:
         ok = isinstance(item, list) and len(item) == 3
         if ok:
             a, b, n = item
-            ok = isinstance(a, str) and isinstance(b, str) and isinstance(n, int) and not isinstance(n, bool)
+            ok = isinstance(a, str) and isinstance(b, str) and a.strip() != "" and b.strip() != ""
         if not ok:
             raise src.error("is not a proximity condition", sub, _shown(item), expected=expected)
-        if n < 1:
-            raise src.error("max_words must be at least 1", sub, _shown(item), expected=expected)
-        out.append((a, b, n))
+        out.append((a, b, scope(n, f"{sub}[2]", src)))
+    return tuple(out)
+
+
+def gates(raw: Any, key: str, src: Source) -> tuple[tuple[str, tuple[str, ...], int], ...]:
+    """unless_near / only_near = [["term" or "*", "other" or ["others"...], max_words or "sentence"], ...]."""
+    expected = (
+        'a list of [term or "*", other term or [other terms], max_words or "sentence"], '
+        'e.g. [["эвакуировать", ["автомобиль", "парковка"], 3]]'
+    )
+    if not isinstance(raw, list):
+        raise src.error("must be a list", key, _shown(raw), expected=expected)
+    out: list[tuple[str, tuple[str, ...], int]] = []
+    for i, item in enumerate(raw):
+        sub = f"{key}[{i}]"
+        ok = isinstance(item, list) and len(item) == 3
+        if ok:
+            term, others, n = item
+            if isinstance(others, str):
+                others = [others]
+            ok = (
+                isinstance(term, str)
+                and term.strip() != ""
+                and isinstance(others, list)
+                and len(others) > 0
+                and all(isinstance(o, str) and o.strip() for o in others)
+            )
+        if not ok:
+            raise src.error("is not a proximity condition", sub, _shown(item), expected=expected)
+        out.append((term, tuple(others), scope(n, f"{sub}[2]", src)))
     return tuple(out)
 
 

@@ -15,7 +15,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Array
 
 from bot.errors import ConfigError, NotFound
-from bot.models import RuleSpec, Severity
+from bot.models import SENTENCE, RuleSpec, Severity
 from config.files import atomic_write
 from config.loader import load_text, read_text
 from config.refs import EXPECTED as REF_EXPECTED
@@ -239,6 +239,10 @@ def _find_rule(doc: Any, name: str) -> tuple[AoT | Array | None, int]:
     return None, -1
 
 
+def _scope(n: int) -> int | str:
+    return "sentence" if n == SENTENCE else n
+
+
 def rule_to_toml(spec: RuleSpec) -> dict[str, Any]:
     """A RuleSpec as the TOML table that loads back to it (defaults left out)."""
     values: dict[str, Any] = {"name": spec.name}
@@ -249,7 +253,11 @@ def rule_to_toml(spec: RuleSpec) -> dict[str, Any]:
         if terms:
             values[key] = list(terms)
     if spec.near:
-        values["near"] = [list(n) for n in spec.near]
+        values["near"] = [[a, b, _scope(n)] for a, b, n in spec.near]
+    for key in ("unless_near", "only_near"):
+        gates = getattr(spec, key)
+        if gates:
+            values[key] = [[t, list(others), _scope(n)] for t, others, n in gates]
     if spec.severity != Severity.WARNING:
         values["severity"] = spec.severity.label
     if spec.channels:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.models import RuleSpec
+from bot.models import ANY_TERM, RuleSpec
 from config import convert as cv
 from config.convert import Source
 from config.refs import EXPECTED as REF_EXPECTED
@@ -91,7 +91,7 @@ def rules(data: Any, src: Source, prefix: str = "rules") -> tuple[RuleSpec, ...]
     items = _array_of_tables(data, prefix, src)
     out: list[RuleSpec] = []
     seen: dict[str, int] = {}
-    special = {"severity": cv.severity, "near": cv.near}
+    special = {"severity": cv.severity, "near": cv.near, "unless_near": cv.gates, "only_near": cv.gates}
     for i, raw in enumerate(items):
         key = f"{prefix}[{i}]"
         spec = cv.build(RuleSpec, raw, key, src, special=special)
@@ -110,8 +110,23 @@ def rules(data: Any, src: Source, prefix: str = "rules") -> tuple[RuleSpec, ...]
             )
         for field, toml in (("any_", "any"), ("all_", "all"), ("none_", "none")):
             _nonempty_items(getattr(spec, field), f"{key}.{toml}", src)
+        _gate_targets(spec, key, src)
         out.append(spec)
     return tuple(out)
+
+
+def _gate_targets(spec: RuleSpec, key: str, src: Source) -> None:
+    """The term an unless_near / only_near condition judges must be one the rule matches on (or "*")."""
+    positive = {t.strip() for t in (*spec.any_, *spec.all_, *(x for a, b, _ in spec.near for x in (a, b)))}
+    for field in ("unless_near", "only_near"):
+        for i, (term, _, _) in enumerate(getattr(spec, field)):
+            if term.strip() != ANY_TERM and term.strip() not in positive:
+                raise src.error(
+                    "names a term the rule does not match on, so the condition would never apply",
+                    f"{key}.{field}[{i}][0]",
+                    term,
+                    expected='a term written in any / all / near, or "*" for every one of them',
+                )
 
 
 def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:

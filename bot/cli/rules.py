@@ -179,7 +179,10 @@ def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all:
     shown = shown_reports(reports, show_all)
     for r in shown:
         words = "\n".join(f"{role}: {escape(found)} → {escape(term)}" for role, found, term in term_words(r))
-        why = "\n".join(f"[dim]{escape(x)}[/dim]" for x in r.reasons)
+        why = "\n".join(
+            [f"[magenta]cancelled: {escape(x)}[/magenta]" for x in r.cancelled]
+            + [f"[dim]{escape(x)}[/dim]" for x in r.reasons]
+        )
         style = SEVERITY_STYLE[r.severity.label]
         table.add_row(
             escape(r.rule),

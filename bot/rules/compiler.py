@@ -9,10 +9,30 @@ from typing import Literal
 import ahocorasick
 
 from bot.errors import RuleError
-from bot.models import RuleSpec
+from bot.models import ANY_TERM, SENTENCE, RuleSpec
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
-Role = Literal["any", "all", "none", "near"]
+Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]
+GateKind = Literal["unless_near", "only_near"]
+EVERY_TERM = -1  # Gate.target for ANY_TERM: the gate applies to every positive term of the rule
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """An unless_near / only_near condition: which term's hits it judges, by which terms, in what scope."""
+
+    kind: GateKind
+    target: int  # term id, or EVERY_TERM
+    others: tuple[int, ...]
+    scope: int  # words, or SENTENCE
+
+    def applies_to(self, tid: int) -> bool:
+        return self.target == EVERY_TERM or self.target == tid
+
+
+def scope_text(scope: int) -> str:
+    """How a scope reads in explanations: "within 3 words" or "in the same sentence"."""
+    return "in the same sentence" if scope == SENTENCE else f"within {scope} words"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +52,11 @@ class CompiledRule:
         return self.spec.name
 
     positive: tuple[int, ...] = ()  # distinct terms whose presence can make the rule match
+    gates: tuple[Gate, ...] = ()  # unless_near, then only_near, in configuration order
+
+    def gates_for(self, tid: int) -> tuple[Gate, ...]:
+        """The gates that judge the hits of term `tid` (empty for most rules and terms)."""
+        return tuple(g for g in self.gates if g.applies_to(tid)) if self.gates else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +140,9 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
         )
     near: list[tuple[int, int, int]] = []
     for cond in spec.near:
-        if len(cond) != 3 or not isinstance(cond[2], int) or isinstance(cond[2], bool) or cond[2] < 1:
+        if len(cond) != 3 or not _is_scope(cond[2]):
             raise RuleError(
-                f"rule '{name}': a near condition is [term, term, words]",
+                f"rule '{name}': a near condition is [term, term, words or \"sentence\"]",
                 key=f"rules.{name}.near",
                 value=list(cond),
                 expected='two terms and a positive number of words, e.g. ["эвакуация", "Суджа", 5]',
@@ -125,6 +150,9 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
         near.append((b.term(cond[0], name, "near"), b.term(cond[1], name, "near"), cond[2]))
     any_ = tuple(b.term(t, name, "any") for t in spec.any_)
     all_ = tuple(b.term(t, name, "all") for t in spec.all_)
+    positive = tuple(dict.fromkeys(any_ + all_ + tuple(t for x, y, _ in near for t in (x, y))))
+    gates = [_gate(b, spec, "unless_near", g, positive) for g in spec.unless_near]
+    gates += [_gate(b, spec, "only_near", g, positive) for g in spec.only_near]
     return CompiledRule(
         spec=spec,
         any_=any_,
@@ -133,8 +161,43 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
         near=tuple(near),
         channels=frozenset(channel_handle(c) for c in spec.channels),
         labels=frozenset(label.strip().lower() for label in spec.labels),
-        positive=tuple(dict.fromkeys(any_ + all_ + tuple(t for x, y, _ in near for t in (x, y)))),
+        positive=positive,
+        gates=tuple(gates),
     )
+
+
+def _is_scope(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= SENTENCE
+
+
+def _gate(
+    b: _Builder,
+    spec: RuleSpec,
+    kind: GateKind,
+    cond: tuple[str, tuple[str, ...], int],
+    positive: tuple[int, ...],
+) -> Gate:
+    name = spec.name
+    key = f"rules.{name}.{kind}"
+    if len(cond) != 3 or not isinstance(cond[1], tuple) or not cond[1] or not _is_scope(cond[2]):
+        raise RuleError(
+            f"rule '{name}': an {kind} condition is [term, [terms], words or \"sentence\"]",
+            key=key,
+            value=list(cond),
+            expected='e.g. ["эвакуировать", ["автомобиль", "парковка"], 3] or ["*", ["учения"], "sentence"]',
+        )
+    target = EVERY_TERM
+    if cond[0].strip() != ANY_TERM:
+        target = b.term(cond[0], name, kind)
+        if target not in positive:
+            raise RuleError(
+                f"rule '{name}': {kind} names {cond[0]!r}, which is not one of the rule's any, all or near "
+                "terms, so the condition would never apply",
+                key=key,
+                value=cond[0],
+                expected='a term written in any / all / near, or "*" for every one of them',
+            )
+    return Gate(kind, target, tuple(dict.fromkeys(b.term(t, name, kind) for t in cond[1])), cond[2])
 
 
 def build_tables(specs: Sequence[RuleSpec]) -> Tables:
@@ -169,7 +232,7 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         has_regex = any(b.terms[t].kind == "regex" for t in positive)
         if has_regex:
             regex_rules.append(rid)
-        if not (has_regex or rule.all_ or rule.none_ or rule.near):
+        if not (has_regex or rule.all_ or rule.none_ or rule.near or rule.gates):
             for rank, tid in enumerate(rule.positive):
                 atom_any[b.term_atoms[tid][0]].append((rule_order[rid], tid, rank))
         else:

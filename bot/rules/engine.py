@@ -6,8 +6,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from bot.models import Match, MatchedTerm
-from bot.rules.compiler import CompiledRule, Tables, channel_handle
+from bot.models import SENTENCE, Match, MatchedTerm
+from bot.rules.compiler import CompiledRule, Gate, Tables, channel_handle
 from bot.rules.normalize import NormalizedText, normalize
 
 # Regexes see at most this much text: Telegram posts are at most 4,096 characters, so anything
@@ -15,6 +15,15 @@ from bot.rules.normalize import NormalizedText, normalize
 REGEX_INPUT_LIMIT = 8_192
 
 _WORD = re.compile(r"\S+")
+# A sentence ends at a line break, or at . ! ? … (closing quotes or brackets may follow) before white
+# space and a character that is not a lower-case letter; abbreviations and initials do not end one.
+_SENTENCE_END = re.compile(r"\n|[.!?…]+[\"»”’)\]]*(?=\s+(\S))")
+_ABBREVIATIONS = frozenset({
+    "г", "гг", "ул", "пр", "просп", "пл", "обл", "пос", "пгт", "с", "д", "ст", "им", "т", "е", "п", "м",
+    "км", "тыс", "млн", "млрд", "руб", "грн", "коп", "св", "проф", "акад", "ген", "полк", "рис", "см",
+    "вул", "буд", "смт", "мкр", "mr", "mrs", "ms", "dr", "st", "no", "vs", "etc", "gen", "col", "lt", "sgt",
+    "jr", "sr", "inc",
+})  # fmt: skip
 
 Span = tuple[int, int]  # start, end in NormalizedText.spaced coordinates
 _NONE: list[Span] = []
@@ -23,12 +32,13 @@ _NONE: list[Span] = []
 class TextState:
     """The per-text work of one match call: atom hits from the automaton, term hits computed lazily."""
 
-    __slots__ = ("_term_hits", "_touched", "_word_starts", "atom_hits", "norm", "tables")
+    __slots__ = ("_sentence_ends", "_term_hits", "_touched", "_word_starts", "atom_hits", "norm", "tables")
 
     def __init__(self, tables: Tables, text: str) -> None:
         self.tables = tables
         self.norm: NormalizedText = normalize(text)
         self._word_starts: list[int] | None = None
+        self._sentence_ends: list[int] | None = None
         self._term_hits: dict[int, list[Span]] = {}
         self._touched: set[int] | None = None
         atom_hits: dict[int, list[Span]] = {}
@@ -121,6 +131,59 @@ class TextState:
             return None
         return min(self.distance(a, b) for a in ha for b in hb)
 
+    def sentence(self, pos: int) -> int:
+        """Index of the sentence containing spaced position `pos` (computed only for sentence scopes)."""
+        if self._sentence_ends is None:
+            self._sentence_ends = self._find_sentence_ends()
+        return bisect_right(self._sentence_ends, pos)
+
+    def _find_sentence_ends(self) -> list[int]:
+        norm = self.norm
+        folded, original = norm.folded, norm.original
+        ends: list[int] = []
+        for m in _SENTENCE_END.finditer(folded):
+            nxt = m.start(1)
+            if nxt >= 0:
+                ch = original[nxt if norm.starts is None else norm.starts[nxt]]
+                if ch.islower():
+                    continue
+                word = norm.spaced[norm.spaced.rfind(" ", 0, m.start()) + 1 : m.start()]
+                if len(word) == 1 or word in _ABBREVIATIONS:
+                    continue  # "г. Курск", "В. Гладков": not the end of a sentence
+            ends.append(m.start())
+        return ends
+
+    def within(self, a: Span, b: Span, scope: int) -> bool:
+        """Whether two hits are within `scope` words of each other, or in one sentence for SENTENCE."""
+        if scope == SENTENCE:
+            return self.sentence(a[0]) == self.sentence(b[0])
+        return self.distance(a, b) <= scope
+
+    def near(self, ta: int, tb: int, scope: int) -> bool | None:
+        """Whether some hits of two terms are within scope; None when either term is absent."""
+        ha, hb = self.hits(ta), self.hits(tb)
+        if not ha or not hb:
+            return None
+        return any(self.within(a, b, scope) for a in ha for b in hb)
+
+    def gate_blocks(self, span: Span, gates: Sequence[Gate]) -> tuple[Gate, int, Span | None] | None:
+        """The first gate that cancels a hit at `span`, with the other term and its hit (None for an
+        only_near gate, whose context is missing); None when every gate lets the hit through."""
+        for gate in gates:
+            found: tuple[int, Span] | None = None
+            for other in gate.others:
+                for o in self.hits(other):
+                    if self.within(span, o, gate.scope):
+                        found = (other, o)
+                        break
+                if found:
+                    break
+            if gate.kind == "unless_near" and found is not None:
+                return gate, found[0], found[1]
+            if gate.kind == "only_near" and found is None:
+                return gate, gate.others[0], None
+        return None
+
     def matched_term(self, tid: int, span: Span) -> MatchedTerm:
         """The hit of term `tid` at `span`, located in the original text."""
         norm = self.norm
@@ -164,8 +227,22 @@ def in_scope(rule: CompiledRule, channel: str | None, tags: Sequence[str]) -> bo
     return bool(rule.labels) and any(t.strip().lower() in rule.labels for t in tags)
 
 
+def gated_hits(rule: CompiledRule, state: TextState, tid: int) -> list[Span]:
+    """The hits of a positive term that the rule's unless_near / only_near gates let through."""
+    spans = state.hits(tid)
+    if not spans or not rule.gates:
+        return spans
+    gates = rule.gates_for(tid)
+    if not gates:
+        return spans
+    return [s for s in spans if state.gate_blocks(s, gates) is None]
+
+
 def evaluate(rule: CompiledRule, state: TextState) -> bool:
-    """The matching semantics: (any empty or one any hits) and every all and near holds and no none hits."""
+    """The matching semantics: (any empty or one any hits) and every all and near holds and no none hits;
+    hits cancelled by the rule's gates count as absent."""
+    if rule.gates:
+        return _evaluate_gated(rule, state)
     hits, touched, regex_terms = state.hits, state.touched, state.tables.regex_terms
     if rule.any_:
         for t in rule.any_:
@@ -177,15 +254,36 @@ def evaluate(rule: CompiledRule, state: TextState) -> bool:
         if not hits(t):
             return False
     for a, b, n in rule.near:
-        d = state.closest(a, b)
-        if d is None or d > n:
+        if not state.near(a, b, n):
+            return False
+    return not any(state.hits(t) for t in rule.none_)
+
+
+def _evaluate_gated(rule: CompiledRule, state: TextState) -> bool:
+    kept: dict[int, list[Span]] = {}
+
+    def hits(tid: int) -> list[Span]:
+        found = kept.get(tid)
+        if found is None:
+            found = kept[tid] = gated_hits(rule, state, tid)
+        return found
+
+    if rule.any_ and not any(hits(t) for t in rule.any_):
+        return False
+    if not all(hits(t) for t in rule.all_):
+        return False
+    for a, b, n in rule.near:
+        ha, hb = hits(a), hits(b)
+        if not any(state.within(x, y, n) for x in ha for y in hb):
             return False
     return not any(state.hits(t) for t in rule.none_)
 
 
 def rule_hits(rule: CompiledRule, state: TextState) -> tuple[MatchedTerm, ...]:
-    """Every positive hit of a rule, deduplicated and in text order."""
-    return _in_order(state.matched_term(tid, span) for tid in rule.positive for span in state.hits(tid))
+    """Every positive hit of a rule that its gates let through, deduplicated and in text order."""
+    return _in_order(
+        state.matched_term(tid, span) for tid in rule.positive for span in gated_hits(rule, state, tid)
+    )
 
 
 def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[str]) -> list[Match]:

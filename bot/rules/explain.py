@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.models import MatchedTerm, Severity
-from bot.rules.compiler import CompiledRule, Tables
-from bot.rules.engine import TextState, evaluate, in_scope, rule_hits
+from bot.rules.compiler import CompiledRule, Tables, scope_text
+from bot.rules.engine import Span, TextState, evaluate, in_scope, rule_hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class RuleReport:
     reasons: tuple[str, ...]
     terms: tuple[TermReport, ...]
     hits: tuple[MatchedTerm, ...]
+    cancelled: tuple[str, ...] = ()  # hits that an unless_near / only_near gate cancelled, and why
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view for `rules test --json`."""
@@ -41,6 +42,7 @@ class RuleReport:
             "enabled": self.enabled,
             "in_scope": self.in_scope,
             "reasons": list(self.reasons),
+            "cancelled": list(self.cancelled),
             "hits": [_hit(h) for h in self.hits],
             "terms": [
                 {"role": t.role, "term": t.term, "hits": [_hit(h) for h in t.hits]} for t in self.terms
@@ -78,25 +80,38 @@ def explain_rule(
         terms.append(TermReport(role, tables.terms[tid].raw, hits))
         return hits
 
+    cancelled: list[str] = []
+    kept = _gate_hits(rule, state, cancelled)
     any_hits = [report("any", t) for t in rule.any_]
     reasons: list[str] = []
     if rule.any_ and not any(any_hits):
         reasons.append(
             "none of the any-terms found: " + ", ".join(repr(tables.terms[t].raw) for t in rule.any_)
         )
+    elif rule.any_ and not any(kept[t] for t in rule.any_):
+        reasons.append("every hit of the any-terms was cancelled (see cancelled)")
     for tid in rule.all_:
         if not report("all", tid):
             reasons.append(f"missing all-term {tables.terms[tid].raw!r}")
+        elif not kept[tid]:
+            reasons.append(f"every hit of all-term {tables.terms[tid].raw!r} was cancelled")
     for a, b, n in rule.near:
         report("near", a)
         report("near", b)
-        d = state.closest(a, b)
         ra, rb = tables.terms[a].raw, tables.terms[b].raw
-        if d is None:
+        shown = "sentence" if n == 0 else n
+        if not state.hits(a) or not state.hits(b):
             absent = [r for t, r in ((a, ra), (b, rb)) if not state.hits(t)]
-            reasons.append(f"near({ra!r}, {rb!r}, {n}): {' and '.join(map(repr, absent))} not found")
-        elif d > n:
-            reasons.append(f"near({ra!r}, {rb!r}, {n}): closest occurrences are {d} words apart")
+            reasons.append(f"near({ra!r}, {rb!r}, {shown}): {' and '.join(map(repr, absent))} not found")
+        elif not any(state.within(x, y, n) for x in kept[a] for y in kept[b]):
+            d = state.closest(a, b)
+            apart = f"closest occurrences are {d} words apart" if n else "never in the same sentence"
+            if not kept[a] or not kept[b]:
+                apart = "the hits were cancelled"
+            reasons.append(f"near({ra!r}, {rb!r}, {shown}): {apart}")
+    for gate in rule.gates:
+        for other in gate.others:
+            report(gate.kind, other)
     for tid in rule.none_:
         hits = report("none", tid)
         if hits:
@@ -116,7 +131,35 @@ def explain_rule(
         reasons=tuple(reasons),
         terms=tuple(terms),
         hits=rule_hits(rule, state) if matched else (),
+        cancelled=tuple(cancelled),
     )
+
+
+def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> dict[int, list[Span]]:
+    """Each positive term's hits that the gates keep; says in `cancelled` which gate dropped the others."""
+    terms = state.tables.terms
+    kept: dict[int, list[Span]] = {}
+    for tid in rule.positive:
+        gates = rule.gates_for(tid)
+        kept[tid] = []
+        for span in state.hits(tid):
+            blocked = state.gate_blocks(span, gates) if gates else None
+            if blocked is None:
+                kept[tid].append(span)
+                continue
+            gate, other, where = blocked
+            hit = state.matched_term(tid, span)
+            what = f"{hit.text!r} ({terms[tid].raw})"
+            if where is not None:
+                found = state.matched_term(other, where).text
+                cancelled.append(
+                    f"{what} cancelled by unless_near {terms[other].raw!r}: "
+                    f"{found!r} {scope_text(gate.scope)}"
+                )
+            else:
+                wanted = ", ".join(repr(terms[o].raw) for o in gate.others)
+                cancelled.append(f"{what} dropped by only_near: none of {wanted} {scope_text(gate.scope)}")
+    return kept
 
 
 def explain_text(

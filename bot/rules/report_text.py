@@ -32,6 +32,7 @@ def explanation_lines(reports: Sequence[RuleReport], *, show_all: bool = False) 
         verdict = "✓ match" if r.matched else "✗ no"
         lines.append(f"{verdict}: {r.rule} ({r.severity.label})")
         lines.extend(f"    {role}: {words} → {term}" for role, words, term in term_words(r))
+        lines.extend(f"    cancelled: {note}" for note in r.cancelled)
         lines.extend(f"    why not: {reason}" for reason in r.reasons)
     matched = sum(r.matched for r in reports)
     hidden = len(reports) - len(shown)
