@@ -17,7 +17,7 @@ from rich.text import Text
 
 from bot.cli.output import When, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.errors import NotFound
+from bot.errors import NotFound, SourceError
 from bot.models import RuleSpec, StoredPost
 from bot.ports import channel_key
 from bot.rules.report_text import shown_reports, term_words
@@ -196,6 +196,120 @@ def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all:
     hidden = len(reports) - len(shown)
     tail = f"; {hidden} other rules found none of their terms (--all lists them)" if hidden else ""
     ctx.console.print(f"{matched} of {len(reports)} rules match{tail}")
+
+
+@rules.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--split", type=click.Choice(["dev", "test"]), help="Only records of this split (JSONL).")
+@click.option("--lang", help='Only records in this language (JSONL "lang", e.g. ru, uk, en).')
+@click.option("--rule", "-r", "only", multiple=True, help="Only this rule's labels (repeatable).")
+@click.option(
+    "--errors",
+    "max_errors",
+    type=int,
+    default=20,
+    show_default=True,
+    help="List at most this many misses and false hits (0: none).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and every error as JSON.")
+@pack_option
+@pass_ctx
+def eval_cmd(
+    ctx: CliContext,
+    file: Path,
+    split: str | None,
+    lang: str | None,
+    only: tuple[str, ...],
+    max_errors: int,
+    as_json: bool,
+    packs: tuple[str, ...],
+) -> None:
+    """Precision and recall of the rules on your labelled texts (TSV or JSONL), with misses and false hits.
+
+    \b
+    TSV (.tsv): text<TAB>rule<TAB>yes|no, one label per line; \\n in the text is a line break.
+    JSONL (.jsonl): {"text": "...", "labels": {"evacuation": true, "shelling": false}} per line,
+      optional "id", "lang" and "split" (filter with --lang / --split).
+    Blank lines and lines starting with # are skipped. A bad line: one message with file:line, exit 3.
+
+    \b
+    Examples:
+      telewatch rules eval my-labels.tsv
+      telewatch rules eval --pack shelling --split dev bench/eval/real/ru.jsonl
+    """
+    from bot.rules.evaluation import EvalInputError, evaluate, read_examples, select
+
+    try:
+        with file.open(encoding="utf-8") as f:
+            examples = read_examples(f, str(file))
+    except EvalInputError as e:
+        raise SourceError(str(e), hint="see `telewatch rules eval --help` for the formats") from None
+    except UnicodeDecodeError as e:
+        raise SourceError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise SourceError(f"{file}: cannot be read ({e.strerror})") from None
+    chosen = select(examples, split, lang)
+    if not chosen:
+        raise NotFound(
+            f"{file}: no labelled texts" + (" match the --split/--lang filter" if examples else ""),
+            hint='records need "split"/"lang" fields for those filters' if examples else None,
+        )
+    matcher = _compile(_specs(ctx, packs))
+    if only:
+        unknown = sorted(set(only) - set(matcher.names))
+        if unknown:
+            raise NotFound(f"no rule named {unknown[0]!r}", hint="rules: " + ", ".join(matcher.names))
+    result = evaluate(matcher, matcher.names, chosen, only=only or None)
+    if as_json:
+        print_json({"file": str(file), "split": split, "lang": lang, **result.to_dict()})
+        return
+    _print_eval(ctx, result, max_errors)
+
+
+def _print_eval(ctx: CliContext, result: Any, max_errors: int) -> None:
+    table = Table(title=f"{result.examples} labelled texts")
+    for col in ("rule", "labels", "yes", "TP", "FP", "FN", "precision", "recall", "F1"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+
+    def row(name: str, c: Any, style: str = "") -> None:
+        cells = [
+            name,
+            c.n,
+            c.positives,
+            c.tp,
+            c.fp,
+            c.fn,
+            f"{c.precision:.2f}",
+            f"{c.recall:.2f}",
+            f"{c.f1:.2f}",
+        ]
+        table.add_row(*(f"[{style}]{x}[/{style}]" if style else str(x) for x in cells))
+
+    for name, counts in sorted(result.rules.items()):
+        row(escape(name), counts)
+    row("micro total", result.total, "bold")
+    ctx.console.print(table)
+    if result.unknown_rules:
+        skipped = ", ".join(f"{r} ({n})" for r, n in sorted(result.unknown_rules.items()))
+        ctx.console.print(
+            f"[yellow]labels for rules not in the config were skipped: {escape(skipped)}[/yellow]"
+        )
+    shown = result.errors[:max_errors] if max_errors > 0 else []
+    for e in shown:
+        from bot.rules.evaluation import trim
+
+        colour = "red" if e.kind == "false hit" else "yellow"
+        words = f" [{', '.join(map(repr, e.words))}]" if e.words else ""
+        ref = e.example.id or e.example.where
+        ctx.console.print(
+            f"[{colour}]{e.kind}[/{colour}] {escape(e.rule)} {escape(ref)}{escape(words)}: {escape(trim(e.example.text))}"
+        )
+        if e.note:
+            ctx.console.print(f"    [dim]{escape(e.note)}[/dim]")
+    if len(result.errors) > len(shown):
+        ctx.console.print(
+            f"[dim]… {len(result.errors) - len(shown)} more (--errors N, or --json for all)[/dim]"
+        )
 
 
 @rules.command("check")

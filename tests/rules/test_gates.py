@@ -141,7 +141,7 @@ def test_gated_rules_leave_the_fast_path_of_other_rules_alone() -> None:
             RuleSpec("gated", any_=("эвакуация",), unless_near=(("*", ("учения",), 3),)),
         ]
     )
-    assert m.tables.atom_any[0] and len(m.tables.atom_any[0]) == 1
+    assert len(m.tables.atom_any[0]) == 1
     assert [x.rule for x in m.match("Учения: эвакуация персонала")] == ["plain"]
 
 
