@@ -99,7 +99,7 @@ def test_jsonl_filters_by_split_and_language_and_skips_unknown_rules(
     assert dev["micro"]["fp"] == 0  # the towing text is cancelled by unless_near
     ru = json.loads(run(capsys, "rules", "eval", "real.jsonl", "--lang", "ru", "--json")[0])
     assert ru["examples"] == 2
-    out, err = run(capsys, "rules", "eval", "real.jsonl", "--lang", "de", code=5)
+    _, err = run(capsys, "rules", "eval", "real.jsonl", "--lang", "de", code=5)
     assert "no labelled texts match" in err
 
 
@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_with_file_and_line_and_exit_3(
     env: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, where: str, problem: str
 ) -> None:
     (env / name).write_text(content, encoding="utf-8")
-    out, err = run(capsys, "rules", "eval", name, code=3)
+    _, err = run(capsys, "rules", "eval", name, code=3)
     first = err.strip().splitlines()[0]
     assert where in first
     assert problem in first
