@@ -300,7 +300,9 @@ def _miss(matcher: Matcher, rule: str, example: Example, explain: bool) -> Error
     if not explain:
         return Error("miss", rule, example, ())
     (report,) = matcher.explain(example.text, rules=[rule])
-    found = tuple(dict.fromkeys(h.text for t in report.terms if t.role in ("any", "all", "near") for h in t.hits))
+    found = tuple(
+        dict.fromkeys(h.text for t in report.terms if t.role in ("any", "all", "near") for h in t.hits)
+    )
     if report.cancelled:
         note = report.cancelled[0]
     elif not found:
