@@ -10,6 +10,7 @@ from bench.report import Report
 SECTIONS = {
     "import": "bench.import_bench",
     "rules": "bench.rules_bench",
+    "eval": "bench.eval.real",
     "live": "bench.live_bench",
 }
 

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.report import Report
-from bot.rules import compile_rules
-from bot.rules.packs import available_packs, pack_path
-from config.loader import load_rule_pack
+from bot.rules.evaluation import Example, evaluate
 
 LABELS = Path(__file__).resolve().parent / "labels.tsv"
 
@@ -34,34 +32,34 @@ def texts_by_key(files: set[str]) -> dict[tuple[str, int], str]:
     return out
 
 
-def evaluate_packs(report: Report, section: str) -> None:
-    """Add one precision/recall row per labelled rule, and the overall figures."""
+def labelled_examples() -> list[Example]:
+    """labels.tsv as examples of the shared evaluation core: one per post, labelled for its rules."""
     labels = load_labels()
     texts = texts_by_key({f for f, _, _, _ in labels})
-    matcher = compile_rules([s for name in available_packs() for s in load_rule_pack(pack_path(name))])
-    total = {"tp": 0, "fp": 0, "fn": 0}
-    for rule in sorted({r for _, _, r, _ in labels}):
-        c = {"tp": 0, "fp": 0, "fn": 0, "pos": 0, "n": 0}
-        for file, mid, r, relevant in labels:
-            if r != rule:
-                continue
-            hit = rule in {m.rule for m in matcher.match(texts[(file, mid)])}
-            c["n"] += 1
-            c["pos"] += relevant
-            c["tp"] += hit and relevant
-            c["fp"] += hit and not relevant
-            c["fn"] += relevant and not hit
-        for k in total:
-            total[k] += c[k]
-        p = c["tp"] / max(1, c["tp"] + c["fp"])
-        rec = c["tp"] / max(1, c["tp"] + c["fn"])
+    by_post: dict[tuple[str, int], Example] = {}
+    for file, mid, rule, relevant in labels:
+        example = by_post.setdefault(
+            (file, mid), Example(texts[(file, mid)], {}, f"labels.tsv {file}#{mid}", id=f"{file}#{mid}")
+        )
+        example.labels[rule] = relevant
+    return list(by_post.values())
+
+
+def evaluate_packs(report: Report, section: str) -> None:
+    """Add one precision/recall row per labelled rule, and the overall figures."""
+    from bench.eval.real import shipped_packs
+
+    examples = labelled_examples()
+    matcher = shipped_packs()
+    ev = evaluate(matcher, matcher.names, examples, explain_misses=False)
+    for rule, c in sorted(ev.rules.items()):
         report.add(
             section,
-            f"eval '{rule}' ({c['n']} posts, {c['pos']} relevant)",
-            f"precision {p:.2f}, recall {rec:.2f}",
+            f"eval '{rule}' ({c.n} posts, {c.positives} relevant)",
+            f"precision {c.precision:.2f}, recall {c.recall:.2f}",
         )
-    p = total["tp"] / max(1, total["tp"] + total["fp"])
-    rec = total["tp"] / max(1, total["tp"] + total["fn"])
+    total = ev.total
+    p, rec = total.precision, total.recall
     report.add(
         section, "eval, all labelled rules", f"precision {p:.2f}, recall {rec:.2f}",
         "recall ≥ 0.95, precision ≥ 0.9", rec >= 0.95 and p >= 0.9,
