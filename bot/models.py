@@ -192,8 +192,8 @@ class RuleSpec:
 
     Each entry of any_/all_/none_ is a term in the rule syntax (word, =exact, prefix*, "phrase",
     /regex/); `near` holds (term, term, scope) proximity conditions, where scope is a number of words
-    or SENTENCE (0: both in one sentence). `unless_near` and `only_near` gate the hits of one positive
-    term (or of every one, with ANY_TERM): (term, other terms, scope) cancels a hit that has one of the
+    or SENTENCE (0: both in one sentence). `unless_near` and `only_near` gate the hits of some positive
+    terms (or of every one, with ANY_TERM): (terms, other terms, scope) cancels a hit that has one of the
     other terms within scope, or keeps it only when one of them is within scope.
     """
 
@@ -207,8 +207,8 @@ class RuleSpec:
     labels: tuple[str, ...] = ()  # channel labels/tags in scope; empty = every label
     enabled: bool = True
     description: str = ""
-    unless_near: tuple[tuple[str, tuple[str, ...], int], ...] = ()
-    only_near: tuple[tuple[str, tuple[str, ...], int], ...] = ()
+    unless_near: tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...] = ()
+    only_near: tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...] = ()
 
 
 SENTENCE = 0  # the scope of a near / unless_near / only_near condition meaning "in the same sentence"

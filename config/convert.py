@@ -218,32 +218,28 @@ def near(raw: Any, key: str, src: Source) -> tuple[tuple[str, str, int], ...]:
     return tuple(out)
 
 
-def gates(raw: Any, key: str, src: Source) -> tuple[tuple[str, tuple[str, ...], int], ...]:
-    """unless_near / only_near = [["term" or "*", "other" or ["others"...], max_words or "sentence"], ...]."""
+def gates(raw: Any, key: str, src: Source) -> tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...]:
+    """unless_near / only_near = [[term(s) or "*", other term(s), max_words or "sentence"], ...]."""
     expected = (
-        'a list of [term or "*", other term or [other terms], max_words or "sentence"], '
+        'a list of [term or [terms] or "*", other term or [other terms], max_words or "sentence"], '
         'e.g. [["эвакуировать", ["автомобиль", "парковка"], 3]]'
     )
     if not isinstance(raw, list):
         raise src.error("must be a list", key, _shown(raw), expected=expected)
-    out: list[tuple[str, tuple[str, ...], int]] = []
+    out: list[tuple[tuple[str, ...], tuple[str, ...], int]] = []
     for i, item in enumerate(raw):
         sub = f"{key}[{i}]"
         ok = isinstance(item, list) and len(item) == 3
         if ok:
-            term, others, n = item
-            if isinstance(others, str):
-                others = [others]
-            ok = (
-                isinstance(term, str)
-                and term.strip() != ""
-                and isinstance(others, list)
-                and len(others) > 0
-                and all(isinstance(o, str) and o.strip() for o in others)
+            terms, others = ([x] if isinstance(x, str) else x for x in item[:2])
+            n = item[2]
+            ok = all(
+                isinstance(group, list) and group and all(isinstance(t, str) and t.strip() for t in group)
+                for group in (terms, others)
             )
         if not ok:
             raise src.error("is not a proximity condition", sub, _shown(item), expected=expected)
-        out.append((term, tuple(others), scope(n, f"{sub}[2]", src)))
+        out.append((tuple(terms), tuple(others), scope(n, f"{sub}[2]", src)))
     return tuple(out)
 
 

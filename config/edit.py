@@ -257,7 +257,10 @@ def rule_to_toml(spec: RuleSpec) -> dict[str, Any]:
     for key in ("unless_near", "only_near"):
         gates = getattr(spec, key)
         if gates:
-            values[key] = [[t, list(others), _scope(n)] for t, others, n in gates]
+            values[key] = [
+                [terms[0] if len(terms) == 1 else list(terms), list(others), _scope(n)]
+                for terms, others, n in gates
+            ]
     if spec.severity != Severity.WARNING:
         values["severity"] = spec.severity.label
     if spec.channels:

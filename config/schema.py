@@ -119,14 +119,15 @@ def _gate_targets(spec: RuleSpec, key: str, src: Source) -> None:
     """The term an unless_near / only_near condition judges must be one the rule matches on (or "*")."""
     positive = {t.strip() for t in (*spec.any_, *spec.all_, *(x for a, b, _ in spec.near for x in (a, b)))}
     for field in ("unless_near", "only_near"):
-        for i, (term, _, _) in enumerate(getattr(spec, field)):
-            if term.strip() != ANY_TERM and term.strip() not in positive:
-                raise src.error(
-                    "names a term the rule does not match on, so the condition would never apply",
-                    f"{key}.{field}[{i}][0]",
-                    term,
-                    expected='a term written in any / all / near, or "*" for every one of them',
-                )
+        for i, (terms, _, _) in enumerate(getattr(spec, field)):
+            for term in terms:
+                if term.strip() != ANY_TERM and term.strip() not in positive:
+                    raise src.error(
+                        "names a term the rule does not match on, so the condition would never apply",
+                        f"{key}.{field}[{i}][0]",
+                        term,
+                        expected='a term written in any / all / near, or "*" for every one of them',
+                    )
 
 
 def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:

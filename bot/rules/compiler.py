@@ -14,7 +14,6 @@ from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
 Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]
 GateKind = Literal["unless_near", "only_near"]
-EVERY_TERM = -1  # Gate.target for ANY_TERM: the gate applies to every positive term of the rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +21,17 @@ class Gate:
     """An unless_near / only_near condition: which term's hits it judges, by which terms, in what scope."""
 
     kind: GateKind
-    target: int  # term id, or EVERY_TERM
+    targets: frozenset[int] | None  # term ids, or None for every positive term (ANY_TERM)
     others: tuple[int, ...]
     scope: int  # words, or SENTENCE
 
     def applies_to(self, tid: int) -> bool:
-        return self.target == EVERY_TERM or self.target == tid
+        return self.targets is None or tid in self.targets
 
 
 def scope_text(scope: int) -> str:
-    """How a scope reads in explanations: "within 3 words" or "in the same sentence"."""
-    return "in the same sentence" if scope == SENTENCE else f"within {scope} words"
+    """How a gate's scope reads in explanations: "within 3 words" or "in the same sentence"."""
+    return "in the same sentence" if scope == SENTENCE else f"within {scope} words in the sentence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,30 +173,36 @@ def _gate(
     b: _Builder,
     spec: RuleSpec,
     kind: GateKind,
-    cond: tuple[str, tuple[str, ...], int],
+    cond: tuple[tuple[str, ...], tuple[str, ...], int],
     positive: tuple[int, ...],
 ) -> Gate:
     name = spec.name
     key = f"rules.{name}.{kind}"
-    if len(cond) != 3 or not isinstance(cond[1], tuple) or not cond[1] or not _is_scope(cond[2]):
+    ok = len(cond) == 3 and all(isinstance(x, tuple) and x for x in cond[:2]) and _is_scope(cond[2])
+    if not ok:
         raise RuleError(
-            f"rule '{name}': an {kind} condition is [term, [terms], words or \"sentence\"]",
+            f"rule '{name}': an {kind} condition is [term(s), [terms], words or \"sentence\"]",
             key=key,
             value=list(cond),
             expected='e.g. ["эвакуировать", ["автомобиль", "парковка"], 3] or ["*", ["учения"], "sentence"]',
         )
-    target = EVERY_TERM
-    if cond[0].strip() != ANY_TERM:
-        target = b.term(cond[0], name, kind)
-        if target not in positive:
+    targets: set[int] = set()
+    every = any(raw.strip() == ANY_TERM for raw in cond[0])
+    for raw in cond[0]:
+        if every:
+            break
+        tid = b.term(raw, name, kind)
+        if tid not in positive:
             raise RuleError(
-                f"rule '{name}': {kind} names {cond[0]!r}, which is not one of the rule's any, all or near "
+                f"rule '{name}': {kind} names {raw!r}, which is not one of the rule's any, all or near "
                 "terms, so the condition would never apply",
                 key=key,
-                value=cond[0],
+                value=raw,
                 expected='a term written in any / all / near, or "*" for every one of them',
             )
-    return Gate(kind, target, tuple(dict.fromkeys(b.term(t, name, kind) for t in cond[1])), cond[2])
+        targets.add(tid)
+    others = tuple(dict.fromkeys(b.term(t, name, kind) for t in cond[1]))
+    return Gate(kind, None if every else frozenset(targets), others, cond[2])
 
 
 def build_tables(specs: Sequence[RuleSpec]) -> Tables:

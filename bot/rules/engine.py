@@ -168,12 +168,16 @@ class TextState:
 
     def gate_blocks(self, span: Span, gates: Sequence[Gate]) -> tuple[Gate, int, Span | None] | None:
         """The first gate that cancels a hit at `span`, with the other term and its hit (None for an
-        only_near gate, whose context is missing); None when every gate lets the hit through."""
+        only_near gate, whose context is missing); None when every gate lets the hit through.
+
+        A gate looks only inside the hit's sentence: within N words there, or anywhere in it."""
         for gate in gates:
             found: tuple[int, Span] | None = None
             for other in gate.others:
                 for o in self.hits(other):
-                    if self.within(span, o, gate.scope):
+                    if self.within(span, o, gate.scope) and (
+                        gate.scope == SENTENCE or self.sentence(span[0]) == self.sentence(o[0])
+                    ):
                         found = (other, o)
                         break
                 if found:

@@ -86,7 +86,7 @@ def test_rules_test_reads_a_file_and_adds_shipped_packs(
 ) -> None:
     (env / "post.txt").write_text("Над областью сбиты 12 БПЛА", encoding="utf-8")
     data = json.loads(out(capsys, "rules", "test", "--file", "post.txt", "--pack", "shelling", "--json"))
-    assert data["matched"] == ["drones"]
+    assert data["matched"] == ["drones", "shelling"]  # an intercepted attack is still an attack
 
 
 def test_rules_test_post_uses_the_stored_text(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

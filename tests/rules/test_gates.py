@@ -24,8 +24,8 @@ def towing() -> CompiledRules:
         [
             RuleSpec(
                 "evac",
-                any_=("эвакуировать", "евакуювати"),
-                unless_near=(("*", ("автомобиль", "авто", "паркування"), 3),),
+                any_=("эвакуировать", "евакуювати", "эвакуация"),
+                unless_near=((("*",), ("автомобиль", "авто", "паркування", "машина"), 3),),
             )
         ]
     )
@@ -42,6 +42,8 @@ def towing() -> CompiledRules:
             "Людей евакуювали з Вовчанська. Окремо повідомили, що на парковці згорів один припаркований авто",
             True,
         ),
+        # a word-scoped exclusion stays inside the hit's sentence
+        ("Повреждены несколько машин. Эвакуация жильцов дома продолжается", True),
         # one cancelled hit, one kept: the rule still matches on the kept one
         ("Эвакуировали автомобиль со двора, а позже эвакуировали и жителей соседних домов", True),
     ],
@@ -62,7 +64,7 @@ def test_explanation_names_the_exclusion_and_the_hit_it_cancelled(towing: Compil
     (report,) = towing.explain("Евакуювали авто з паркування")
     assert not report.matched
     assert report.cancelled == (
-        "'Евакуювали' (евакуювати) cancelled by unless_near 'авто': 'авто' within 3 words",
+        "'Евакуювали' (евакуювати) cancelled by unless_near 'авто': 'авто' within 3 words in the sentence",
     )
     assert "every hit of the any-terms was cancelled" in report.reasons[0]
     lines = explanation_lines([report])
@@ -77,7 +79,7 @@ def strikes() -> CompiledRules:
             RuleSpec(
                 "strike",
                 any_=("обстрел", "удар"),
-                only_near=(("удар", ("ракетный", "дрон", "по"), 2),),
+                only_near=((("удар",), ("ракетный", "дрон", "по"), 2),),
             )
         ]
     )
@@ -102,7 +104,7 @@ def test_only_near_keeps_a_hit_only_with_its_context(
 def test_explanation_says_which_context_was_missing(strikes: CompiledRules) -> None:
     (report,) = strikes.explain("Футболист нанёс удар в створ ворот")
     assert report.cancelled == (
-        "'удар' (удар) dropped by only_near: none of 'ракетный', 'дрон', 'по' within 2 words",
+        "'удар' (удар) dropped by only_near: none of 'ракетный', 'дрон', 'по' within 2 words in the sentence",
     )
 
 
@@ -123,7 +125,7 @@ def test_sentence_scope_of_near(text: str, expected: bool) -> None:
 
 def test_sentence_scope_of_unless_near() -> None:
     m = compile_rules(
-        [RuleSpec("r", any_=("эвакуация",), unless_near=(("эвакуация", ("учения",), SENTENCE),))]
+        [RuleSpec("r", any_=("эвакуация",), unless_near=((("эвакуация",), ("учения",), SENTENCE),))]
     )
     assert not matched(m, "На заводе прошли учения: отработали эвакуацию персонала при пожаре")
     assert matched(m, "Учения прошли вчера. Сегодня объявлена эвакуация жителей")
@@ -131,14 +133,14 @@ def test_sentence_scope_of_unless_near() -> None:
 
 def test_a_gate_on_a_term_the_rule_does_not_match_on_is_refused() -> None:
     with pytest.raises(RuleError, match="not one of the rule's any, all or near terms"):
-        compile_rules([RuleSpec("r", any_=("a1",), unless_near=(("b1", ("c1",), 3),))])
+        compile_rules([RuleSpec("r", any_=("a1",), unless_near=((("b1",), ("c1",), 3),))])
 
 
 def test_gated_rules_leave_the_fast_path_of_other_rules_alone() -> None:
     m = compile_rules(
         [
             RuleSpec("plain", any_=("эвакуация",)),
-            RuleSpec("gated", any_=("эвакуация",), unless_near=(("*", ("учения",), 3),)),
+            RuleSpec("gated", any_=("эвакуация",), unless_near=((("*",), ("учения",), 3),)),
         ]
     )
     assert len(m.tables.atom_any[0]) == 1
@@ -159,15 +161,19 @@ def test_toml_syntax_loads_and_round_trips(tmp_path: Path) -> None:
         tmp_path,
         'near = [["эвакуировать", "Суджа", "sentence"]]\n'
         'unless_near = [["*", ["автомобиль", "парковка"], 3], ["эвакуировать", "учения", "sentence"]]\n'
-        'only_near = [["эвакуировать", ["жители"], 6]]\n',
+        'only_near = [[["эвакуировать", "Суджа"], ["жители"], 6]]\n',
     )
     (spec,) = load(path, {}).rules
     assert spec.near == (("эвакуировать", "Суджа", SENTENCE),)
-    assert spec.unless_near == (("*", ("автомобиль", "парковка"), 3), ("эвакуировать", ("учения",), SENTENCE))
-    assert spec.only_near == (("эвакуировать", ("жители",), 6),)
+    assert spec.unless_near == (
+        (("*",), ("автомобиль", "парковка"), 3),
+        (("эвакуировать",), ("учения",), SENTENCE),
+    )
+    assert spec.only_near == ((("эвакуировать", "Суджа"), ("жители",), 6),)
     table = rule_to_toml(spec)
     assert table["near"] == [["эвакуировать", "Суджа", "sentence"]]
     assert table["unless_near"][1] == ["эвакуировать", ["учения"], "sentence"]
+    assert table["only_near"] == [[["эвакуировать", "Суджа"], ["жители"], 6]]
 
 
 @pytest.mark.parametrize(
