@@ -52,6 +52,7 @@ def check_rules(rules: CompiledRules) -> list[TermCheck]:
     for rule in t.rules:
         roles = [("any", x) for x in rule.any_] + [("all", x) for x in rule.all_]
         roles += [("near", x) for a, b, _ in rule.near for x in (a, b)] + [("none", x) for x in rule.none_]
+        roles += [(g.kind, x) for g in rule.gates for x in g.others]
         for role, tid in roles:
             term = t.terms[tid]
             atoms = [t.atoms[a] for a in t.term_atoms[tid]]
@@ -68,6 +69,8 @@ def check_rules(rules: CompiledRules) -> list[TermCheck]:
                     warning = f"'{a.word}' expands to {len(a.forms)} forms; several words may be merged"
                 elif a.mode == "forms" and len(a.forms) == 1 and not _known(a.word, langs):
                     warning = f"'{a.word}' is in no dictionary and has no other forms; check the spelling"
+                elif a.mode == "family" and not _known(a.word, langs):
+                    warning = f"'{a.word}' is not in the dictionary, so ~{a.word} has no word family; check it"
                 elif a.mode == "forms" and not _known(a.word, langs):
                     warning = f"'{a.word}' is not in the dictionary; its forms are predicted, check them"
             out.append(TermCheck(rule.name, role, term.raw, term.kind, langs, forms, examples, warning))

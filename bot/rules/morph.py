@@ -100,3 +100,67 @@ def is_abbreviation(raw: str) -> bool:
     """An all-capitals short word such as БПЛА or ВСУ: matched as written, never inflected."""
     letters = [c for c in raw if c.isalpha()]
     return 2 <= len(letters) <= 6 and all(c.isupper() for c in letters)
+
+
+# Derivational endings stripped to find a family's stem (longest first). The stem keeps 4+ letters.
+_FAMILY_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ru": (
+        "ированность", "ирование", "ированный", "ироваться", "ировать", "ационный", "ация", "ение", "ание",
+        "ость", "ный", "ской", "ский", "ать", "ять", "ить", "еть", "ия", "ие", "ий", "ый", "ой", "а", "я",
+    ),
+    "uk": (
+        "йованість", "ювання", "юватися", "ювати", "йований", "аційний", "ація", "ування", "увати", "ення",
+        "ання", "ість", "ний", "ський", "ати", "ити", "ія", "ий", "а", "я",
+    ),
+}  # fmt: skip
+_EN_ENDINGS = ("ations", "ation", "ating", "ated", "ates", "ate", "ees", "ee", "ions", "ion", "ing", "ed", "es", "e", "s")
+_EN_FAMILY = (
+    "", "e", "es", "ed", "ing", "ate", "ates", "ated", "ating", "ation", "ations", "ee", "ees", "ion", "ions",
+    "ive", "ment", "ments", "ize", "ise", "ized", "ised", "izing", "ising", "ization", "isation",
+)  # fmt: skip
+# Agent and instrument nouns leave the family: эвакуатор (a tow truck) is not an evacuation.
+_AGENT = re.compile(r"(?:а|я|и)?тор")
+MIN_STEM = 4
+MAX_FAMILY_FORMS = 1500
+
+
+def _family_stem(word: str, endings: tuple[str, ...]) -> str:
+    for ending in endings:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+def _pymorphy_family(word: str, lang: Literal["ru", "uk"]) -> set[str]:
+    morph = analyzer(lang)
+    stem = _family_stem(word, _FAMILY_ENDINGS[lang])
+    forms = _pymorphy_forms(word, lang)
+    for key in morph.dictionary.words.keys(stem):
+        for p in morph.parse(key):
+            rest = p.normal_form.replace("ё", "е")[len(stem) :]
+            if p.normal_form.replace("ё", "е").startswith(stem) and not _AGENT.match(rest):
+                forms.add(key.replace("ё", "е"))
+                break
+    return forms
+
+
+def _english_family(word: str) -> set[str]:
+    from lemminflect import getAllLemmas
+
+    stem = _family_stem(word, _EN_ENDINGS)
+    forms = _english_forms(word)
+    for ending in _EN_FAMILY:
+        candidate = stem + ending
+        if candidate != word and getAllLemmas(candidate):
+            forms |= _english_forms(candidate)
+    return forms
+
+
+@lru_cache(maxsize=4096)
+def family_forms(word: str) -> frozenset[str]:
+    """Every form of every dictionary word sharing the word's derivational stem (эвакуация ->
+    эвакуировать, эвакуированный, эвакуационный...), without agent nouns such as эвакуатор."""
+    forms: set[str] = {word}
+    for lang in languages(word):
+        forms |= _english_family(word) if lang == "en" else _pymorphy_family(word, lang)
+    return frozenset(f for f in forms if f)

@@ -1,4 +1,4 @@
-"""The term syntax of a rule: word, =exact, prefix*, "a phrase", /regex/; parsing and regex guards."""
+"""The term syntax of a rule: word, =exact, prefix*, ~family, "a phrase", /regex/; parsing and regex guards."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.rules.morph import is_abbreviation, word_forms
+from bot.rules.morph import family_forms, is_abbreviation, word_forms
 from bot.rules.normalize import normalize_word
 
-AtomMode = Literal["forms", "exact", "prefix"]
-TermKind = Literal["word", "exact", "prefix", "phrase", "regex"]
+AtomMode = Literal["forms", "exact", "prefix", "family"]
+TermKind = Literal["word", "exact", "prefix", "family", "phrase", "regex"]
 
 MIN_PREFIX = 3
+MIN_FAMILY = 6  # a ~family needs a word this long: short stems would gather unrelated words
 MAX_REGEX_LENGTH = 500
 MAX_UNBOUNDED = 4
 
@@ -23,7 +24,7 @@ class TermSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Atom:
-    """One word position of a term: all forms of a word, one exact form, or a prefix."""
+    """One word position of a term: all forms of a word, of its word family, one exact form, or a prefix."""
 
     mode: AtomMode
     word: str  # normalised
@@ -43,11 +44,12 @@ class Term:
 def _atom(token: str) -> Atom:
     exact = token.startswith("=")
     prefix = token.endswith("*")
-    body = token.lstrip("=").rstrip("*")
-    if exact and prefix:
-        raise TermSyntaxError("a term cannot be both =exact and prefix*")
-    if "*" in body or "=" in body:
-        raise TermSyntaxError("'*' is allowed only at the end of a word and '=' only at its start")
+    family = token.startswith("~")
+    body = token.lstrip("=~").rstrip("*")
+    if exact + prefix + family > 1:
+        raise TermSyntaxError("a term is only one of =exact, prefix* and ~family")
+    if "*" in body or "=" in body or "~" in body:
+        raise TermSyntaxError("'*' is allowed only at the end of a word, '=' and '~' only at its start")
     word = normalize_word(body)
     if not word:
         raise TermSyntaxError("the term has no letters or digits after normalisation")
@@ -57,6 +59,10 @@ def _atom(token: str) -> Atom:
         if len(word) < MIN_PREFIX:
             raise TermSyntaxError(f"a prefix needs at least {MIN_PREFIX} letters")
         return Atom("prefix", word, frozenset({word}))
+    if family:
+        if len(word) < MIN_FAMILY:
+            raise TermSyntaxError(f"a ~family needs a word of at least {MIN_FAMILY} letters")
+        return Atom("family", word, family_forms(word))
     if exact or is_abbreviation(body):
         return Atom("exact", word, frozenset({word}))
     return Atom("forms", word, word_forms(word))
@@ -93,7 +99,8 @@ def parse_term(raw: str) -> Term:
 
 
 def _kind(atom: Atom) -> TermKind:
-    return {"forms": "word", "exact": "exact", "prefix": "prefix"}[atom.mode]  # type: ignore[return-value]
+    kinds = {"forms": "word", "exact": "exact", "prefix": "prefix", "family": "family"}
+    return kinds[atom.mode]  # type: ignore[return-value]
 
 
 def compile_guarded(pattern: str) -> re.Pattern[str]:
