@@ -70,7 +70,9 @@ def check_rules(rules: CompiledRules) -> list[TermCheck]:
                 elif a.mode == "forms" and len(a.forms) == 1 and not _known(a.word, langs):
                     warning = f"'{a.word}' is in no dictionary and has no other forms; check the spelling"
                 elif a.mode == "family" and not _known(a.word, langs):
-                    warning = f"'{a.word}' is not in the dictionary, so ~{a.word} has no word family; check it"
+                    warning = (
+                        f"'{a.word}' is not in the dictionary, so ~{a.word} has no word family; check it"
+                    )
                 elif a.mode == "forms" and not _known(a.word, langs):
                     warning = f"'{a.word}' is not in the dictionary; its forms are predicted, check them"
             out.append(TermCheck(rule.name, role, term.raw, term.kind, langs, forms, examples, warning))

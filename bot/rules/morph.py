@@ -113,7 +113,23 @@ _FAMILY_ENDINGS: dict[str, tuple[str, ...]] = {
         "ання", "ість", "ний", "ський", "ати", "ити", "ія", "ий", "а", "я",
     ),
 }  # fmt: skip
-_EN_ENDINGS = ("ations", "ation", "ating", "ated", "ates", "ate", "ees", "ee", "ions", "ion", "ing", "ed", "es", "e", "s")
+_EN_ENDINGS = (
+    "ations",
+    "ation",
+    "ating",
+    "ated",
+    "ates",
+    "ate",
+    "ees",
+    "ee",
+    "ions",
+    "ion",
+    "ing",
+    "ed",
+    "es",
+    "e",
+    "s",
+)
 _EN_FAMILY = (
     "", "e", "es", "ed", "ing", "ate", "ates", "ated", "ating", "ation", "ations", "ee", "ees", "ion", "ions",
     "ive", "ment", "ments", "ize", "ise", "ized", "ised", "izing", "ising", "ization", "isation",

@@ -34,7 +34,7 @@ def test_term_kind_follows_its_syntax(raw: str, kind: str) -> None:
     [
         ("", "empty"),
         ("эв*", "at least 3"),
-        ("=обстрел*", "both"),
+        ("=обстрел*", "only one of"),
         ('"режим КТО', "unbalanced"),
         ("/abc", "end with"),
         ("/(a/", "regex"),
