@@ -35,10 +35,13 @@ def rules() -> None:
     \b
     Term syntax (in [[rules]] any / all / none):
       эвакуация        every word form (эвакуации, эвакуацию...), ru / uk / en
+      ~эвакуация       its word family too (эвакуировать, эвакуационный...; not эвакуатор)
       =Курск           only this exact form (not Курске, not Курская)
       обстрел*         any word starting with this
       "режим КТО"      a phrase: words adjacent and in order, each in any form
       /\\bКТО\\b/        a regular expression (case-insensitive, on normalised text)
+    Scoped conditions: near = [[a, b, 5 or "sentence"]]; unless_near / only_near =
+    [[term or "*", [terms], 3 or "sentence"]] cancel a hit near those terms / keep it only near them.
     """
 
 

@@ -163,3 +163,20 @@ def test_rescan_of_a_narrowed_rule_removes_matches_that_no_longer_hold(
 
 def test_rules_packs_lists_the_shipped_packs(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "evacuation" in out(capsys, "rules", "packs")
+
+
+def test_rules_test_names_the_exclusion_and_the_hit_it_cancelled(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "gated.toml").write_text(
+        '[[rules]]\nname = "evac"\nany = ["эвакуировать"]\nunless_near = [["*", ["автомобиль"], 3]]\n',
+        encoding="utf-8",
+    )
+    text = out(capsys, "--config", "gated.toml", "rules", "test", "Эвакуировали автомобиль со двора")
+    assert "cancelled:" in text
+    assert "unless_near" in text
+    data = json.loads(
+        out(capsys, "--config", "gated.toml", "rules", "test", "--json", "Эвакуировали автомобиль")
+    )
+    assert data["matched"] == []
+    assert "unless_near" in data["rules"][0]["cancelled"][0]

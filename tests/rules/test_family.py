@@ -47,3 +47,22 @@ def test_family_syntax_errors() -> None:
         parse_term("~удар")
     with pytest.raises(RuleError, match="only at its start"):
         compile_rules([RuleSpec("r", any_=("эваку~ация",))])
+
+
+def test_the_example_configs_evacuation_rule_does_what_its_comment_says() -> None:
+    from pathlib import Path
+
+    from config.loader import load
+
+    example = Path(__file__).resolve().parents[2] / "config" / "example.toml"
+    spec = next(r for r in load(example, {}).rules if r.name == "evacuation")
+    m = compile_rules([spec])
+    for text in (
+        "Жители эвакуированы",
+        "Триває евакуація",
+        "Residents evacuated",
+        "Работает эвакуационный пункт",
+    ):
+        assert m.match(text), text
+    assert not m.match("Эвакуатор увёз машину")
+    assert not m.match("Эвакуировали автомобиль со двора")
