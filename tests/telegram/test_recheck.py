@@ -320,3 +320,28 @@ async def test_register_jobs_adds_one_recheck_job_per_channel(rigs: MakeRig) -> 
     assert job.func is recheck_job
     assert (job.coalesce, job.max_instances) == (True, 1)
     assert job.trigger.interval.total_seconds() == rig.watcher.settings.schedule.recheck_minutes * 60
+
+
+async def test_a_post_stored_live_while_the_recheck_is_in_flight_is_not_marked_deleted(rigs: MakeRig) -> None:
+    fake = await alpha_world()
+    rig = await started(await rigs(fake, [channel("@alpha")]))
+    for text in ("one", "two"):
+        await fake.publish("alpha", text)
+    fake.during("recent", lambda: fake.publish("alpha", "three, live"))  # after the answer was computed
+    result = await rig.watcher.recheck(rig.watcher.watched[11])
+    assert result.deleted == 0
+    assert [m for _, m, _ in await rig.posts()] == [1, 2, 3]
+    assert not any((await deleted_at(rig)).values())
+
+
+async def test_a_polled_channel_gets_its_edits_only_from_the_recheck(rigs: MakeRig) -> None:
+    fake = await alpha_world()
+    fake.channel("alpha").joined = False  # public, not joined: Telegram pushes nothing for it
+    rig = await started(await rigs(fake, [channel("@alpha")]))
+    rig.watcher.connected.set()
+    await fake.publish("alpha", "calm")
+    await rig.watcher.poll(rig.watcher.watched[11])
+    await fake.edit("alpha", 1, "evacuated")
+    await recheck_job(rig.watcher, 11)
+    assert await rig.posts() == [(11, 1, "evacuated")]
+    assert await rig.alerts() == [(1, "edited")]
