@@ -4,13 +4,18 @@ are found by re-checking each channel's recent window: on start, on every reconn
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
-from bot.app import keep_watching
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import keep_watching, run_live
 from bot.errors import ChannelUnavailable, TelegramError
 from bot.jobs import recheck_job
 from bot.models import PostVersion
+from config.settings import ChannelSettings, Settings, TelegramSettings
 from tests.fakes import FakeTelegram
+from tests.ports_fakes import RecordingSink, WordMatcher
 from tests.telegram.conftest import MakeRig
 from tests.telegram.harness import Rig, alpha_world, channel, started, wait_until
 
@@ -306,8 +311,6 @@ async def test_recheck_posts_zero_turns_the_recheck_off(rigs: MakeRig) -> None:
 
 
 async def test_register_jobs_adds_one_recheck_job_per_channel(rigs: MakeRig) -> None:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
     from bot.jobs import register_jobs
 
     fake = await alpha_world()
@@ -345,3 +348,37 @@ async def test_a_polled_channel_gets_its_edits_only_from_the_recheck(rigs: MakeR
     await recheck_job(rig.watcher, 11)
     assert await rig.posts() == [(11, 1, "evacuated")]
     assert await rig.alerts() == [(1, "edited")]
+
+
+async def test_run_delivers_an_edited_alert_from_the_scheduled_recheck(tmp_path: Path) -> None:
+    """`telewatch run` with the real scheduler: the recheck job stores a lost edit and alerts it as edited."""
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    settings = Settings(
+        channels=(ChannelSettings("@alpha"),), telegram=TelegramSettings(requests_per_second=1000)
+    )
+    sink = RecordingSink("console")
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_live(
+            settings,
+            tmp_path / "t.db",
+            gateway=fake,
+            sinks={"console": sink},
+            stop=stop,
+            scheduler=scheduler,
+            matcher=WordMatcher({"evac": ["evacuated"]}),
+        )
+    )
+    try:
+        await wait_until(lambda: scheduler.get_job("recheck:11") is not None)
+        await fake.publish("alpha", "a calm morning")
+        await fake.publish("alpha", "later")
+        await fake.edit("alpha", 1, "a calm morning, then evacuated", push=False)
+        scheduler.get_job("recheck:11").modify(next_run_time=datetime.now(UTC))
+        await wait_until(lambda: len(sink.delivered) == 1)
+        assert sink.delivered[0].data["kind"] == "edited"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
