@@ -1,4 +1,5 @@
-"""Live watching against FakeTelegram: alert latency under load, requests per backfilled post, crash+flood.
+"""Live watching against FakeTelegram: alert latency under load, requests per backfilled post, the cost and
+yield of re-checking recent posts for offline edits and deletions, crash+flood.
 
 Run alone with `python -m bench.live_bench`, or as the `live` section of `python -m bench`.
 """
@@ -11,6 +12,8 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Report
@@ -116,6 +119,59 @@ async def backfill_requests(db: Path) -> tuple[float, float]:
     return float(backfill), float(catch_up)
 
 
+async def recheck_cost(db: Path) -> tuple[int, int, int, str]:
+    """A channel with 1,000 stored posts, 20 edited and 10 deleted while stopped, then restarted.
+
+    Returns (requests of one scheduled re-check with the default window, requests to re-check 1,000
+    stored posts, requests of the restart: catch-up + re-check, found/planted edits/deletions)."""
+    fake = FakeTelegram(start=datetime.now(UTC) - timedelta(hours=1))  # posted in the last hour
+    fake.add_channel("bigchannel", tg_id=1)
+    fake.add_posts("bigchannel", 1000)
+    await fake.connect()
+    settings = Settings(
+        channels=(ChannelSettings("@bigchannel", backfill_count=1000),),
+        telegram=TelegramSettings(requests_per_second=1000),
+    )
+    async with await Store.open(db) as store:
+        watcher = Watcher(fake, Pipeline(store, WordMatcher(MATCHER), Router(settings.routes)), settings)
+        await watcher.resolve_all()
+        await watcher.catch_up_all()
+    edited = list(range(1000, 800, -10))  # 20 posts inside the newest 200
+    deleted = list(range(999, 849, -15))  # 10 other posts inside the newest 200
+    for message_id in edited:
+        await fake.edit("bigchannel", message_id, f"post {message_id}, evacuated", push=False)
+    await fake.delete("bigchannel", *deleted, push=False)
+    async with await Store.open(db) as store:  # restart: catch-up, then the re-check of the old window
+        watcher = Watcher(fake, Pipeline(store, WordMatcher(MATCHER), Router(settings.routes)), settings)
+        await watcher.resolve_all()
+        await watcher.catch_up_all(recheck=False)  # the baseline: a catch-up alone, as before re-checks
+        baseline = await _found(store)
+        before = fake.requests.total
+        await watcher.catch_up_all()
+        restart = fake.requests.total - before
+        found = await _found(store)
+        w = watcher.watched[1]
+        before = fake.requests.total
+        await watcher.recheck(w)
+        scheduled = fake.requests.total - before
+        w.setting = replace(w.setting, recheck_posts=1000)
+        before = fake.requests.total
+        await watcher.recheck(w)
+        per_thousand = fake.requests.total - before
+    accuracy = f"{found[0]}/{len(edited)} edits, {found[1]}/{len(deleted)} deletions"
+    return scheduled, per_thousand, restart, f"{accuracy} (catch-up alone: {baseline[0]} / {baseline[1]})"
+
+
+async def _found(store: Store) -> tuple[int, int]:
+    """(posts with a new version, posts marked deleted)."""
+    row = await store.db.fetchone(
+        "SELECT count(*) FILTER (WHERE version_count > 1), count(*) FILTER (WHERE deleted_at IS NOT NULL) "
+        "FROM posts"
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 class Crash(BaseException):
     """The process dying."""
 
@@ -182,6 +238,19 @@ def run(report: Report) -> None:
             SECTION, "requests per 1,000 backfilled posts (new channel, incl. resolve)", f"{backfill:.0f}"
         )
         report.add(SECTION, "requests per 1,000 caught-up posts", f"{catch_up:.0f}", "<= 11", catch_up <= 11)
+        scheduled, per_thousand, restart, accuracy = asyncio.run(recheck_cost(Path(tmp) / "recheck.db"))
+        report.add(
+            SECTION, "re-check requests per channel (default window: 200 posts / 48 h)", str(scheduled)
+        )
+        report.add(SECTION, "re-check requests per 1,000 stored posts re-checked", str(per_thousand))
+        report.add(SECTION, "restart after downtime, 0 new posts: catch-up + re-check requests", str(restart))
+        report.add(
+            SECTION,
+            "re-check after a restart: offline edits / deletions found",
+            accuracy,
+            "20/20 edits, 10/10 deletions",
+            accuracy.startswith("20/20 edits, 10/10 deletions"),
+        )
         published, stored, lost_alerts, dup_alerts = asyncio.run(crash_and_flood(Path(tmp) / "crash.db"))
         ok = published == stored and lost_alerts == 0 and dup_alerts == 0
         report.add(

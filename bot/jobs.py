@@ -1,4 +1,4 @@
-"""APScheduler jobs of the watcher: per-channel gap checks and polls, mark flushing, name refreshes."""
+"""APScheduler jobs of the watcher: per-channel gap checks, polls and re-checks, mark flushing, name refreshes."""
 
 from __future__ import annotations
 
@@ -37,6 +37,17 @@ async def poll_job(watcher: Watcher, tg_id: int) -> None:
         log.info("poll of %s skipped: disconnected", w.name)
 
 
+async def recheck_job(watcher: Watcher, tg_id: int) -> None:
+    """Re-check one channel's recent window for edits and deletions no update reported."""
+    w = watcher.watched.get(tg_id)
+    if w is None or not watcher.connected.is_set():
+        return  # not connected: the reconnect re-checks every channel
+    try:
+        await watcher.recheck(w)
+    except Disconnected:
+        log.info("re-check of %s skipped: disconnected", w.name)
+
+
 async def flush_marks_job(watcher: Watcher) -> None:
     """Persist the safe marks advanced by live posts."""
     await watcher.flush_marks()
@@ -69,16 +80,23 @@ def _interval_job(scheduler: AsyncIOScheduler, func: Any, job_id: str, seconds: 
     )
 
 
-def channel_job_ids(w: Watched) -> tuple[str, str]:
-    return f"gap-check:{w.resolved.tg_id}", f"poll:{w.resolved.tg_id}"
+def channel_job_ids(w: Watched) -> tuple[str, str, str]:
+    """Ids of a channel's jobs: gap check, poll, re-check."""
+    tg_id = w.resolved.tg_id
+    return f"gap-check:{tg_id}", f"poll:{tg_id}", f"recheck:{tg_id}"
 
 
 def register_jobs(scheduler: AsyncIOScheduler, watcher: Watcher, *, flush_seconds: float = 2.0) -> list[str]:
-    """Add the watcher's jobs (one gap check or poll per channel); returns their ids."""
+    """Add the watcher's jobs (per channel: a gap check or a poll, and a re-check); returns their ids."""
     schedule = watcher.settings.schedule
     ids = []
     for w in watcher.watched.values():
-        gap_id, poll_id = channel_job_ids(w)
+        gap_id, poll_id, recheck_id = channel_job_ids(w)
+        if watcher.recheck_window(w)[1] > 0:
+            _interval_job(
+                scheduler, recheck_job, recheck_id, schedule.recheck_minutes * 60, watcher, w.resolved.tg_id
+            )
+            ids.append(recheck_id)
         if w.resolved.joined:
             _interval_job(
                 scheduler, gap_check_job, gap_id, schedule.gap_check_minutes * 60, watcher, w.resolved.tg_id

@@ -3,35 +3,39 @@
 Each channel has a *safe mark*: every message id up to it has been fetched and stored. Catch-up, gap
 checks and polls fetch history after it (pages of 100, oldest first); a live post advances it only when
 it directly follows it, so a hole (a dropped update) is always fetched before the mark moves past it.
+Edits and deletions of posts below the mark that no update reported are found by re-checking each
+channel's recent window (bot.watch_recheck) after every start and reconnect, and on a schedule.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from bot.albums import AlbumBuffer, merge_albums, trailing_album
-from bot.errors import ChannelUnavailable, Disconnected, TelegramError
+from bot.errors import Disconnected
 from bot.models import AlertKind, Post
 from bot.pacing import FloodWait, Pacer
-from bot.pipeline import IngestResult, Pipeline
+from bot.pipeline import Pipeline
 from bot.ports import Clock, PostUpdate, SystemClock, TelegramGateway
 from bot.salvage import ingest_salvaging
+from bot.watch_recheck import RecheckResult, WindowRechecker
 from bot.watch_resolve import ChannelReport, ChannelResolver, Watched
 from config.settings import Settings
 from storage.watch_state import WatchState
 
-__all__ = ["PAGE", "ChannelReport", "Watched", "Watcher"]
+__all__ = ["PAGE", "ChannelReport", "RecheckResult", "Watched", "Watcher"]
 
 log = logging.getLogger(__name__)
 PAGE = 100  # the most messages Telegram returns per history request
 
 
-class Watcher(ChannelResolver):
+class Watcher(ChannelResolver, WindowRechecker):
     """Keeps the store complete and current for every configured channel."""
 
     def __init__(
@@ -175,37 +179,31 @@ class Watcher(ChannelResolver):
             await self._channel_error(w, e)
             return 0
 
-    async def _channel_error(self, w: Watched, error: Exception) -> None:
-        if isinstance(error, Disconnected):
-            raise error
-        if isinstance(error, TelegramError):
-            log.warning("%s: %s", w.name, error)
-        else:  # a bug, not Telegram: keep the traceback, but never let one channel stop the others
-            log.error("%s: %r", w.name, error, exc_info=error)
-        if isinstance(error, ChannelUnavailable):
-            await self.state.set_state(w.channel_id, error.state)
-        await self.pipeline.store.cursors.checked(w.channel_id, self.clock.now(), error=str(error))
-
-    async def catch_up_all(self, *, concurrency: int = 8) -> None:
-        """Start every watched channel (catch-up or backfill), a few channels at a time."""
+    async def catch_up_all(self, *, concurrency: int = 8, recheck: bool | None = None) -> None:
+        """Start every watched channel (catch-up or backfill), a few channels at a time; then re-check
+        the window each had before (edits and deletions made while away). `recheck` defaults to "not
+        live yet": a start or a reconnect re-checks, a catch-up after a config change does not."""
+        if recheck is None:
+            recheck = not self.connected.is_set()
         gate = asyncio.Semaphore(concurrency)
+        marks: dict[int, int] = {}  # channels already started: the mark they were left at
 
-        async def one(w: Watched) -> None:
+        async def start(w: Watched) -> None:
             async with gate:
+                if w.started:
+                    marks[w.resolved.tg_id] = w.safe
                 try:
                     await self.start_channel(w)
                 except Exception as e:  # Disconnected is re-raised; anything else stays with its channel
                     await self._channel_error(w, e)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for w in list(self.watched.values()):
-                    group.create_task(one(w))
-        except BaseExceptionGroup as group_error:
-            lost, rest = group_error.split(Disconnected)
-            if rest is not None or lost is None:
-                raise
-            raise lost.exceptions[0] from None
+        async def check(w: Watched) -> None:
+            async with gate:
+                await self.recheck(w, below=marks[w.resolved.tg_id] + 1)
+
+        await _each(start, list(self.watched.values()))
+        if recheck:  # after every catch-up: new posts first, then the older ones that may have changed
+            await _each(check, [w for w in self.watched.values() if marks.get(w.resolved.tg_id)])
 
     # -- marks ----------------------------------------------------------------------------------------
 
@@ -262,10 +260,6 @@ class Watcher(ChannelResolver):
             log.exception("%s: storing a live album failed", w.name)
             self._schedule_fill(w)
 
-    def _alerted(self, result: IngestResult) -> None:
-        if result.alerts and self.on_alerts is not None:
-            self.on_alerts()
-
     async def _ingested(
         self, posts: Sequence[Post], kind: AlertKind, alert: bool = True, w: Watched | None = None
     ) -> None:
@@ -318,7 +312,10 @@ class Watcher(ChannelResolver):
                 )
         if not w.started:
             w.live_ids.add(post.message_id)
-        await self._ingested([post], AlertKind.NEW)
+        # A post at or below the mark that was never stored (older than the channel's start) is not new:
+        # stored now, it alerts as edited.
+        older = w.started and post.message_id <= w.safe
+        await self._ingested([post], AlertKind.EDITED if older else AlertKind.NEW)
 
     def _schedule_fill(self, w: Watched) -> None:
         if w.fill_pending:
@@ -343,3 +340,16 @@ class Watcher(ChannelResolver):
         if self._fills:
             await asyncio.gather(*self._fills, return_exceptions=True)
         await self.flush_marks()
+
+
+async def _each(work: Callable[[Watched], Coroutine[Any, Any, None]], channels: Sequence[Watched]) -> None:
+    """Run `work` for every channel at once; a Disconnected from any of them is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for w in channels:
+                group.create_task(work(w))
+    except BaseExceptionGroup as group_error:
+        lost, rest = group_error.split(Disconnected)
+        if rest is not None or lost is None:
+            raise
+        raise lost.exceptions[0] from None

@@ -27,6 +27,7 @@ from config.settings import (
 SINKS = ("console", "jsonl", "telegram")
 DIGESTS = ("hourly", "daily")
 SEND_AS = ("bot", "user")
+MAX_RECHECK_POSTS = 5000  # 50 history requests per channel per re-check
 
 # Settings keys read from the file; `path` is where the file is, never a key in it.
 TOP_EXCLUDE = frozenset({"path"})
@@ -79,6 +80,10 @@ def channels(data: Any, src: Source) -> tuple[ChannelSettings, ...]:
                 raise src.error("must not be negative", f"{key}.{field}", value)
         if ch.poll_minutes is not None:
             _positive(ch.poll_minutes, f"{key}.poll_minutes", src)
+        if ch.recheck_hours is not None:
+            _positive(ch.recheck_hours, f"{key}.recheck_hours", src)
+        if ch.recheck_posts is not None:
+            _recheck_posts(ch.recheck_posts, f"{key}.recheck_posts", src)
         if ch.label is not None and not ch.label.strip():
             raise src.error("must not be empty (omit it instead)", f"{key}.label", ch.label)
         _nonempty_items(ch.tags, f"{key}.tags", src)
@@ -166,8 +171,11 @@ def schedule(data: Any, src: Source) -> ScheduleSettings:
         "health_check_minutes",
         "silent_after_hours",
         "dedup_window_minutes",
+        "recheck_minutes",
+        "recheck_hours",
     ):
         _positive(getattr(sched, name), f"schedule.{name}", src)
+    _recheck_posts(sched.recheck_posts, "schedule.recheck_posts", src)
     if not 0 <= sched.digest_hour <= 23:
         raise src.error(
             "is not an hour of the day", "schedule.digest_hour", sched.digest_hour, expected="0..23"
@@ -242,6 +250,16 @@ def _choice(value: str, valid: Iterable[str], key: str, src: Source) -> None:
 def _positive(value: float, key: str, src: Source) -> None:
     if value <= 0:
         raise src.error("must be greater than 0", key, value)
+
+
+def _recheck_posts(value: int, key: str, src: Source) -> None:
+    if not 0 <= value <= MAX_RECHECK_POSTS:
+        raise src.error(
+            "is out of range",
+            key,
+            value,
+            expected=f"0..{MAX_RECHECK_POSTS} (0 turns the re-check off; each 100 posts cost one request)",
+        )
 
 
 def _nonempty_items(items: Sequence[str], key: str, src: Source) -> None:

@@ -47,6 +47,8 @@ class ChannelSettings:
     backfill_count: int | None = None
     alert_on_backfill: bool = False
     poll_minutes: float | None = None  # override of schedule.poll_minutes for channels not joined
+    recheck_hours: float | None = None  # override of schedule.recheck_hours
+    recheck_posts: int | None = None  # override of schedule.recheck_posts (0: no re-check)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,10 @@ class ScheduleSettings:
     silent_after_hours: float = 24.0
     digest_hour: int = 8  # local hour of the daily digest
     dedup_window_minutes: float = 60.0
+    # Re-checks of each channel's recent window for edits and deletions no update reported.
+    recheck_minutes: float = 60.0
+    recheck_hours: float = 48.0  # fetch older pages only while posts are this recent...
+    recheck_posts: int = 200  # ...and at most this many posts (0: no re-check)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,17 @@ class CachedChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowRow:
+    """A stored post as a re-check compares it with Telegram's answer."""
+
+    message_id: int
+    text: str
+    edit_date: str | None  # ISO text, as stored
+    grouped_id: int | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AlbumRow:
     """The stored post an album was merged into."""
 
@@ -117,6 +128,15 @@ class WatchState:
             (channel_id, *skip),
         )
         return int(row[0]) if row and row[0] is not None else 0
+
+    async def window(self, channel_id: int, low: int, high: int) -> list[WindowRow]:
+        """Stored posts of a channel with low <= message_id <= high (a re-check's window)."""
+        rows = await self.db.fetchall(
+            "SELECT message_id, text, edit_date, grouped_id, deleted_at FROM posts "
+            "WHERE channel_id = ? AND message_id BETWEEN ? AND ? ORDER BY message_id",
+            (channel_id, low, high),
+        )
+        return [WindowRow(int(r[0]), str(r[1]), r[2], r[3], r[4] is not None) for r in rows]
 
     # -- albums, status -----------------------------------------------------------------------------
 

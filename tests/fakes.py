@@ -200,18 +200,21 @@ class FakeTelegram:
                 await self.push(PostUpdate(kind="new", posts=(post,), channel_tg_id=c.tg_id))
         return posts
 
-    async def edit(self, channel: str | int, message_id: int, text: str) -> Post:
+    async def edit(self, channel: str | int, message_id: int, text: str, *, push: bool = True) -> Post:
+        """Edit a post (a new edit_date). With push=False no update is ever delivered for it: the edit
+        happened while the watcher was stopped, or its update was lost (Telegram never resends it)."""
         c = self.channel(channel)
         post = replace(c.messages[message_id], text=text, edit_date=self.next_date())
         c.messages[message_id] = post
-        if self._pushes_to(c):
+        if push and self._pushes_to(c):
             await self.push(PostUpdate(kind="edited", posts=(post,), channel_tg_id=c.tg_id))
         return post
 
-    async def delete(self, channel: str | int, *message_ids: int) -> None:
+    async def delete(self, channel: str | int, *message_ids: int, push: bool = True) -> None:
+        """Delete posts: they vanish from history. push=False: no update is ever delivered for it."""
         c = self.channel(channel)
         c.deleted.update(message_ids)
-        if self._pushes_to(c):
+        if push and self._pushes_to(c):
             await self.push(PostUpdate(kind="deleted", channel_tg_id=c.tg_id, deleted_ids=tuple(message_ids)))
 
     def rename(self, channel: str | int, username: str | None) -> None:

@@ -345,3 +345,34 @@ def test_settings_are_frozen(write_config: WriteConfig) -> None:
     settings = load(write_config(""), {})
     with pytest.raises(AttributeError):
         settings.timezone = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("[schedule]\nrecheck_minutes = 0\n", "schedule.recheck_minutes", 0),
+        ("[schedule]\nrecheck_hours = -1\n", "schedule.recheck_hours", -1),
+        ("[schedule]\nrecheck_posts = -5\n", "schedule.recheck_posts", -5),
+        ("[schedule]\nrecheck_posts = 100000\n", "schedule.recheck_posts", 100000),
+        ('[[channels]]\nref = "@alpha"\nrecheck_hours = 0\n', "channels[0].recheck_hours", 0),
+        ('[[channels]]\nref = "@alpha"\nrecheck_posts = -1\n', "channels[0].recheck_posts", -1),
+    ],
+)
+def test_recheck_settings_out_of_range_name_the_key_and_value(
+    write_config: WriteConfig, text: str, key: str, value: int
+) -> None:
+    err = error_of(write_config(text))
+    assert (err.key, err.value) == (key, value)
+    assert err.line is not None
+
+
+def test_recheck_settings_load_per_schedule_and_per_channel(write_config: WriteConfig) -> None:
+    path = write_config(
+        "[schedule]\nrecheck_minutes = 30\nrecheck_hours = 24\nrecheck_posts = 300\n\n"
+        '[[channels]]\nref = "@alpha"\nrecheck_posts = 0\n'
+    )
+    settings = load(path, {})
+    s = settings.schedule
+    assert (s.recheck_minutes, s.recheck_hours, s.recheck_posts) == (30, 24, 300)
+    assert settings.channels[0].recheck_posts == 0
+    assert settings.channels[0].recheck_hours is None
