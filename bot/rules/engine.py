@@ -171,9 +171,12 @@ class TextState:
         only_near gate, whose context is missing); None when every gate lets the hit through.
 
         A gate looks only inside the hit's sentence: within N words there, or anywhere in it."""
+        touched, regex_terms = self.touched, self.tables.regex_terms
         for gate in gates:
             found: tuple[int, Span] | None = None
             for other in gate.others:
+                if other not in touched and other not in regex_terms:
+                    continue
                 for o in self.hits(other):
                     if self.within(span, o, gate.scope) and (
                         gate.scope == SENTENCE or self.sentence(span[0]) == self.sentence(o[0])
@@ -265,6 +268,7 @@ def evaluate(rule: CompiledRule, state: TextState) -> bool:
 
 def _evaluate_gated(rule: CompiledRule, state: TextState) -> bool:
     kept: dict[int, list[Span]] = {}
+    touched, regex_terms = state.touched, state.tables.regex_terms
 
     def hits(tid: int) -> list[Span]:
         found = kept.get(tid)
@@ -272,7 +276,7 @@ def _evaluate_gated(rule: CompiledRule, state: TextState) -> bool:
             found = kept[tid] = gated_hits(rule, state, tid)
         return found
 
-    if rule.any_ and not any(hits(t) for t in rule.any_):
+    if rule.any_ and not any(hits(t) for t in rule.any_ if t in touched or t in regex_terms):
         return False
     if not all(hits(t) for t in rule.all_):
         return False
