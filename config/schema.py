@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,7 @@ SINKS = ("console", "jsonl", "telegram")
 DIGESTS = ("hourly", "daily")
 SEND_AS = ("bot", "user")
 MAX_RECHECK_POSTS = 5000  # 50 history requests per channel per re-check
+MAX_RECHECK_HOURS = 24 * 365  # a year: older posts are rarely edited, and the window is capped by posts
 
 # Settings keys read from the file; `path` is where the file is, never a key in it.
 TOP_EXCLUDE = frozenset({"path"})
@@ -81,7 +83,7 @@ def channels(data: Any, src: Source) -> tuple[ChannelSettings, ...]:
         if ch.poll_minutes is not None:
             _positive(ch.poll_minutes, f"{key}.poll_minutes", src)
         if ch.recheck_hours is not None:
-            _positive(ch.recheck_hours, f"{key}.recheck_hours", src)
+            _recheck_hours(ch.recheck_hours, f"{key}.recheck_hours", src)
         if ch.recheck_posts is not None:
             _recheck_posts(ch.recheck_posts, f"{key}.recheck_posts", src)
         if ch.label is not None and not ch.label.strip():
@@ -172,9 +174,9 @@ def schedule(data: Any, src: Source) -> ScheduleSettings:
         "silent_after_hours",
         "dedup_window_minutes",
         "recheck_minutes",
-        "recheck_hours",
     ):
         _positive(getattr(sched, name), f"schedule.{name}", src)
+    _recheck_hours(sched.recheck_hours, "schedule.recheck_hours", src)
     _recheck_posts(sched.recheck_posts, "schedule.recheck_posts", src)
     if not 0 <= sched.digest_hour <= 23:
         raise src.error(
@@ -248,8 +250,15 @@ def _choice(value: str, valid: Iterable[str], key: str, src: Source) -> None:
 
 
 def _positive(value: float, key: str, src: Source) -> None:
-    if value <= 0:
-        raise src.error("must be greater than 0", key, value)
+    if not 0 < value < math.inf:  # also refuses nan and inf, which TOML allows
+        raise src.error("must be a finite number greater than 0", key, value)
+
+
+def _recheck_hours(value: float, key: str, src: Source) -> None:
+    if not 0 < value <= MAX_RECHECK_HOURS:
+        raise src.error(
+            "is out of range", key, value, expected=f"hours, more than 0 and at most {MAX_RECHECK_HOURS}"
+        )
 
 
 def _recheck_posts(value: int, key: str, src: Source) -> None:

@@ -352,6 +352,9 @@ def test_settings_are_frozen(write_config: WriteConfig) -> None:
     [
         ("[schedule]\nrecheck_minutes = 0\n", "schedule.recheck_minutes", 0),
         ("[schedule]\nrecheck_hours = -1\n", "schedule.recheck_hours", -1),
+        ("[schedule]\nrecheck_hours = 100000\n", "schedule.recheck_hours", 100000),
+        ("[schedule]\nrecheck_minutes = inf\n", "schedule.recheck_minutes", float("inf")),
+        ("[schedule]\ngap_check_minutes = inf\n", "schedule.gap_check_minutes", float("inf")),
         ("[schedule]\nrecheck_posts = -5\n", "schedule.recheck_posts", -5),
         ("[schedule]\nrecheck_posts = 100000\n", "schedule.recheck_posts", 100000),
         ('[[channels]]\nref = "@alpha"\nrecheck_hours = 0\n', "channels[0].recheck_hours", 0),
@@ -376,3 +379,8 @@ def test_recheck_settings_load_per_schedule_and_per_channel(write_config: WriteC
     assert (s.recheck_minutes, s.recheck_hours, s.recheck_posts) == (30, 24, 300)
     assert settings.channels[0].recheck_posts == 0
     assert settings.channels[0].recheck_hours is None
+
+
+def test_a_nan_interval_is_refused(write_config: WriteConfig) -> None:
+    err = error_of(write_config("[schedule]\nrecheck_hours = nan\n"))
+    assert err.key == "schedule.recheck_hours"
