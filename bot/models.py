@@ -192,7 +192,7 @@ class RuleSpec:
 
     Each entry of any_/all_/none_ is a term in the rule syntax (word, =exact, prefix*, "phrase",
     /regex/); `near` holds (term, term, scope) proximity conditions, where scope is a number of words
-    or SENTENCE (0: both in one sentence). `unless_near` and `only_near` gate the hits of some positive
+    or SENTENCE (0: both in one sentence) or TEXT (-1: anywhere in the text). `unless_near` and `only_near` gate the hits of some positive
     terms (or of every one, with ANY_TERM): (terms, other terms, scope) cancels a hit that has one of the
     other terms within scope, or keeps it only when one of them is within scope.
     """
@@ -212,6 +212,7 @@ class RuleSpec:
 
 
 SENTENCE = 0  # the scope of a near / unless_near / only_near condition meaning "in the same sentence"
+TEXT = -1  # the scope meaning "anywhere in the text"
 ANY_TERM = "*"  # the term of an unless_near / only_near condition meaning "every positive term of the rule"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.errors import ConfigError
-from bot.models import SENTENCE, RuleSpec, Severity
+from bot.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.env import SECRET_KEYS
 from config.positions import KeyLines
 
@@ -186,13 +186,15 @@ def _hhmm(text: str) -> str:
     return f"{int(hours):02d}:{minutes}"
 
 
-SCOPE_EXPECTED = 'a positive number of words, or "sentence" for the same sentence'
+SCOPE_EXPECTED = 'a positive number of words, "sentence" for the same sentence or "text" for anywhere'
 
 
 def scope(raw: Any, key: str, src: Source) -> int:
-    """The scope of a proximity condition: a number of words (>= 1), or "sentence" (stored as 0)."""
+    """The scope of a proximity condition: a number of words (>= 1), "sentence" (stored as 0) or "text" (-1)."""
     if raw == "sentence":
         return SENTENCE
+    if raw == "text":
+        return TEXT
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise src.error("is not a scope", key, _shown(raw), expected=SCOPE_EXPECTED)
     if raw < 1:

@@ -15,7 +15,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Array
 
 from bot.errors import ConfigError, NotFound
-from bot.models import SENTENCE, RuleSpec, Severity
+from bot.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.files import atomic_write
 from config.loader import load_text, read_text
 from config.refs import EXPECTED as REF_EXPECTED
@@ -240,7 +240,7 @@ def _find_rule(doc: Any, name: str) -> tuple[AoT | Array | None, int]:
 
 
 def _scope(n: int) -> int | str:
-    return "sentence" if n == SENTENCE else n
+    return "sentence" if n == SENTENCE else "text" if n == TEXT else n
 
 
 def rule_to_toml(spec: RuleSpec) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Literal
 import ahocorasick
 
 from bot.errors import RuleError
-from bot.models import ANY_TERM, SENTENCE, RuleSpec
+from bot.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
 Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]
@@ -23,7 +23,7 @@ class Gate:
     kind: GateKind
     targets: frozenset[int] | None  # term ids, or None for every positive term (ANY_TERM)
     others: tuple[int, ...]
-    scope: int  # words, or SENTENCE
+    scope: int  # words, SENTENCE or TEXT
 
     def applies_to(self, tid: int) -> bool:
         return self.targets is None or tid in self.targets
@@ -31,6 +31,8 @@ class Gate:
 
 def scope_text(scope: int) -> str:
     """How a gate's scope reads in explanations: "within 3 words" or "in the same sentence"."""
+    if scope == TEXT:
+        return "anywhere in the text"
     return "in the same sentence" if scope == SENTENCE else f"within {scope} words in the sentence"
 
 
@@ -166,7 +168,7 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
 
 
 def _is_scope(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= SENTENCE
+    return isinstance(value, int) and not isinstance(value, bool) and value >= TEXT
 
 
 def _gate(

@@ -6,7 +6,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from bot.models import SENTENCE, Match, MatchedTerm
+from bot.models import SENTENCE, TEXT, Match, MatchedTerm
 from bot.rules.compiler import CompiledRule, Gate, Tables, channel_handle
 from bot.rules.normalize import NormalizedText, normalize
 
@@ -154,7 +154,10 @@ class TextState:
         return ends
 
     def within(self, a: Span, b: Span, scope: int) -> bool:
-        """Whether two hits are within `scope` words of each other, or in one sentence for SENTENCE."""
+        """Whether two hits are within `scope` words of each other, in one sentence (SENTENCE), or in
+        the text at all (TEXT)."""
+        if scope == TEXT:
+            return True
         if scope == SENTENCE:
             return self.sentence(a[0]) == self.sentence(b[0])
         return self.distance(a, b) <= scope
@@ -167,28 +170,34 @@ class TextState:
         return any(self.within(a, b, scope) for a in ha for b in hb)
 
     def gate_blocks(self, span: Span, gates: Sequence[Gate]) -> tuple[Gate, int, Span | None] | None:
-        """The first gate that cancels a hit at `span`, with the other term and its hit (None for an
-        only_near gate, whose context is missing); None when every gate lets the hit through.
+        """Why a hit at `span` is cancelled, or None when it counts: the first unless_near gate that finds
+        one of its terms (with that term and its hit), or, when the term has only_near gates and none
+        finds its context, the first of them (with -1 and None).
 
-        A gate looks only inside the hit's sentence: within N words there, or anywhere in it."""
-        touched, regex_terms = self.touched, self.tables.regex_terms
+        A gate with a number of words looks only inside the hit's sentence."""
+        only: list[Gate] = []
         for gate in gates:
-            found: tuple[int, Span] | None = None
-            for other in gate.others:
-                if other not in touched and other not in regex_terms:
-                    continue
-                for o in self.hits(other):
-                    if self.within(span, o, gate.scope) and (
-                        gate.scope == SENTENCE or self.sentence(span[0]) == self.sentence(o[0])
-                    ):
-                        found = (other, o)
-                        break
-                if found:
-                    break
-            if gate.kind == "unless_near" and found is not None:
+            if gate.kind == "only_near":
+                only.append(gate)
+                continue
+            found = self._context(span, gate)
+            if found is not None:
                 return gate, found[0], found[1]
-            if gate.kind == "only_near" and found is None:
-                return gate, gate.others[0], None
+        if only and not any(self._context(span, g) is not None for g in only):
+            return only[0], -1, None
+        return None
+
+    def _context(self, span: Span, gate: Gate) -> tuple[int, Span] | None:
+        """A hit of one of the gate's other terms within its scope of `span`."""
+        touched, regex_terms = self.touched, self.tables.regex_terms
+        for other in gate.others:
+            if other not in touched and other not in regex_terms:
+                continue
+            for o in self.hits(other):
+                if self.within(span, o, gate.scope) and (
+                    gate.scope <= SENTENCE or self.sentence(span[0]) == self.sentence(o[0])
+                ):
+                    return other, o
         return None
 
     def matched_term(self, tid: int, span: Span) -> MatchedTerm:

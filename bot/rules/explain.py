@@ -99,7 +99,7 @@ def explain_rule(
         report("near", a)
         report("near", b)
         ra, rb = tables.terms[a].raw, tables.terms[b].raw
-        shown = "sentence" if n == 0 else n
+        shown = {0: "sentence", -1: "text"}.get(n, n)
         if not state.hits(a) or not state.hits(b):
             absent = [r for t, r in ((a, ra), (b, rb)) if not state.hits(t)]
             reasons.append(f"near({ra!r}, {rb!r}, {shown}): {' and '.join(map(repr, absent))} not found")
@@ -135,6 +135,11 @@ def explain_rule(
     )
 
 
+def _listed(raws: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(repr(r) for r in raws[:most])
+    return shown + (f", … ({len(raws) - most} more)" if len(raws) > most else "")
+
+
 def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> dict[int, list[Span]]:
     """Each positive term's hits that the gates keep; says in `cancelled` which gate dropped the others."""
     terms = state.tables.terms
@@ -157,8 +162,12 @@ def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> di
                     f"{found!r} {scope_text(gate.scope)}"
                 )
             else:
-                wanted = ", ".join(repr(terms[o].raw) for o in gate.others)
-                cancelled.append(f"{what} dropped by only_near: none of {wanted} {scope_text(gate.scope)}")
+                wanted = "; nor ".join(
+                    f"{_listed([terms[o].raw for o in g.others])} {scope_text(g.scope)}"
+                    for g in gates
+                    if g.kind == "only_near"
+                )
+                cancelled.append(f"{what} dropped by only_near: none of {wanted}")
     return kept
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError, RuleError
-from bot.models import SENTENCE, RuleSpec
+from bot.models import SENTENCE, TEXT, RuleSpec
 from bot.rules import CompiledRules, compile_rules
 from bot.rules.report_text import explanation_lines
 from config.edit import rule_to_toml
@@ -161,7 +161,7 @@ def test_toml_syntax_loads_and_round_trips(tmp_path: Path) -> None:
         tmp_path,
         'near = [["эвакуировать", "Суджа", "sentence"]]\n'
         'unless_near = [["*", ["автомобиль", "парковка"], 3], ["эвакуировать", "учения", "sentence"]]\n'
-        'only_near = [[["эвакуировать", "Суджа"], ["жители"], 6]]\n',
+        'only_near = [[["эвакуировать", "Суджа"], ["жители"], 6], ["*", "обстрел", "text"]]\n',
     )
     (spec,) = load(path, {}).rules
     assert spec.near == (("эвакуировать", "Суджа", SENTENCE),)
@@ -169,11 +169,11 @@ def test_toml_syntax_loads_and_round_trips(tmp_path: Path) -> None:
         (("*",), ("автомобиль", "парковка"), 3),
         (("эвакуировать",), ("учения",), SENTENCE),
     )
-    assert spec.only_near == ((("эвакуировать", "Суджа"), ("жители",), 6),)
+    assert spec.only_near == ((("эвакуировать", "Суджа"), ("жители",), 6), (("*",), ("обстрел",), TEXT))
     table = rule_to_toml(spec)
     assert table["near"] == [["эвакуировать", "Суджа", "sentence"]]
     assert table["unless_near"][1] == ["эвакуировать", ["учения"], "sentence"]
-    assert table["only_near"] == [[["эвакуировать", "Суджа"], ["жители"], 6]]
+    assert table["only_near"] == [[["эвакуировать", "Суджа"], ["жители"], 6], ["*", ["обстрел"], "text"]]
 
 
 @pytest.mark.parametrize(
@@ -196,3 +196,29 @@ def test_bad_proximity_conditions_name_the_key_and_what_is_valid(
     assert err.key == key
     assert problem in str(err)
     assert err.line is not None
+
+
+def test_only_near_conditions_on_one_term_are_alternatives() -> None:
+    m = compile_rules(
+        [
+            RuleSpec(
+                "r",
+                any_=("hit",),
+                only_near=((("hit",), ("missile",), 2), (("hit",), ("drone", "rocket"), SENTENCE)),
+            )
+        ]
+    )
+    assert m.match("A missile hit the depot")
+    assert m.match("Russia said it hit a howitzer far away with a kamikaze drone")
+    assert not m.match("The song hit the charts")
+    (report,) = m.explain("The song hit the charts")
+    assert report.cancelled == (
+        "'hit' (hit) dropped by only_near: none of 'missile' within 2 words in the sentence; "
+        "nor 'drone', 'rocket' in the same sentence",
+    )
+
+
+def test_text_scope_looks_anywhere_in_the_post() -> None:
+    m = compile_rules([RuleSpec("r", any_=("погибнуть",), only_near=((("*",), ("обстрел",), TEXT),))])
+    assert m.match("Город под обстрелом с утра.\n\nДвое погибли.")
+    assert not m.match("На трассе столкнулись две машины. Двое погибли.")

@@ -62,7 +62,7 @@ def test_rule_without_positive_terms_is_invalid() -> None:
 
 def test_near_needs_a_word_count_or_the_sentence_scope() -> None:
     with pytest.raises(RuleError, match="near"):
-        compile_rules([rule("n", near=[("a1", "b1", -1)])])
+        compile_rules([rule("n", near=[("a1", "b1", -2)])])
     compile_rules([rule("n", near=[("a1", "b1", 0)])])  # 0 is SENTENCE, written "sentence" in TOML
 
 
