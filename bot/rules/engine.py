@@ -171,20 +171,22 @@ class TextState:
 
     def gate_blocks(self, span: Span, gates: Sequence[Gate]) -> tuple[Gate, int, Span | None] | None:
         """Why a hit at `span` is cancelled, or None when it counts: the first unless_near gate that finds
-        one of its terms (with that term and its hit), or, when the term has only_near gates and none
-        finds its context, the first of them (with -1 and None).
+        one of its terms (with that term and its hit), or the first only_near gate of a group none of
+        whose gates finds its context (with -1 and None). only_near gates naming the same terms are one
+        group of alternatives; every group that applies must hold.
 
         A gate with a number of words looks only inside the hit's sentence."""
-        only: list[Gate] = []
+        groups: dict[frozenset[int] | None, list[Gate]] = {}
         for gate in gates:
             if gate.kind == "only_near":
-                only.append(gate)
+                groups.setdefault(gate.targets, []).append(gate)
                 continue
             found = self._context(span, gate)
             if found is not None:
                 return gate, found[0], found[1]
-        if only and not any(self._context(span, g) is not None for g in only):
-            return only[0], -1, None
+        for group in groups.values():
+            if not any(self._context(span, g) is not None for g in group):
+                return group[0], -1, None
         return None
 
     def _context(self, span: Span, gate: Gate) -> tuple[int, Span] | None:

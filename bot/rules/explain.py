@@ -165,7 +165,7 @@ def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> di
                 wanted = "; nor ".join(
                     f"{_listed([terms[o].raw for o in g.others])} {scope_text(g.scope)}"
                     for g in gates
-                    if g.kind == "only_near"
+                    if g.kind == "only_near" and g.targets == gate.targets
                 )
                 cancelled.append(f"{what} dropped by only_near: none of {wanted}")
     return kept

@@ -218,6 +218,27 @@ def test_only_near_conditions_on_one_term_are_alternatives() -> None:
     )
 
 
+def test_only_near_groups_for_different_terms_must_each_hold() -> None:
+    m = compile_rules(
+        [
+            RuleSpec(
+                "r",
+                any_=("пострадать", "погибнуть"),
+                only_near=(
+                    (("пострадать",), ("человек",), 3),
+                    (("*",), ("обстрел", "атака"), TEXT),
+                ),
+            )
+        ]
+    )
+    assert m.match("После обстрела пострадали два человека")
+    assert not m.match("После обстрела пострадали два дома")  # no people next to the verb
+    assert not m.match("В аварии пострадали два человека")  # no attack anywhere
+    assert m.match("Атака дронов. Погибли двое")
+    (report,) = m.explain("В аварии пострадали два человека")
+    assert "none of 'обстрел', 'атака' anywhere in the text" in report.cancelled[0]
+
+
 def test_text_scope_looks_anywhere_in_the_post() -> None:
     m = compile_rules([RuleSpec("r", any_=("погибнуть",), only_near=((("*",), ("обстрел",), TEXT),))])
     assert m.match("Город под обстрелом с утра.\n\nДвое погибли.")
