@@ -40,7 +40,7 @@ def packs() -> CompiledRules:
         ("Сили ППО збили безпілотники", "drones"),
         ("Two drones were shot down", "drones"),
         ("В результате атаки погибли двое", "casualties"),
-        ("Є загиблі та поранені", "casualties"),
+        ("Внаслідок обстрілу є загиблі та поранені", "casualties"),
         ("Three civilians were killed", "casualties"),
         ("Новая волна мобилизации", "mobilisation"),
         ("Повістки вручають у ТЦК", "mobilisation"),
