@@ -46,7 +46,7 @@ async def list_alerts(
 ) -> None:
     """Alerts newest first, with per-rule precision from review marks."""
     where = AlertFilter(statuses=tuple(AlertStatus(s) for s in states), rule=rule, review=review, since=since)
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         rows = await store.alerts.listing(where, limit)
         precision = await store.alerts.precision_by_rule()
     if as_json:

@@ -226,7 +226,7 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         probe.release()
     except AlreadyRunning as e:
         running = e.message
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         data = await collect_status(store, datetime.now(UTC))
     data["running"] = running is not None
     if as_json:

@@ -133,7 +133,7 @@ async def search(
       telewatch posts search Суджа
       telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
     """
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)
     if as_json:
@@ -156,7 +156,7 @@ async def recent(
     as_json: bool,
 ) -> None:
     """The newest stored posts (optionally of some channels or labels)."""
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.recent(where, limit)
     if as_json:
@@ -196,7 +196,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
 
     POST is a row id (from `posts recent`), @channel/123, or a t.me link.
     """
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         stored = await find_post(store, post)
         versions = await store.posts.versions(stored.id)
         matches = await store.matches.for_post(stored.id)

@@ -149,7 +149,7 @@ async def test_cmd(
 async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
     from storage.store import Store
 
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         stored = await store.posts.get(post_id)
     if stored is None:
         raise NotFound(f"no stored post with id {post_id}", hint="telewatch posts recent lists post ids")
