@@ -133,7 +133,7 @@ async def check(ctx: CliContext, as_json: bool) -> None:
 @run_async
 async def run(ctx: CliContext) -> None:
     """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
-    from bot.app import install_signal_handlers, run_live
+    from bot.app import connect_with_retry, install_signal_handlers, run_live
     from bot.ports import AlertSink
     from bot.telegram.chat import EditableTelegramSink, TelegramChat
     from bot.telegram.client import build_client, lock_path
@@ -147,16 +147,18 @@ async def run(ctx: CliContext) -> None:
         sinks: dict[str, AlertSink] = {}
         bot_gateway: TelethonGateway | None = None
         chat: TelegramChat | None = None
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
         if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
             # The bot sends alerts and serves the alert chat: commands and review buttons.
             bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
-            await bot_gateway.connect()
+            if not await connect_with_retry(bot_gateway, stop, what="alert bot"):
+                ctx.console.print("stopped")
+                return
             chat = TelegramChat(bot_gateway.client)
             sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
         elif any(r.sink == "telegram" for r in settings.routes):
             sinks["telegram"] = TelegramSink(gateway)
-        stop = asyncio.Event()
-        install_signal_handlers(stop)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
         config_path = ctx.config_path if ctx.config_path.exists() else None
         try:

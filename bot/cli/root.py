@@ -89,10 +89,14 @@ def cli(ctx: click.Context, config_path: Path, db_override: Path | None, debug: 
     Start here:   telewatch demo           (no Telegram needed)
     Then:         telewatch init && telewatch login && telewatch run
     Exit codes:   0 ok, 1 error, 2 bad config or usage, 3 bad input file, 4 database,
-                  5 not found, 6 Telegram refused, 7 not signed in, 8 already running
+                  5 not found, 6 Telegram refused, 7 not signed in, 8 already running,
+                  9 cannot reach Telegram, 130 interrupted
     """
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # Telethon logs each of its connection attempts; telewatch reports them itself, in one line.
+        logging.getLogger("telethon").setLevel(logging.ERROR)
     ctx.obj = CliContext(config_path=config_path, db_override=db_override, debug=debug)
