@@ -31,7 +31,14 @@ def alerts() -> None:
 @click.option("--review", type=click.Choice(REVIEWS), help="Only alerts with this review mark.")
 @click.option("--rule", help="Only alerts of this rule.")
 @click.option("--since", type=When(), help="Created from this time: 2024-08-06, 3d, 12h, today...")
-@click.option("--limit", "-n", default=30, show_default=True)
+@click.option(
+    "--limit",
+    "-n",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many alerts at most.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 @run_async

@@ -74,7 +74,13 @@ def print_report(ctx: CliContext, rows: list[dict[str, object]], show_bad: int) 
     "--alert", is_flag=True, help="Also alert on matching imported posts (off: archives are old news)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--show-bad", default=10, show_default=True, help="How many bad records to print.")
+@click.option(
+    "--show-bad",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many bad records to print.",
+)
 @pass_ctx
 @run_async
 async def import_cmd(
@@ -123,6 +129,7 @@ async def import_cmd(
 @click.option(
     "--speed",
     default=1.0,
+    type=click.FloatRange(min=0),
     show_default=True,
     help="Replay this many times faster than the pauses; 0 = no pauses.",
 )

@@ -31,7 +31,14 @@ def filter_options(fn: Any) -> Any:
             click.option("--label", "-l", "labels", multiple=True, help="Only channels with this label/tag."),
             click.option("--since", type=When(), help="From this time: 2024-08-06, 3d, 12h, today..."),
             click.option("--until", type=When(), help="Before this time."),
-            click.option("--limit", "-n", default=20, show_default=True, help="How many posts at most."),
+            click.option(
+                "--limit",
+                "-n",
+                default=20,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="How many posts at most.",
+            ),
             click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
         ]
     ):

@@ -33,19 +33,38 @@ class CliContext:
     console: Console = field(default_factory=Console)
     err_console: Console = field(default_factory=lambda: Console(stderr=True))
 
+    @property
+    def _default_config_missing(self) -> bool:
+        explicit = self.config_path != DEFAULT_CONFIG or "TELEWATCH_CONFIG" in self.environ
+        return not explicit and not self.config_path.exists()
+
     @cached_property
     def settings(self) -> Settings:
-        """Settings from the config file; defaults when the default file does not exist yet."""
+        """Settings from the config file; defaults (with a warning) when the default file does not exist."""
+        from config.env import unknown_keys
         from config.loader import load  # imported late: `telewatch --help` should not pay for it
 
-        explicit = self.config_path != DEFAULT_CONFIG or "TELEWATCH_CONFIG" in self.environ
-        if not self.config_path.exists() and not explicit:
+        for warning in unknown_keys(self.config_path, self.environ):
+            self.warn(warning)
+        if self._default_config_missing:
+            self.warn(
+                f"no config file at {self.config_path}: no channels, rules or routes "
+                "(create it with `telewatch init`, or pass --config)"
+            )
             return Settings()
         return load(self.config_path, self.environ)
 
     @property
     def db_path(self) -> Path:
-        return self.db_override or self.settings.storage.path
+        if self.db_override is not None:
+            return self.db_override
+        if self._default_config_missing:
+            return Settings().storage.path  # only the path is needed: no warning about rules
+        return self.settings.storage.path
+
+    def warn(self, message: str) -> None:
+        """One line on stderr about something suspicious that does not stop the command."""
+        click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:

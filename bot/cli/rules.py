@@ -53,7 +53,14 @@ def _specs(ctx: CliContext, packs: Sequence[str]) -> list[RuleSpec]:
         for pack in packs:
             if pack not in available_packs():
                 raise NotFound(f"no rule pack {pack!r}", hint="packs: " + ", ".join(available_packs()))
-            specs += [s for s in load_rule_pack(pack_path(pack)) if s.name not in names]
+            for spec in load_rule_pack(pack_path(pack)):
+                if spec.name in names:
+                    ctx.warn(
+                        f"--pack {pack}: rule {spec.name!r} is not used: the configuration "
+                        f"({ctx.config_path}) has a rule of that name, which wins"
+                    )
+                else:
+                    specs.append(spec)
     return specs
 
 
@@ -82,7 +89,12 @@ pack_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Test the whole content of this file as one text.",
 )
-@click.option("--post", "post_id", type=int, help="Test the stored post with this id (see `posts recent`).")
+@click.option(
+    "--post",
+    "post_id",
+    type=click.IntRange(min=1),
+    help="Test the stored post with this id (see `posts recent`).",
+)
 @click.option(
     "--json",
     "as_json",
