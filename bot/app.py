@@ -62,6 +62,38 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
+async def connect_or_stop(gateway: TelegramGateway, stop: asyncio.Event) -> bool:
+    """Connect, unless `stop` is set first (Ctrl-C during a slow connect stops at once): False then."""
+    connecting = asyncio.create_task(gateway.connect(), name="connect")
+    stopped = asyncio.create_task(stop.wait(), name="connect-stop")
+    await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not connecting.done():
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
+        return False
+    connecting.result()  # raises the connect error, if any
+    return True
+
+
+async def connect_with_retry(
+    gateway: TelegramGateway, stop: asyncio.Event, *, what: str = "Telegram", max_backoff: float = 60.0
+) -> bool:
+    """Connect, retrying with backoff (logged) while Telegram is unreachable; False if stopped first."""
+    backoff = 1.0
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            return await connect_or_stop(gateway, stop)
+        except Disconnected as e:
+            log.warning("%s: %s; attempt %d failed, next in %.0fs", what, e, attempt, backoff)
+            await _sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, max_backoff)
+    return False
+
+
 async def keep_watching(
     watcher: Watcher,
     stop: asyncio.Event,
@@ -72,23 +104,27 @@ async def keep_watching(
     """Connect, resolve, catch up, stay live; after a disconnect, reconnect (with backoff) and catch up."""
     gateway = watcher.gateway
     backoff = 1.0
+    attempt = 0
     resolved = False
     # A stop during a catch-up (SIGTERM) ends it after the page being stored, not after every page.
     relay = asyncio.create_task(stop.wait(), name="relay-stop")
     relay.add_done_callback(lambda t: None if t.cancelled() else watcher.stop())
     while not stop.is_set():
         try:
-            await gateway.connect()
+            if not await connect_or_stop(gateway, stop):
+                break
             if not resolved:
                 await watcher.resolve_all()
                 resolved = True
             await watcher.catch_up_all()
         except Disconnected as e:
-            log.warning("Telegram unreachable (%s); retrying in %.0fs", e, backoff)
+            attempt += 1
+            log.warning("Telegram unreachable (%s); attempt %d failed, next in %.0fs", e, attempt, backoff)
             await _sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, max_backoff)
             continue
         backoff = 1.0
+        attempt = 0
         watcher.connected.set()
         if on_live is not None:
             on_live()

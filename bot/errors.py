@@ -108,7 +108,22 @@ class AuthError(TelegramError):
 
 
 class Disconnected(TelegramError):
-    """The connection to Telegram dropped; the caller reconnects and catches up."""
+    """The connection to Telegram dropped (or never came up); `run` reconnects and catches up."""
+
+    exit_code = 9
+
+
+class Unreachable(Disconnected):
+    """Telegram's server at `host`:`port` cannot be reached: network down, refused, closed mid-answer."""
+
+    def __init__(self, host: str, port: int, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"cannot reach Telegram at {host}:{port} — {reason}",
+            hint=hint or "check the network connection (and [telegram.server], if set), then try again",
+        )
+        self.host = host
+        self.port = port
+        self.reason = reason
 
 
 class DeliveryFailed(TelewatchError):

@@ -79,7 +79,12 @@ async def import_items(
         if batch:
             task = asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert))
             batch.clear()
-            await settle()  # batches commit in order: the write lock is first come, first served
+            try:
+                await settle()  # batches commit in order: the write lock is first come, first served
+            except BaseException:
+                with contextlib.suppress(Exception):  # the earlier batch's error is the one to report
+                    await task
+                raise
             inflight = task
 
     try:

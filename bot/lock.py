@@ -34,6 +34,20 @@ class InstanceLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
+    def holder(self) -> str | None:
+        """The pid holding the lock, or None when nobody does; creates nothing (for `status`)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None  # no lock file: no telewatch ever ran on this session here
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return os.read(fd, 32).decode(errors="replace").strip() or "?"
+        finally:
+            os.close(fd)
+        return None
+
     def release(self) -> None:
         if self._fd is None:
             return

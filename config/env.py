@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +17,9 @@ API_ID = "TELEWATCH_API_ID"
 API_HASH = "TELEWATCH_API_HASH"
 BOT_TOKEN = "TELEWATCH_BOT_TOKEN"
 ENV_KEYS = (API_ID, API_HASH, BOT_TOKEN)
+# Every TELEWATCH_* name telewatch reads: the secrets above and the command line's global options.
+KNOWN_KEYS = (*ENV_KEYS, "TELEWATCH_CONFIG", "TELEWATCH_DB", "TELEWATCH_DEBUG")
+PREFIX = "TELEWATCH_"
 
 # TOML keys that must never hold a value in the file (it may end up in git); value = where it belongs.
 SECRET_KEYS: dict[str, str] = {
@@ -65,15 +70,38 @@ def collect(config_path: Path, environ: Mapping[str, str]) -> dict[str, EnvValue
     for file in dotenv_files(config_path):
         if not file.is_file():
             continue
-        try:
-            values = dotenv_values(file)
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"cannot read .env file: {e}", file=file) from e
+        values = _read_dotenv(file)
         for key in ENV_KEYS:
             raw = values.get(key)
             if key not in found and raw and raw.strip():
                 found[key] = EnvValue(raw.strip(), str(file))
     return found
+
+
+def _read_dotenv(file: Path) -> dict[str, str | None]:
+    try:
+        # utf-8-sig: a byte-order mark would otherwise become part of the first key's name.
+        text = file.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read .env file: {e}", file=file) from e
+    return dict(dotenv_values(stream=io.StringIO(text)))
+
+
+def unknown_keys(config_path: Path, environ: Mapping[str, str]) -> list[str]:
+    """One warning per TELEWATCH_* name (environment or .env) that telewatch does not read: a typo."""
+    places: list[tuple[str, list[str]]] = [("environment", list(environ))]
+    for file in dotenv_files(config_path):
+        if file.is_file():
+            places.append((str(file), list(_read_dotenv(file))))
+    warnings = []
+    for where, keys in places:
+        for key in keys:
+            if not key.upper().startswith(PREFIX) or key in KNOWN_KEYS:
+                continue
+            close = difflib.get_close_matches(key.upper(), KNOWN_KEYS, n=1, cutoff=0.7)
+            advice = f"did you mean {close[0]}?" if close else "known: " + ", ".join(KNOWN_KEYS)
+            warnings.append(f"{where}: {key} is not a telewatch setting and is ignored; {advice}")
+    return warnings
 
 
 def telegram_env(config_path: Path, environ: Mapping[str, str]) -> TelegramEnv:

@@ -35,7 +35,8 @@ def read_text(path: Path) -> str:
     """The config file's text, or a ConfigError saying how to create it."""
     try:
         # Bytes, not read_text: newline translation would turn a CRLF file into LF on every edit.
-        return path.read_bytes().decode("utf-8")
+        # utf-8-sig: editors on Windows save a byte-order mark, which TOML itself does not allow.
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             "config file not found", file=path, hint=f"create it with: telewatch --config {path} init"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,52 +37,165 @@ def migrations() -> list[tuple[int, str, str]]:
 LATEST_VERSION = len(migrations())
 
 
+# SQLite's primary result codes that mean the file or the disk is at fault, not the SQL.
+_FULL, _READONLY, _CORRUPT, _NOTADB, _CANTOPEN, _IOERR, _BUSY, _LOCKED, _PERM = 13, 8, 11, 26, 14, 10, 5, 6, 3
+STORAGE_FAULTS = frozenset({_FULL, _READONLY, _CORRUPT, _NOTADB, _CANTOPEN, _IOERR, _BUSY, _LOCKED, _PERM})
+
+
+def is_storage_fault(error: BaseException) -> bool:
+    """Whether a sqlite3 error is about the file, the disk or a lock (not a bug in a statement)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in STORAGE_FAULTS
+
+
+def storage_error(error: sqlite3.Error, path: Path | str) -> StorageError:
+    """The one-line StorageError (with a hint) for a sqlite3 error on the database at `path`."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _FULL:
+        return StorageError(
+            f"cannot write to {path}: the disk is full",
+            hint="free space on that disk (or point --db elsewhere) and run the command again; "
+            "what was committed before is kept",
+        )
+    if code in (_READONLY, _PERM):
+        return StorageError(
+            f"cannot write to {path}: the database is read-only ({error})",
+            hint="check the permissions of the file and its folder (reading commands still work)",
+        )
+    if code in (_CORRUPT, _NOTADB):
+        return StorageError(
+            f"{path} is damaged or not a telewatch database ({error})",
+            hint=f"restore it from a backup, or salvage it with: sqlite3 {path} .recover | sqlite3 NEW.db",
+        )
+    if code in (_BUSY, _LOCKED):
+        return StorageError(
+            f"{path} is locked by another process ({error})",
+            hint="wait for the other telewatch to finish, or stop it",
+        )
+    if code == _CANTOPEN:
+        return StorageError(
+            f"cannot open database {path} ({error})", hint="check the path and its permissions"
+        )
+    return StorageError(f"database {path}: {error}", hint="check the disk and the file's permissions")
+
+
 class Database:
     """Owns the single connection. Writers go through `transaction()`, which serialises them."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path | str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path | str, *, read_only: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.read_only = read_only
         self._write_lock = asyncio.Lock()
 
-    @classmethod
-    async def open(cls, path: Path | str, *, migrate_to: int | None = None) -> Database:
-        """Open (creating folders and file as needed) and migrate to the latest schema."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    @contextmanager
+    def faults(self) -> Iterator[None]:
+        """Turn sqlite3 errors about the file or disk into StorageError; others (bugs) pass unchanged."""
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            yield
         except sqlite3.Error as e:
-            raise StorageError(
-                f"cannot open database {path}: {e}", hint="check the path and its permissions"
-            ) from e
-        conn.row_factory = aiosqlite.Row
+            if is_storage_fault(e):
+                raise storage_error(e, self.path) from e
+            raise
+
+    @classmethod
+    async def open(
+        cls, path: Path | str, *, migrate_to: int | None = None, read_only: bool = False
+    ) -> Database:
+        """Open and migrate to the latest schema, creating folders and file as needed.
+
+        `read_only` opens an existing database for reading only: nothing is created, the journal mode
+        is left alone and nothing is migrated (an older schema is upgraded first only where the file is
+        writable), so archives on read-only media stay searchable.
+        """
+        if read_only:
+            return await cls._open_read_only(path)
+        if str(path) != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StorageError(
+                    f"cannot create the folder for database {path}: {e.strerror}",
+                    hint="check the path given with --db or [storage] path",
+                ) from e
+            _check_writable(Path(path))
+        conn = await _connect(str(path), path)
         db = cls(conn, path)
         try:
+            # busy_timeout first: a second process opening the same new file waits instead of failing.
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await _enable_wal(conn)
             for pragma in (
-                "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=5000",
                 "PRAGMA temp_store=MEMORY",
                 "PRAGMA cache_size=-16384",  # 16 MiB page cache: keeps RSS flat on big imports
             ):
                 await conn.execute(pragma)
             await db.migrate(migrate_to)
         except sqlite3.DatabaseError as e:
-            await conn.close()
+            await _close_quietly(conn)
+            if is_storage_fault(e):
+                raise storage_error(e, path) from e
             raise StorageError(
                 f"{path} is not a usable telewatch database: {e}",
                 hint="point --db at a new file or at a database telewatch created",
             ) from e
         except BaseException:
-            await conn.close()
+            await _close_quietly(conn)
+            raise
+        return db
+
+    @classmethod
+    async def _open_read_only(cls, path: Path | str, *, upgraded: bool = False) -> Database:
+        uri = _existing_uri(Path(path))
+        # mode=rw never creates the file, and query_only refuses every write; unlike mode=ro it lets
+        # the last reader remove the WAL files on close, so reading leaves no new files behind.
+        # (SQLite falls back to reading by itself when the file is not writable.)
+        conn = await _connect(f"{uri}?mode=rw", path, uri=True)
+        try:
+            try:
+                await conn.execute("PRAGMA query_only=ON")
+                await _read_header(conn)
+            except sqlite3.OperationalError as e:
+                if getattr(e, "sqlite_errorcode", 0) & 0xFF != _CANTOPEN:
+                    raise
+                # A WAL database on read-only media: its -shm cannot be created. Nobody can be writing
+                # to it there, so read it as immutable.
+                await _close_quietly(conn)
+                conn = await _connect(f"{uri}?mode=ro&immutable=1", path, uri=True)
+                await _read_header(conn)
+        except sqlite3.DatabaseError as e:
+            await _close_quietly(conn)
+            raise storage_error(e, path) from e
+        except BaseException:
+            await _close_quietly(conn)
+            raise
+        db = cls(conn, path, read_only=True)
+        try:
+            await conn.execute("PRAGMA busy_timeout=10000")
+            version = await db.schema_version()
+            if version < LATEST_VERSION and not upgraded:
+                # An older schema: upgrade it once where the file is writable, then read as asked.
+                await _close_quietly(conn)
+                try:
+                    await (await cls.open(path)).close()
+                except StorageError as e:
+                    raise _version_error(path, version) from e
+                return await cls._open_read_only(path, upgraded=True)
+            if version != LATEST_VERSION:
+                raise _version_error(path, version)
+        except sqlite3.DatabaseError as e:
+            await _close_quietly(conn)
+            raise storage_error(e, path) from e
+        except BaseException:
+            await _close_quietly(conn)
             raise
         return db
 
     async def close(self) -> None:
         async with self._write_lock:
-            await self.conn.close()
+            await _close_quietly(self.conn)
 
     async def __aenter__(self) -> Database:
         return self
@@ -93,43 +208,65 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self, target: int | None = None) -> int:
-        """Apply every migration above the stored version (up to `target`); returns the new version."""
-        current = await self.schema_version()
+        """Apply every migration above the stored version (up to `target`); returns the new version.
+
+        Each step re-reads the version inside its BEGIN IMMEDIATE transaction, so two processes
+        opening the same new database migrate it once between them.
+        """
         target = LATEST_VERSION if target is None else target
-        if current > LATEST_VERSION:
-            raise StorageError(
-                f"database {self.path} has schema version {current}, newer than this telewatch "
-                f"({LATEST_VERSION})",
-                hint="upgrade telewatch",
-            )
+        current = await self.schema_version()
         for number, _name, sql in migrations():
-            if current < number <= target:
-                async with self.transaction():
+            if current >= target:
+                break
+            async with self.transaction():
+                current = await self.schema_version()  # another process may have migrated meanwhile
+                if current > LATEST_VERSION:
+                    raise _version_error(self.path, current)
+                if current < number <= target:
                     for statement in split_sql(sql):
                         await self.conn.execute(statement)
                     await self.conn.execute(f"PRAGMA user_version={number}")
-                current = number
+                    current = number
+        if current > LATEST_VERSION:
+            raise _version_error(self.path, current)
         return current
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One serialised write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            with self.faults():
+                await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
+            except BaseException as e:
+                await self._rollback()
+                if isinstance(e, sqlite3.Error) and is_storage_fault(e):
+                    raise storage_error(e, self.path) from e
                 raise
-            await self.conn.execute("COMMIT")
+            try:
+                await self.conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                await self._rollback()
+                if is_storage_fault(e):
+                    raise storage_error(e, self.path) from e
+                raise
+
+    async def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (disk full, I/O error): nothing left to undo.
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self.conn.execute("ROLLBACK")
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        with self.faults():
+            async with self.conn.execute(sql, params) as cur:
+                return list(await cur.fetchall())
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        with self.faults():
+            async with self.conn.execute(sql, params) as cur:
+                return await cur.fetchone()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A single write statement in its own transaction."""
@@ -139,6 +276,82 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+async def _connect(target: str, path: Path | str, *, uri: bool = False) -> aiosqlite.Connection:
+    try:
+        conn = await aiosqlite.connect(target, isolation_level=None, uri=uri)
+    except sqlite3.Error as e:
+        raise storage_error(e, path) from e
+    conn.row_factory = aiosqlite.Row
+    return conn
+
+
+def _existing_uri(file: Path) -> str:
+    """The file: URI of an existing database file; StorageError (and nothing created) when it is missing."""
+    if not file.is_file():
+        raise StorageError(
+            f"no database at {file}",
+            hint="check --db / [storage] path; `telewatch import` or `telewatch run` creates one",
+        )
+    return file.resolve().as_uri()
+
+
+async def _enable_wal(conn: aiosqlite.Connection, *, patience: float = 10.0) -> None:
+    """Switch to WAL; SQLite does not wait for a busy lock here, so wait for it ourselves."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            busy = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF in (_BUSY, _LOCKED)
+            if not busy or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.02)
+
+
+def _check_writable(file: Path) -> None:
+    """Refuse up front, in words, a database (or its folder) that cannot be written."""
+    target = file if file.exists() else file.parent
+    try:
+        read_only_fs = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+    except OSError:
+        return  # let SQLite report what is wrong
+    if read_only_fs or not os.access(target, os.W_OK):
+        what = "the database" if target is file else "its folder"
+        raise StorageError(
+            f"cannot write to {file}: {what} is read-only"
+            + (" (read-only file system)" if read_only_fs else ""),
+            hint="reading commands (posts search, recent, show, status) still work; "
+            "to write, copy it somewhere writable and point --db there"
+            if target is file
+            else "point --db at a writable folder",
+        )
+
+
+async def _read_header(conn: aiosqlite.Connection) -> None:
+    """Touch the file (SQLite opens lazily), so a missing -shm or a non-database shows up now."""
+    async with conn.execute("PRAGMA schema_version") as cur:
+        await cur.fetchone()
+
+
+async def _close_quietly(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error, ValueError):
+        await conn.close()
+
+
+def _version_error(path: Path | str, version: int) -> StorageError:
+    if version > LATEST_VERSION:
+        return StorageError(
+            f"database {path} has schema version {version}, newer than this telewatch ({LATEST_VERSION})",
+            hint="upgrade telewatch",
+        )
+    return StorageError(
+        f"database {path} has schema version {version}, older than this telewatch ({LATEST_VERSION}), "
+        "and it is read-only, so it cannot be upgraded",
+        hint="copy it somewhere writable and run telewatch on the copy once to upgrade it",
+    )
 
 
 def split_sql(script: str) -> list[str]:

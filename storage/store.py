@@ -24,8 +24,9 @@ class Store:
         self.cursors = CursorRepository(db)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path | str, *, read_only: bool = False) -> Store:
+        """Open for writing (created and migrated as needed), or an existing database read-only."""
+        return cls(await Database.open(path, read_only=read_only))
 
     async def close(self) -> None:
         await self.db.close()

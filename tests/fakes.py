@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.channel_refs import RefKind, parse_channel_ref
-from bot.errors import ChannelUnavailable, Disconnected, RateLimited
+from bot.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
 from bot.models import ChannelRef, Media, Post
 from bot.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
 
@@ -277,7 +277,7 @@ class FakeTelegram:
         await asyncio.sleep(0)
         if self.refuse_connects > 0:
             self.refuse_connects -= 1
-            raise Disconnected("connection refused")
+            raise Unreachable("127.0.0.1", 443, "connection refused (during connect)")
         self.connected = True
         self.connects += 1
         self._lost = asyncio.get_running_loop().create_future()

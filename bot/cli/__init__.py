@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
@@ -11,7 +12,7 @@ from bot.cli import alerts_cmds, config_cmds, demo, importing, posts  # noqa: F4
 from bot.cli import live as _live  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli.root import cli
-from bot.errors import TelewatchError
+from bot.errors import StorageError, TelewatchError
 
 __all__ = ["cli", "main"]
 
@@ -36,4 +37,27 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
+    except sqlite3.Error as e:  # a storage fault the storage layer did not name: still one line
+        if debug:
+            raise
+        return _fail(f"database error: {e}", "run with --debug for details", StorageError.exit_code)
+    except OSError as e:
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        return _fail(f"{where}{e.strerror or e}", "check the path, its permissions and free space", 1)
+    except Exception as e:  # a bug: one line, and the traceback with --debug
+        if debug:
+            raise
+        return _fail(
+            f"unexpected {type(e).__name__}: {e}",
+            "run again with --debug for the traceback, and report it",
+            1,
+        )
     return 0
+
+
+def _fail(message: str, hint: str, code: int) -> int:
+    click.secho(f"error: {message}", fg="red", err=True)
+    click.echo(f"hint: {hint}", err=True)
+    return code

@@ -31,7 +31,14 @@ def alerts() -> None:
 @click.option("--review", type=click.Choice(REVIEWS), help="Only alerts with this review mark.")
 @click.option("--rule", help="Only alerts of this rule.")
 @click.option("--since", type=When(), help="Created from this time: 2024-08-06, 3d, 12h, today...")
-@click.option("--limit", "-n", default=30, show_default=True)
+@click.option(
+    "--limit",
+    "-n",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many alerts at most.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 @run_async
@@ -46,7 +53,7 @@ async def list_alerts(
 ) -> None:
     """Alerts newest first, with per-rule precision from review marks."""
     where = AlertFilter(statuses=tuple(AlertStatus(s) for s in states), rule=rule, review=review, since=since)
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         rows = await store.alerts.listing(where, limit)
         precision = await store.alerts.precision_by_rule()
     if as_json:

@@ -179,9 +179,12 @@ def config_group() -> None:
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
     """Validate the config file (and .env, rule packs, rule terms); exit 2 with the first error."""
+    from config.env import unknown_keys
     from config.loader import load
 
     s = load(ctx.config_path, ctx.environ)
+    for warning in unknown_keys(ctx.config_path, ctx.environ):
+        ctx.warn(warning)
     enabled = sum(1 for c in s.channels if c.enabled)
     tg = s.telegram
     creds = (

@@ -25,7 +25,13 @@ def fresh_database(path: Path) -> None:
 
 
 @cli.command()
-@click.option("--speed", default=1.0, show_default=True, help="Replay speed factor; 0 = no pauses at all.")
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Replay speed factor; 0 = no pauses at all.",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

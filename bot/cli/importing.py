@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -11,6 +13,7 @@ from rich.table import Table
 
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.errors import SourceError
 from bot.importer import ImportReport, import_items, replay_items
 from bot.runtime import open_runtime
 from bot.sources import FORMATS, Source, open_source
@@ -65,16 +68,79 @@ def print_report(ctx: CliContext, rows: list[dict[str, object]], show_bad: int) 
                 ctx.err_console.print(f"[dim]… and {hidden} more bad records (--json lists them)[/dim]")
 
 
+STDIN = Path("-")
+
+
+def spool_stdin(folder: Path) -> Path:
+    """Copy standard input to a file, so the format can be detected and the readers can stream it."""
+    target = folder / "stdin"
+    stdin = sys.stdin.buffer
+    with target.open("wb") as out:
+        while chunk := stdin.read(1 << 20):
+            out.write(chunk)
+    return target
+
+
+def folder_sources(ctx: CliContext, folder: Path, fmt: str | None) -> list[Source]:
+    """Every importable file in a folder, by name; a Telegram Desktop export folder is one source."""
+    if (folder / "result.json").is_file():
+        return [open_source(folder, format=fmt)]
+    sources: list[Source] = []
+    skipped = 0
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            sources.append(open_source(path, format=fmt))
+        except SourceError as e:
+            skipped += 1
+            ctx.warn(f"skipped {e.message}")
+    if not sources:
+        raise SourceError(
+            f"{folder}: no file in it is a telewatch JSONL, Telegram Desktop export or Telethon dump"
+            + (f" ({skipped} skipped)" if skipped else " (it is empty)"),
+            hint="give the files to import, or name their format with --format",
+        )
+    return sources
+
+
+def open_sources(
+    ctx: CliContext, paths: tuple[Path, ...], fmt: str | None, spool: Path
+) -> tuple[list[Source], dict[Path, str]]:
+    """Sources for files, folders and `-` (standard input), and the names to report them by."""
+    sources: list[Source] = []
+    names: dict[Path, str] = {}
+    for path in paths:
+        if path == STDIN:
+            if any(names.get(s.path) == "-" for s in sources):
+                raise click.BadParameter("'-' (standard input) can be given once", param_hint="FILES")
+            source = open_source(spool_stdin(spool), format=fmt)
+            names[source.path] = "-"
+            sources.append(source)
+        elif path.is_dir():
+            sources.extend(folder_sources(ctx, path, fmt))
+        else:
+            sources.append(open_source(path, format=fmt))
+    return sources, names
+
+
 @cli.command("import")
 @click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, allow_dash=True, readable=True, path_type=Path),
 )
 @click.option("--format", "fmt", type=FORMAT_CHOICE, help="Skip detection and read FILES as this format.")
 @click.option(
     "--alert", is_flag=True, help="Also alert on matching imported posts (off: archives are old news)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--show-bad", default=10, show_default=True, help="How many bad records to print.")
+@click.option(
+    "--show-bad",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many bad records to print.",
+)
 @pass_ctx
 @run_async
 async def import_cmd(
@@ -82,12 +148,27 @@ async def import_cmd(
 ) -> None:
     """Import posts from files: telewatch JSONL, Telegram Desktop exports (result.json), Telethon dumps.
 
-    The format is detected from the content. Re-importing is safe: known posts are left alone,
+    FILES may be folders (every importable file in them, by name; an export folder with result.json
+    is one export) and `-` for standard input. The format is detected from the content. Re-importing is safe: known posts are left alone,
     changed texts are stored as new versions. Bad records are reported with their position and
     skipped; they never stop the import. Matches are recorded; alerts only with --alert.
     """
+    with tempfile.TemporaryDirectory(prefix="telewatch-import-") as spool:
+        sources, names = open_sources(ctx, files, fmt, Path(spool))
+        await import_sources(ctx, sources, names, alert=alert, as_json=as_json, show_bad=show_bad)
+
+
+async def import_sources(
+    ctx: CliContext,
+    sources: list[Source],
+    names: dict[Path, str],
+    *,
+    alert: bool,
+    as_json: bool,
+    show_bad: int,
+) -> None:
+    """Import each source in turn, with a progress bar, then print one report row per source."""
     rows: list[dict[str, object]] = []
-    sources = [open_source(path, format=fmt) for path in files]
     async with open_runtime(ctx.settings, ctx.db_path, console=ctx.console) as rt:
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -101,14 +182,17 @@ async def import_cmd(
             transient=True,
         ) as progress:
             for source in sources:
-                task = progress.add_task(source.path.name, total=source.size_hint(), posts=0)
+                label = names.get(source.path, source.path.name)
+                task = progress.add_task(label, total=source.size_hint(), posts=0)
 
                 def advance(report: ImportReport, task_id: TaskID = task, src: Source = source) -> None:
                     progress.update(task_id, completed=src.bytes_read, posts=report.result.stored)
 
                 report = await import_items(source, rt.pipeline, alert=alert, on_batch=advance)
                 progress.update(task, completed=source.size_hint(), posts=report.result.stored)
-                rows.append(report_dict(source.path, source.format, report))
+                rows.append(
+                    report_dict(Path(names.get(source.path, str(source.path))), source.format, report)
+                )
             if alert:
                 await rt.dispatcher.run_once()
     if as_json:
@@ -123,6 +207,7 @@ async def import_cmd(
 @click.option(
     "--speed",
     default=1.0,
+    type=click.FloatRange(min=0),
     show_default=True,
     help="Replay this many times faster than the pauses; 0 = no pauses.",
 )

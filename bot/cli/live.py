@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.output import fmt_time, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.errors import AlreadyRunning, AuthError
+from bot.errors import AuthError
 from bot.lock import InstanceLock
 from config.settings import Settings
 from storage.store import Store
@@ -133,7 +134,7 @@ async def check(ctx: CliContext, as_json: bool) -> None:
 @run_async
 async def run(ctx: CliContext) -> None:
     """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
-    from bot.app import install_signal_handlers, run_live
+    from bot.app import connect_with_retry, install_signal_handlers, run_live
     from bot.ports import AlertSink
     from bot.telegram.chat import EditableTelegramSink, TelegramChat
     from bot.telegram.client import build_client, lock_path
@@ -147,16 +148,18 @@ async def run(ctx: CliContext) -> None:
         sinks: dict[str, AlertSink] = {}
         bot_gateway: TelethonGateway | None = None
         chat: TelegramChat | None = None
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
         if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
             # The bot sends alerts and serves the alert chat: commands and review buttons.
             bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
-            await bot_gateway.connect()
+            if not await connect_with_retry(bot_gateway, stop, what="alert bot"):
+                ctx.console.print("stopped")
+                return
             chat = TelegramChat(bot_gateway.client)
             sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
         elif any(r.sink == "telegram" for r in settings.routes):
             sinks["telegram"] = TelegramSink(gateway)
-        stop = asyncio.Event()
-        install_signal_handlers(stop)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
         config_path = ctx.config_path if ctx.config_path.exists() else None
         try:
@@ -211,6 +214,16 @@ async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
     return {"channels": channels, "last_flood": await state.status("last_flood")}
 
 
+async def describe_archive(store: Store) -> dict[str, Any]:
+    """What a database holds: posts, channels with posts, alerts, the newest post's date."""
+    row = await store.db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(DISTINCT channel_id) FROM posts), "
+        "(SELECT COUNT(*) FROM alerts), (SELECT MAX(date) FROM posts)"
+    )
+    assert row is not None
+    return {"posts": row[0], "channels": row[1], "alerts": row[2], "newest_post": row[3]}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
@@ -219,20 +232,21 @@ async def status(ctx: CliContext, as_json: bool) -> None:
     """Show whether the watcher runs and, per channel: last post, last check, lag, errors, flood waits."""
     from bot.telegram.client import lock_path
 
-    running: str | None = None
-    probe = InstanceLock(lock_path(ctx.settings.telegram))
-    try:
-        probe.acquire()
-        probe.release()
-    except AlreadyRunning as e:
-        running = e.message
-    async with await Store.open(ctx.db_path) as store:
+    running = InstanceLock(lock_path(ctx.settings.telegram)).holder()
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         data = await collect_status(store, datetime.now(UTC))
+        archive = await describe_archive(store)
     data["running"] = running is not None
+    data["database"] = {"path": str(ctx.db_path), **archive}
     if as_json:
         print_json(data)
         return
-    ctx.console.print("[green]running[/]" if running else "[yellow]not running[/]")
+    ctx.console.print(f"[green]running[/] (pid {running})" if running else "[yellow]not running[/]")
+    newest = f", newest {fmt_time(archive['newest_post'])} UTC" if archive["newest_post"] else ""
+    ctx.console.print(
+        f"{escape(str(ctx.db_path))}: {archive['posts']} posts in {archive['channels']} channels{newest}, "
+        f"{archive['alerts']} alerts"
+    )
     table = Table("channel", "state", "last post", "last check", "behind", "errors", "last error")
     for c in data["channels"]:
         style = STATE_STYLE.get(c["state"], "red")
@@ -249,7 +263,8 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         ctx.console.print(table)
     else:
         ctx.console.print(
-            f"no channels resolved yet in {ctx.db_path}; `telewatch check` or `telewatch run` resolves them"
+            "no channel resolved by a live run yet (posts came from imports or replays); "
+            "`telewatch check` or `telewatch run` resolves them"
         )
     flood = data["last_flood"]
     if flood:

@@ -31,7 +31,14 @@ def filter_options(fn: Any) -> Any:
             click.option("--label", "-l", "labels", multiple=True, help="Only channels with this label/tag."),
             click.option("--since", type=When(), help="From this time: 2024-08-06, 3d, 12h, today..."),
             click.option("--until", type=When(), help="Before this time."),
-            click.option("--limit", "-n", default=20, show_default=True, help="How many posts at most."),
+            click.option(
+                "--limit",
+                "-n",
+                default=20,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="How many posts at most.",
+            ),
             click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
         ]
     ):
@@ -133,7 +140,7 @@ async def search(
       telewatch posts search Суджа
       telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
     """
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)
     if as_json:
@@ -156,7 +163,7 @@ async def recent(
     as_json: bool,
 ) -> None:
     """The newest stored posts (optionally of some channels or labels)."""
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.recent(where, limit)
     if as_json:
@@ -196,7 +203,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
 
     POST is a row id (from `posts recent`), @channel/123, or a t.me link.
     """
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         stored = await find_post(store, post)
         versions = await store.posts.versions(stored.id)
         matches = await store.matches.for_post(stored.id)

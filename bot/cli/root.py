@@ -33,19 +33,38 @@ class CliContext:
     console: Console = field(default_factory=Console)
     err_console: Console = field(default_factory=lambda: Console(stderr=True))
 
+    @property
+    def _default_config_missing(self) -> bool:
+        explicit = self.config_path != DEFAULT_CONFIG or "TELEWATCH_CONFIG" in self.environ
+        return not explicit and not self.config_path.exists()
+
     @cached_property
     def settings(self) -> Settings:
-        """Settings from the config file; defaults when the default file does not exist yet."""
+        """Settings from the config file; defaults (with a warning) when the default file does not exist."""
+        from config.env import unknown_keys
         from config.loader import load  # imported late: `telewatch --help` should not pay for it
 
-        explicit = self.config_path != DEFAULT_CONFIG or "TELEWATCH_CONFIG" in self.environ
-        if not self.config_path.exists() and not explicit:
+        for warning in unknown_keys(self.config_path, self.environ):
+            self.warn(warning)
+        if self._default_config_missing:
+            self.warn(
+                f"no config file at {self.config_path}: no channels, rules or routes "
+                "(create it with `telewatch init`, or pass --config)"
+            )
             return Settings()
         return load(self.config_path, self.environ)
 
     @property
     def db_path(self) -> Path:
-        return self.db_override or self.settings.storage.path
+        if self.db_override is not None:
+            return self.db_override
+        if self._default_config_missing:
+            return Settings().storage.path  # only the path is needed: no warning about rules
+        return self.settings.storage.path
+
+    def warn(self, message: str) -> None:
+        """One line on stderr about something suspicious that does not stop the command."""
+        click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
@@ -89,10 +108,14 @@ def cli(ctx: click.Context, config_path: Path, db_override: Path | None, debug: 
     Start here:   telewatch demo           (no Telegram needed)
     Then:         telewatch init && telewatch login && telewatch run
     Exit codes:   0 ok, 1 error, 2 bad config or usage, 3 bad input file, 4 database,
-                  5 not found, 6 Telegram refused, 7 not signed in, 8 already running
+                  5 not found, 6 Telegram refused, 7 not signed in, 8 already running,
+                  9 cannot reach Telegram, 130 interrupted
     """
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # Telethon logs each of its connection attempts; telewatch reports them itself, in one line.
+        logging.getLogger("telethon").setLevel(logging.ERROR)
     ctx.obj = CliContext(config_path=config_path, db_override=db_override, debug=debug)

@@ -56,7 +56,14 @@ def _specs(ctx: CliContext, packs: Sequence[str]) -> list[RuleSpec]:
         for pack in packs:
             if pack not in available_packs():
                 raise NotFound(f"no rule pack {pack!r}", hint="packs: " + ", ".join(available_packs()))
-            specs += [s for s in load_rule_pack(pack_path(pack)) if s.name not in names]
+            for spec in load_rule_pack(pack_path(pack)):
+                if spec.name in names:
+                    ctx.warn(
+                        f"--pack {pack}: rule {spec.name!r} is not used: the configuration "
+                        f"({ctx.config_path}) has a rule of that name, which wins"
+                    )
+                else:
+                    specs.append(spec)
     return specs
 
 
@@ -85,7 +92,12 @@ pack_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Test the whole content of this file as one text.",
 )
-@click.option("--post", "post_id", type=int, help="Test the stored post with this id (see `posts recent`).")
+@click.option(
+    "--post",
+    "post_id",
+    type=click.IntRange(min=1),
+    help="Test the stored post with this id (see `posts recent`).",
+)
 @click.option(
     "--json",
     "as_json",
@@ -152,7 +164,7 @@ async def test_cmd(
 async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
     from storage.store import Store
 
-    async with await Store.open(ctx.db_path) as store:
+    async with await Store.open(ctx.db_path, read_only=True) as store:
         stored = await store.posts.get(post_id)
     if stored is None:
         raise NotFound(f"no stored post with id {post_id}", hint="telewatch posts recent lists post ids")

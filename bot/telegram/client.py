@@ -100,7 +100,7 @@ async def login_user(
     client: TelegramClient, *, phone: Prompt, code: Prompt, password: Prompt, path: Path
 ) -> SignedIn:
     """Sign the watcher account in interactively (phone, code, 2FA password) unless already signed in."""
-    with translated("login"):
+    with translated("login", client=client):
         await client.connect()
         if not await client.is_user_authorized():
             number = await phone("Phone number (international format, e.g. +44...)")
@@ -120,7 +120,7 @@ async def login_user(
 
 async def login_bot(client: TelegramClient, *, token: str, path: Path) -> SignedIn:
     """Sign the alert bot in with its token from @BotFather."""
-    with translated("bot login"):
+    with translated("bot login", client=client):
         await client.connect()
         if not await client.is_user_authorized():
             try:
@@ -134,7 +134,7 @@ async def login_bot(client: TelegramClient, *, token: str, path: Path) -> Signed
 
 async def whoami(client: TelegramClient) -> SignedIn | None:
     """The signed-in account of a session, or None when the session is not signed in."""
-    with translated("check session"):
+    with translated("check session", client=client):
         await client.connect()
         if not await client.is_user_authorized():
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from telethon import errors as tg
 
@@ -15,6 +16,7 @@ from bot.errors import (
     RateLimited,
     TelegramError,
     TelewatchError,
+    Unreachable,
 )
 
 NOT_FOUND = (
@@ -47,12 +49,44 @@ AUTH = (
     tg.UnauthorizedError,
     tg.AuthKeyError,
 )
-TRANSIENT = (tg.ServerError, tg.TimedOutError, ConnectionError, OSError, asyncio.TimeoutError)
+# Network failures. Telethon raises asyncio.IncompleteReadError (an EOFError) when the server closes
+# the connection mid-answer, ConnectionError after its own connection retries, OSError from sockets.
+NETWORK = (ConnectionError, OSError, asyncio.TimeoutError, EOFError)
+TRANSIENT = (tg.ServerError, tg.TimedOutError, *NETWORK)
 
 
-def translate(error: BaseException, *, request: str, target: str | None = None) -> TelewatchError:
-    """The bot.errors equivalent of a Telethon (or network) error raised by `request` about `target`."""
+def server_of(client: Any) -> tuple[str, int] | None:
+    """The (host, port) a Telethon client talks to, when it has a session that says so."""
+    session = getattr(client, "session", None)
+    host = getattr(session, "server_address", None)
+    port = getattr(session, "port", None)
+    return (str(host), int(port)) if host and port else None
+
+
+def network_reason(error: BaseException) -> str:
+    """A short phrase for a network failure."""
+    if isinstance(error, EOFError):
+        return "the connection was closed before the answer arrived"
+    if isinstance(error, asyncio.TimeoutError | tg.TimedOutError):
+        return "the request timed out"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
+
+
+def translate(
+    error: BaseException, *, request: str, target: str | None = None, client: Any = None
+) -> TelewatchError:
+    """The bot.errors equivalent of a Telethon (or network) error raised by `request` about `target`.
+
+    With the `client`, network failures name the server they could not reach.
+    """
     what = target or request
+    if isinstance(error, NETWORK):
+        server = server_of(client)
+        if server is not None:
+            return Unreachable(server[0], server[1], f"{network_reason(error)} (during {request})")
+        return Disconnected(f"connection to Telegram lost during {request}: {network_reason(error)}")
     if isinstance(error, tg.FloodWaitError | tg.SlowModeWaitError | tg.FloodPremiumWaitError):
         return RateLimited(float(error.seconds), request=request)
     if isinstance(error, tg.FloodError):  # FLOOD without a number: back off a little
@@ -84,11 +118,11 @@ def translate(error: BaseException, *, request: str, target: str | None = None) 
 
 
 @contextmanager
-def translated(request: str, target: str | None = None) -> Iterator[None]:
+def translated(request: str, target: str | None = None, *, client: Any = None) -> Iterator[None]:
     """Run a block of Telethon calls, re-raising its errors as bot.errors (chained for --debug)."""
     try:
         yield
     except TelewatchError:
         raise
-    except (TimeoutError, tg.RPCError, ValueError, ConnectionError, OSError) as e:
-        raise translate(e, request=request, target=target) from e
+    except (tg.RPCError, ValueError, *NETWORK) as e:
+        raise translate(e, request=request, target=target, client=client) from e

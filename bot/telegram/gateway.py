@@ -43,14 +43,14 @@ class TelethonGateway:
 
     async def connect(self) -> None:
         """Connect and make sure the session is signed in (AuthError otherwise)."""
-        with translated("connect"):
+        with translated("connect", client=self.client):
             await self.client.connect()
             authorized = await self.client.is_user_authorized()
         if not authorized:
             raise AuthError("the Telegram session is not signed in", hint="run `telewatch login` first")
         if not self.is_bot:
             # Ask for updates explicitly: Telegram only pushes them to clients that made a request.
-            with translated("get_state"):
+            with translated("get_state", client=self.client):
                 await self.client(functions.updates.GetStateRequest())
 
     async def disconnect(self) -> None:
@@ -81,7 +81,7 @@ class TelethonGateway:
     async def resolve(self, reference: str) -> ResolvedChannel:
         parsed = parse_channel_ref(reference)
         self.requests.record("resolve")
-        with translated("resolve", reference):
+        with translated("resolve", reference, client=self.client):
             if parsed.kind is RefKind.INVITE:
                 assert parsed.invite_hash is not None
                 invite = await self.client(functions.messages.CheckChatInviteRequest(parsed.invite_hash))
@@ -107,7 +107,7 @@ class TelethonGateway:
     async def refresh(self, channel: ResolvedChannel) -> ResolvedChannel:
         self.requests.record("refresh")
         target = channel.username or str(channel.tg_id)
-        with translated("refresh", target):
+        with translated("refresh", target, client=self.client):
             result = await self.client(functions.channels.GetChannelsRequest([self._input(channel)]))
         if not result.chats:
             raise ChannelUnavailable(target, "not found")
@@ -115,7 +115,7 @@ class TelethonGateway:
 
     async def join(self, channel: ResolvedChannel) -> ResolvedChannel:
         self.requests.record("join")
-        with translated("join", channel.username or str(channel.tg_id)):
+        with translated("join", channel.username or str(channel.tg_id), client=self.client):
             await self.client(functions.channels.JoinChannelRequest(self._input(channel)))
         return self._remember(replace(channel, joined=True))
 
@@ -124,7 +124,7 @@ class TelethonGateway:
         if parsed.kind is not RefKind.INVITE or parsed.invite_hash is None:
             raise TelegramError(f"{reference} is not an invite link")
         self.requests.record("join")
-        with translated("join", reference):
+        with translated("join", reference, client=self.client):
             try:
                 updates = await self.client(functions.messages.ImportChatInviteRequest(parsed.invite_hash))
                 chats = list(getattr(updates, "chats", ()))
@@ -152,7 +152,7 @@ class TelethonGateway:
             min_id=window.get("min_id", 0),
             hash=0,
         )
-        with translated(kind, channel.username or str(channel.tg_id)):
+        with translated(kind, channel.username or str(channel.tg_id), client=self.client):
             result = await self.client(request)
         posts = [post_from_message(m, ref) for m in getattr(result, "messages", ())]
         return [p for p in posts if p is not None]
@@ -184,7 +184,7 @@ class TelethonGateway:
         text, entities = tl_html.parse(html)
         markup = inline_markup(buttons) if self.is_bot else None
         target: str | int = int(chat) if chat.lstrip("-").isdigit() else chat
-        with translated("send", chat):
+        with translated("send", chat, client=self.client):
             try:
                 peer = await self.client.get_input_entity(target)
                 result = await self.client(

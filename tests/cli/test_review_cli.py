@@ -142,6 +142,8 @@ def test_demo_runs_the_whole_pipeline(
 def test_errors_are_one_line_with_a_meaningful_exit_code(
     env: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
 ) -> None:
+    assert main(["import", str(env / "posts.jsonl")]) == 0
+    capsys.readouterr()
     assert main(args) == code
     err = capsys.readouterr().err
     assert message in err

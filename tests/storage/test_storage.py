@@ -64,7 +64,7 @@ async def test_a_database_from_a_newer_telewatch_is_refused(tmp_path: Path) -> N
 async def test_a_file_that_is_not_sqlite_is_a_clear_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="not a usable telewatch database"):
+    with pytest.raises(StorageError, match="damaged or not a telewatch database"):
         await Database.open(path)
 
 
