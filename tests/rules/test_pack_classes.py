@@ -80,6 +80,18 @@ CATCH = [
     ("kursk-region", "ru", "Губернатор Курской области сообщил об атаке"),
     ("kursk-region", "uk", "Ситуація на Курщині залишається складною"),
     ("kursk-region", "en", "Drone attack in Kursk region damaged a power line"),
+    ("kursk-region", "en", "A man from a village in the Glushkovsky District was injured"),
+    # a short Telegram post about a drone is military by its abbreviation or its threat
+    ("drones", "ru", "В Раменском отменили опасность БПЛА"),
+    ("drones", "uk", "Оголошено загрозу застосування безпілотників"),
+    ("drones", "en", "A drone threat was declared over the city"),
+    # the incursion's consequences told far from the place name, in a post about the Kursk operation
+    ("incursion", "uk", "Зайнятий українськими силами плацдарм розширюється. Бої тривають у Курській області"),
+    ("incursion", "en", "Russia said its forces had retaken control of Sudzha"),
+    # hostile context anywhere in the post makes a death a casualty
+    ("casualties", "ru", "Беспилотник атаковал автомобиль.\n\nВодитель погиб на месте"),
+    ("casualties", "uk", "Ворог обстріляв Херсон. Загинула жінка"),
+    ("casualties", "en", "A missile hit the town. Two people died"),
 ]
 
 FALSE_FRIENDS = [
@@ -140,6 +152,18 @@ FALSE_FRIENDS = [
     ("shelling", "en", "Workers went on strike over pay"),
     ("shelling", "en", "He suffered a heart attack"),
     ("shelling", "ru", "Прилёт президента в аэропорт ожидается утром"),
+    # deaths and injuries with no hostile action anywhere in the post
+    ("casualties", "ru", "При пожаре в квартире погибли два человека"),
+    ("casualties", "uk", "Внаслідок пожежі в квартирі загинули двоє людей"),
+    ("casualties", "en", "Four people were injured as passengers slid down the slides of the plane"),
+    # a civilian crossing the border, the 2022 invasion as a date
+    ("incursion", "uk", "Прикордонники затримали чоловіка при спробі незаконного перетину кордону"),
+    ("incursion", "ru", "Мужчину задержали при попытке незаконно пересечь границу"),
+    ("incursion", "en", "Since the full-scale invasion began, prices have doubled"),
+    # a drone show, a filming quadcopter, a delivery drone
+    ("drones", "ru", "Шоу дронов украсило праздник"),
+    ("drones", "uk", "Зйомки велися камерою з борту квадрокоптера"),
+    ("drones", "en", "Colorful drones lit up the sky at the festival"),
 ]
 
 
