@@ -184,11 +184,20 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_check_without_network_is_one_line_and_exit_9(tmp_path: Path, closing_server: LoopbackServer) -> None:
+@pytest.mark.parametrize("command", ["check", "login"])
+def test_check_and_login_without_network_are_one_line_and_exit_9(
+    tmp_path: Path, closing_server: LoopbackServer, command: str
+) -> None:
     env = cli_env(tmp_path)
     env["TELEWATCH_CONFIG"] = str(write_config(tmp_path, closing_server.port))
     done = subprocess.run(
-        [*TELEWATCH, "check"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [*TELEWATCH, command],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 9, done.stderr
     assert "Traceback" not in done.stderr
