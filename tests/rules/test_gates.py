@@ -243,3 +243,12 @@ def test_text_scope_looks_anywhere_in_the_post() -> None:
     m = compile_rules([RuleSpec("r", any_=("погибнуть",), only_near=((("*",), ("обстрел",), TEXT),))])
     assert m.match("Город под обстрелом с утра.\n\nДвое погибли.")
     assert not m.match("На трассе столкнулись две машины. Двое погибли.")
+
+
+def test_a_gated_matcher_survives_pickling_for_the_import_workers(towing: CompiledRules) -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(towing))
+    text = "Эвакуировали автомобиль со двора, а позже эвакуировали и жителей соседних домов"
+    assert [h.start for m in copy.match(text) for h in m.hits] == [text.rindex("эвакуировали")]
+    assert copy.explain("Евакуювали авто з паркування")[0].cancelled
