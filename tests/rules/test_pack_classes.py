@@ -86,7 +86,11 @@ CATCH = [
     ("drones", "uk", "Оголошено загрозу застосування безпілотників"),
     ("drones", "en", "A drone threat was declared over the city"),
     # the incursion's consequences told far from the place name, in a post about the Kursk operation
-    ("incursion", "uk", "Зайнятий українськими силами плацдарм розширюється. Бої тривають у Курській області"),
+    (
+        "incursion",
+        "uk",
+        "Зайнятий українськими силами плацдарм розширюється. Бої тривають у Курській області",
+    ),
     ("incursion", "en", "Russia said its forces had retaken control of Sudzha"),
     # hostile context anywhere in the post makes a death a casualty
     ("casualties", "ru", "Беспилотник атаковал автомобиль.\n\nВодитель погиб на месте"),
