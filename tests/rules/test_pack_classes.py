@@ -70,6 +70,9 @@ CATCH = [
     ("evacuation", "ru", "Жителей приграничных сёл эвакуировали"),
     ("evacuation", "uk", "Людей евакуювали з Вовчанська"),
     ("evacuation", "en", "Residents were evacuated from the border villages"),
+    ("evacuation", "ru", "Жителей посёлка призвали покинуть свои дома"),
+    ("evacuation", "uk", "Евакопотяг вивіз 300 людей з Покровська"),
+    ("evacuation", "en", "Some 28,000 residents have been relocated to safer areas"),
     ("evacuation-mandatory", "ru", "Объявлена принудительная эвакуация семей с детьми"),
     ("evacuation-mandatory", "uk", "Евакуація дітей з громади є обов'язковою"),
     ("evacuation-mandatory", "en", "Residents were ordered to evacuate the town"),
@@ -112,6 +115,7 @@ FALSE_FRIENDS = [
     # a plane's emergency evacuation
     ("evacuation", "uk", "Пасажирів евакуювали з літака після аварійної посадки"),
     ("evacuation", "en", "Passengers were evacuated from the plane down the slides"),
+    ("evacuation", "en", "The company will relocate its office to Berlin"),
     # no evacuation planned
     ("evacuation", "ru", "Эвакуация жителей города не планируется"),
     ("evacuation", "uk", "Евакуація наразі не планується"),
