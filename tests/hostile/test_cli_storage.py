@@ -24,6 +24,7 @@ from bot.importer import BATCH
 from storage.db import LATEST_VERSION
 
 STORAGE_EXIT = 4
+TELEWATCH = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 
 
 def write_posts(path: Path, count: int, *, words: int = 3, first: int = 1) -> Path:
@@ -299,3 +300,25 @@ def test_writes_past_a_file_size_limit_stop_the_import_in_one_line(home: Path) -
     assert check == "ok"
     assert posts == fts
     assert posts % BATCH == 0
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_first_imports_into_a_new_database_at_once_both_succeed(home: Path, round_: int) -> None:
+    db = home / f"new{round_}" / "tw.db"
+    files = [write_posts(home / f"p{i}.jsonl", 50, first=1 + 100 * i) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*TELEWATCH, "--db", str(db), "import", str(file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=home,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+        for file in files
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "already exists" not in err
+    assert counts(db) == ("ok", 100, 100)
