@@ -85,7 +85,7 @@ class WindowRechecker:
         versions, mark deletions. Errors are recorded on the channel (Disconnected is raised)."""
         result = RecheckResult()
         hours, want = self.recheck_window(w)
-        if want <= 0 or not w.started:
+        if want <= 0 or not w.started or self.stopping.is_set():
             return result
         try:
             async with w.lock:  # not while a catch-up of the same channel stores pages

@@ -76,7 +76,10 @@ def storage_error(error: sqlite3.Error, path: Path | str) -> StorageError:
         return StorageError(
             f"cannot open database {path} ({error})", hint="check the path and its permissions"
         )
-    return StorageError(f"database {path}: {error}", hint="check the disk and the file's permissions")
+    return StorageError(
+        f"database {path}: {error}",
+        hint="check the disk: is it full, failing, or over a file size limit (ulimit -f)?",
+    )
 
 
 class Database:

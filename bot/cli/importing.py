@@ -74,6 +74,8 @@ STDIN = Path("-")
 def spool_stdin(folder: Path) -> Path:
     """Copy standard input to a file, so the format can be detected and the readers can stream it."""
     target = folder / "stdin"
+    if sys.stdin.isatty():
+        click.echo("reading posts from standard input; end with Ctrl-D", err=True)
     stdin = sys.stdin.buffer
     with target.open("wb") as out:
         while chunk := stdin.read(1 << 20):

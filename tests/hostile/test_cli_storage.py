@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.importer import BATCH
 from storage.db import LATEST_VERSION
 
 STORAGE_EXIT = 4
+TELEWATCH = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 
 
 def write_posts(path: Path, count: int, *, words: int = 3, first: int = 1) -> Path:
@@ -36,7 +38,13 @@ def write_posts(path: Path, count: int, *, words: int = 3, first: int = 1) -> Pa
 
 def counts(db: Path) -> tuple[str, int, int]:
     """integrity_check's answer, and the numbers of posts and of full-text rows (read-only)."""
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    uri = db.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError:  # on read-only media the WAL index cannot be made: nobody writes
+        conn.close()
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
     try:
         check = conn.execute("PRAGMA integrity_check").fetchone()[0]
         posts = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
@@ -263,3 +271,54 @@ def test_an_older_read_only_schema_is_named_in_one_line(
     remount_read_only(disk)
     result = run_cli(capsys, "--db", str(db), "posts", "recent")
     assert_one_storage_error(result, "older than this telewatch", "read-only")
+
+
+# Without root (no tmpfs): a file size limit makes every write past it fail, as a full disk does.
+FSIZE = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from bot.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_writes_past_a_file_size_limit_stop_the_import_in_one_line(home: Path) -> None:
+    db = home / "tw.db"
+    big = write_posts(home / "big.jsonl", 3 * BATCH, words=40)
+    done = subprocess.run(
+        [sys.executable, "-c", FSIZE, "600000", "--db", str(db), "import", str(big)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=home,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert_one_storage_error(Outcome(done.returncode, done.stdout, done.stderr), str(db))
+    check, posts, fts = counts(db)
+    assert check == "ok"
+    assert posts == fts
+    assert posts % BATCH == 0
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_first_imports_into_a_new_database_at_once_both_succeed(home: Path, round_: int) -> None:
+    db = home / f"new{round_}" / "tw.db"
+    files = [write_posts(home / f"p{i}.jsonl", 50, first=1 + 100 * i) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*TELEWATCH, "--db", str(db), "import", str(file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=home,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+        for file in files
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "already exists" not in err
+    assert counts(db) == ("ok", 100, 100)

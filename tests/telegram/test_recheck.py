@@ -382,3 +382,13 @@ async def test_run_delivers_an_edited_alert_from_the_scheduled_recheck(tmp_path:
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+async def test_no_recheck_starts_once_the_watcher_is_stopping(rigs: MakeRig) -> None:
+    fake = await alpha_world()
+    rig = await started(await rigs(fake, [channel("@alpha")]))
+    await fake.publish("alpha", "one")
+    rig.watcher.stop()
+    before = fake.count("recent")
+    await rig.watcher.recheck(rig.watcher.watched[11])
+    assert fake.count("recent") == before
