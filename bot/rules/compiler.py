@@ -24,6 +24,7 @@ class Gate:
     targets: frozenset[int] | None  # term ids, or None for every positive term (ANY_TERM)
     others: tuple[int, ...]
     scope: int  # words, SENTENCE or TEXT
+    others_set: frozenset[int] = frozenset()
 
     def applies_to(self, tid: int) -> bool:
         return self.targets is None or tid in self.targets
@@ -54,6 +55,7 @@ class CompiledRule:
 
     positive: tuple[int, ...] = ()  # distinct terms whose presence can make the rule match
     gates: tuple[Gate, ...] = ()  # unless_near, then only_near, in configuration order
+    any_set: frozenset[int] = frozenset()  # any_ as a set, for gated rules that test only the terms found
 
     def gates_for(self, tid: int) -> tuple[Gate, ...]:
         """The gates that judge the hits of term `tid` (empty for most rules and terms)."""
@@ -164,6 +166,7 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
         labels=frozenset(label.strip().lower() for label in spec.labels),
         positive=positive,
         gates=tuple(gates),
+        any_set=frozenset(any_),
     )
 
 
@@ -204,7 +207,7 @@ def _gate(
             )
         targets.add(tid)
     others = tuple(dict.fromkeys(b.term(t, name, kind) for t in cond[1]))
-    return Gate(kind, None if every else frozenset(targets), others, cond[2])
+    return Gate(kind, None if every else frozenset(targets), others, cond[2], frozenset(others))
 
 
 def build_tables(specs: Sequence[RuleSpec]) -> Tables:

@@ -192,9 +192,12 @@ class TextState:
     def _context(self, span: Span, gate: Gate) -> tuple[int, Span] | None:
         """A hit of one of the gate's other terms within its scope of `span`."""
         touched, regex_terms = self.touched, self.tables.regex_terms
-        for other in gate.others:
-            if other not in touched and other not in regex_terms:
-                continue
+        if len(gate.others) > 8:
+            # a long context list: walk the terms found in the text instead (in term order, as written)
+            candidates: Iterable[int] = sorted((touched | regex_terms) & gate.others_set)
+        else:
+            candidates = [o for o in gate.others if o in touched or o in regex_terms]
+        for other in candidates:
             for o in self.hits(other):
                 if self.within(span, o, gate.scope) and (
                     gate.scope <= SENTENCE or self.sentence(span[0]) == self.sentence(o[0])
@@ -287,7 +290,9 @@ def _evaluate_gated(rule: CompiledRule, state: TextState) -> bool:
             found = kept[tid] = gated_hits(rule, state, tid)
         return found
 
-    if rule.any_ and not any(hits(t) for t in rule.any_ if t in touched or t in regex_terms):
+    # the text's found terms are far fewer than a pack rule's any-terms: walk those
+    any_set = rule.any_set
+    if rule.any_ and not any(hits(t) for t in (*touched, *regex_terms) if t in any_set):
         return False
     if not all(hits(t) for t in rule.all_):
         return False

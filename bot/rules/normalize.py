@@ -22,7 +22,10 @@ _REMOVABLE = (
     "\ufeff"
 )
 _REMOVABLE_SET = frozenset(_REMOVABLE)
-_HYPHEN_NEWLINE = re.compile(r"(?<=\w)[-\u2010\u2011][ \t]*\r?\n[ \t]*(?=\w)")
+# invisible characters around the break (a soft hyphen after the newline) do not keep the word apart
+_HYPHEN_NEWLINE = re.compile(
+    "(?<=\\w)[" + _REMOVABLE + "]*[-\u2010\u2011][ \t" + _REMOVABLE + "]*\r?\n[ \t" + _REMOVABLE + "]*(?=\\w)"
+)
 
 # 1:1 replacements applied after folding; all keep the string length.
 _APOSTROPHES = (

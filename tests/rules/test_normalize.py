@@ -92,6 +92,11 @@ TEXT = st.text(
 )
 
 
+@pytest.mark.parametrize("text", ["A-\n\xadA", "a\xad-\na", "а-\n\u200bа"])
+def test_a_word_split_at_a_line_end_is_joined_through_invisible_characters(text: str) -> None:
+    assert normalize(text).folded in ("aa", "аа")
+
+
 @given(TEXT)
 def test_normalisation_is_idempotent(text: str) -> None:
     once = normalize(text).folded
