@@ -34,12 +34,30 @@ def load_real(report: Report, section: str) -> list[Example]:
         if not path.is_file():
             report.add(section, f"real set {name}", "absent (skipped)")
             continue
-        try:
-            with path.open(encoding="utf-8") as f:
-                examples += read_jsonl(f, f"bench/eval/real/{name}")
-        except EvalInputError as e:
-            report.add(section, f"real set {name}", f"skipped: {e}")
+        with path.open(encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        good, bad = read_partial(lines, f"bench/eval/real/{name}")
+        examples += good
+        if bad:
+            report.add(section, f"real set {name}", f"{len(bad)} unreadable lines skipped (first: {bad[0]})")
     return examples
+
+
+def read_partial(lines: list[str], source: str) -> tuple[list[Example], list[str]]:
+    """The readable records of a file that may be half written, and a message per unreadable line."""
+    try:
+        return read_jsonl(lines, source), []
+    except EvalInputError:
+        pass
+    good: list[Example] = []
+    bad: list[str] = []
+    for number, line in enumerate(lines, 1):
+        padded = [""] * (number - 1) + [line]  # keeps file:line in messages and example locations
+        try:
+            good += read_jsonl(padded, source)
+        except EvalInputError as e:
+            bad.append(str(e))
+    return good, bad
 
 
 def _pr(c: Counts) -> str:
