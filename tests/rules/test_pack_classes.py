@@ -116,6 +116,7 @@ FALSE_FRIENDS = [
     ("evacuation", "uk", "Пасажирів евакуювали з літака після аварійної посадки"),
     ("evacuation", "en", "Passengers were evacuated from the plane down the slides"),
     ("evacuation", "en", "The company will relocate its office to Berlin"),
+    ("evacuation-mandatory", "en", "Buses were sent in order to evacuate the residents"),
     # no evacuation planned
     ("evacuation", "ru", "Эвакуация жителей города не планируется"),
     ("evacuation", "uk", "Евакуація наразі не планується"),
