@@ -165,6 +165,7 @@ FALSE_FRIENDS = [
     ("casualties", "ru", "При пожаре в квартире погибли два человека"),
     ("casualties", "uk", "Внаслідок пожежі в квартирі загинули двоє людей"),
     ("casualties", "en", "Four people were injured as passengers slid down the slides of the plane"),
+    ("casualties", "en", "The actor died after a long battle with cancer"),
     # a civilian crossing the border, the 2022 invasion as a date
     ("incursion", "uk", "Прикордонники затримали чоловіка при спробі незаконного перетину кордону"),
     ("incursion", "ru", "Мужчину задержали при попытке незаконно пересечь границу"),
