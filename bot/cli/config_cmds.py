@@ -26,7 +26,9 @@ def example_text() -> str:
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file (the old one is kept as FILE.bak-TIME)."
+)
 @pass_ctx
 def init(ctx: CliContext, force: bool) -> None:
     """Write a commented starter config (to --config, default config/telewatch.toml).
@@ -39,12 +41,15 @@ def init(ctx: CliContext, force: bool) -> None:
         raise ConfigError(
             "already exists; not overwritten", file=path, hint="use --force to replace it, or edit it"
         )
-    from config.files import atomic_write
+    from config.files import atomic_write, keep_copy
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    kept = keep_copy(path) if path.exists() else None  # --force replaces the file, never loses it
     atomic_write(path, example_text())
     out = ctx.console
     out.print(f"[green]wrote[/green] {escape(str(path))}")
+    if kept is not None:
+        out.print(f"the previous file is kept as {escape(str(kept))}")
     out.print("next:")
     out.print(escape(f"  1. edit it: api_id, [[channels]], [[rules]], [[routes]]  ({path})"))
     out.print(
