@@ -183,13 +183,16 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
-    """Validate the config file (and .env, rule packs, rule terms); exit 2 with the first error."""
+    """Validate the config file (and .env, rule packs, rule terms, writable jsonl targets); exit 2 with
+    the first error."""
     from config.env import unknown_keys
-    from config.loader import load
+    from config.loader import load, read_text
+    from config.targets import check_route_targets
 
     s = load(ctx.config_path, ctx.environ)
     for warning in unknown_keys(ctx.config_path, ctx.environ):
         ctx.warn(warning)
+    check_route_targets(s, read_text(ctx.config_path))
     enabled = sum(1 for c in s.channels if c.enabled)
     tg = s.telegram
     creds = (

@@ -9,7 +9,9 @@ import click
 from rich.table import Table
 
 import config
+from bot.alerts.summary import undelivered_lines
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.undelivered import report_undelivered
 from bot.errors import TelewatchError
 from bot.importer import replay_items
 from bot.runtime import open_runtime
@@ -113,6 +115,7 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         channels = len(await rt.store.channels.all())
         merged = (await rt.store.alerts.counts()).get("suppressed", 0)
         await mark_demo_database(rt.store, posts=await rt.store.posts.count())
+        undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks)
     r = report.result
     summary = Table(title="demo summary", show_header=False)
     summary.add_column(style="bold")
@@ -140,3 +143,4 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         f"  telewatch --db {db} alerts list\n"
         "(inside the checkout without an activated venv, prefix with .venv/bin/)"
     )
+    report_undelivered(ctx, undelivered, delivered=report.alerts_sent)

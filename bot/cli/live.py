@@ -158,12 +158,12 @@ async def run(ctx: CliContext) -> None:
                 return
             chat = TelegramChat(bot_gateway.client)
             sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
-        elif any(r.sink == "telegram" for r in settings.routes):
+        else:  # always there, so a telegram route added while running has its sink
             sinks["telegram"] = TelegramSink(gateway)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
         config_path = ctx.config_path if ctx.config_path.exists() else None
         try:
-            await run_live(
+            undelivered = await run_live(
                 settings,
                 ctx.db_path,
                 gateway=gateway,
@@ -177,6 +177,8 @@ async def run(ctx: CliContext) -> None:
             if bot_gateway is not None:
                 await bot_gateway.disconnect()
     ctx.console.print("stopped")
+    for line in undelivered:
+        ctx.err_console.print(f"[{'red' if line.error else 'yellow'}]not delivered:[/] {escape(line.text)}")
 
 
 async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
