@@ -115,3 +115,45 @@ async def test_a_deletion_report_waits_for_its_original_and_is_dropped_if_that_f
         if a.kind is AlertKind.DELETED
     }
     assert by_post == {2: ("deleted", "suppressed")}
+
+
+async def test_status_names_alerts_waiting_for_a_chat(app: App) -> None:
+    from bot.cli.live import collect_status
+
+    telegram = FakeTelegram()
+    await telegram.connect()
+    telegram.unreachable_chats.add("@new_analyst")
+    await app.pipeline.ingest(posts(2))
+    await Dispatcher(app.store, {"telegram": TelegramSink(telegram)}, clock=app.clock).run_once()
+    data = await collect_status(app.store, app.clock.now())
+    [line] = data["alerts_waiting"]
+    assert "2 alert(s) for route 'desk' (telegram → @new_analyst) kept pending" in line
+    assert "not reachable (not found)" in line
+
+
+async def test_check_verifies_every_route_target(tmp_path: Path) -> None:
+    from bot.alerts.targets import check_route_targets
+    from config.settings import Settings
+
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    settings = Settings(
+        routes=(
+            DESK,
+            RouteSettings(name="team", sink="telegram", target="-100500"),
+            RouteSettings(name="log", sink="jsonl", target=str(tmp_path / "logs" / "alerts.jsonl")),
+            RouteSettings(name="bad", sink="jsonl", target=str(tmp_path / "a-file" / "alerts.jsonl")),
+        )
+    )
+    telegram = FakeTelegram()
+    await telegram.connect()
+    telegram.unreachable_chats.add("@new_analyst")
+    reports = {r.route: r for r in await check_route_targets(settings, telegram)}
+    assert {name: r.state for name, r in reports.items()} == {
+        "desk": "not found",
+        "team": "ok",
+        "log": "ok",
+        "bad": "not writable",
+    }
+    assert "/start" in reports["desk"].detail
+    assert telegram.sent == []  # checking sends nothing
+    assert not (tmp_path / "logs").exists()  # and creates nothing
