@@ -310,7 +310,7 @@ class AlertRepository:
             params.append(to_iso(where.since))
         sql = (
             "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.attempts, a.created_at, "
-            "a.sent_at, a.last_error, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
+            "a.sent_at, a.last_error, a.waiting_for, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
             "c.username, c.title, c.tg_id FROM alerts a JOIN posts p ON p.id = a.post_id "
             "JOIN channels c ON c.id = p.channel_id"
             + (" WHERE " + " AND ".join(clauses) if clauses else "")

@@ -80,6 +80,12 @@ def test_a_telegram_route_outside_run_keeps_alerts_pending_for_run_and_says_so(
     err = " ".join(capsys.readouterr().err.split())
     assert "2 alert(s) for route 'desk' (telegram → @desk) kept pending for `telewatch run`" in err
     assert {s for s, _ in statuses(env)} == {"pending"}  # never 'failed' for lack of a sink here
+    capsys.readouterr()
+    assert main(["alerts", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["alerts"]
+    assert {a["waiting_for"] for a in listed} == {
+        "`telewatch run`: the telegram sink sends only while telewatch runs"
+    }
 
 
 def test_config_check_tests_that_jsonl_targets_are_writable(
