@@ -87,3 +87,26 @@ def test_init_force_keeps_the_replaced_config_beside_it(
     assert len(kept) == 2
     assert kept[0].read_text(encoding="utf-8") == "# my channels and rules\n"
     assert "kept as" in capsys.readouterr().out
+
+
+def test_no_command_adds_its_tables_to_another_applications_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sibling: any command opening `--db` used to write telewatch's schema into a foreign SQLite file."""
+    import sqlite3
+
+    other = tmp_path / "notes.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('precious')")
+    conn.close()
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"channel": "@archive", "id": 1, "date": "2024-08-06T08:00:00Z"}\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--db", str(other), "import", str(posts)]) == 4
+    err = capsys.readouterr().err
+    assert "another application (tables: notes)" in err
+    with sqlite3.connect(other) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert (tables, conn.execute("PRAGMA user_version").fetchone()[0]) == (["notes"], 0)
+    conn.close()
