@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.summary import UndeliveredLine, undelivered_lines
 from bot.channel_refs import parse_channel_ref
 from bot.chat.control import ChatControl
 from bot.errors import Disconnected
@@ -148,24 +149,40 @@ class ChatAdapter(Protocol):
     async def notify(self, chats: Sequence[str | int], html: str) -> None: ...
 
 
+# Called with the names a chat is known by (its id, its @username) when a message arrives from it.
+ChatSeen = Callable[[Sequence[str]], Awaitable[None]]
+
+
 class LiveSettings:
     """The settings in force while running; `apply` swaps in new ones without a restart."""
 
     def __init__(
-        self, settings: Settings, runtime: Runtime, watcher: Watcher, scheduler: AsyncIOScheduler
+        self,
+        settings: Settings,
+        runtime: Runtime,
+        watcher: Watcher,
+        scheduler: AsyncIOScheduler,
+        sinks: dict[str, AlertSink] | None = None,
     ) -> None:
         self.current = settings
         self.runtime = runtime
         self.watcher = watcher
         self.scheduler = scheduler
+        self.sinks = sinks if sinks is not None else {}  # shared with digests and in-place edits
         self._lock = asyncio.Lock()
 
     async def apply(self, new: Settings) -> None:
         """New rules, routes and labels at once; new channels resolved and caught up; removed ones dropped."""
-        from bot.runtime import build_matcher, sync_channel_labels
+        from bot.runtime import build_local_sinks, build_matcher, sync_channel_labels
 
         async with self._lock:
             matcher = build_matcher(new)  # compile first: a failure leaves the old settings in force
+            added = build_local_sinks(new)
+            for key, sink in added.items():  # a route added while running gets its sink now
+                if key not in self.sinks:
+                    self.sinks[key] = sink
+                    self.runtime.dispatcher.sinks[key] = sink
+                    log.info("new alert sink %s for a route added while running", key)
             self.current = new
             self.runtime.settings = new
             self.runtime.pipeline.matcher = matcher
@@ -210,8 +227,10 @@ async def run_live(
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     reload_seconds: float = 2.0,
-) -> None:
+) -> list[UndeliveredLine]:
     """Run the watcher until `stop` (or a signal): the body of `telewatch run`, gateway injected.
+
+    Returns what was left undelivered at shutdown (also logged), with why.
 
     With `chat`, the alert chat's commands and review buttons are served; with `config_path`, edits to
     the config file (by hand or by chat command) take effect while running.
@@ -233,7 +252,8 @@ async def run_live(
             kicker = DispatchKicker(runtime.dispatcher)
             watcher.on_alerts = kicker
             scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
-            live = LiveSettings(settings, runtime, watcher, scheduler)
+            live = LiveSettings(settings, runtime, watcher, scheduler, all_sinks)
+            first_alert = await runtime.store.alerts.max_id()
             services = build_chat_services(
                 runtime.store,
                 lambda: live.current,
@@ -247,6 +267,14 @@ async def run_live(
             runtime.dispatcher.copies = services.copies
             if chat is not None:
                 chat.attach(services.control)
+                seen = getattr(chat, "on_chat_seen", None)
+                if callable(seen):  # a chat that writes to the bot is reachable: retry what waits for it
+
+                    async def chat_seen(names: Sequence[str]) -> None:
+                        if await runtime.dispatcher.wake(*names):
+                            kicker()
+
+                    seen(chat_seen)
             jobs_added = False
 
             def on_live() -> None:
@@ -284,8 +312,14 @@ async def run_live(
                 await kicker.wait()
                 await dispatching
                 await watcher.flush_marks()
+                summary = await undelivered_lines(
+                    runtime.store, runtime.dispatcher.sinks, first_alert, all_pending=True
+                )
+                for line in summary:
+                    (log.error if line.error else log.warning)("at shutdown: %s", line.text)
                 with contextlib.suppress(Exception):
                     await gateway.disconnect()
     finally:
         if lock is not None:
             lock.release()
+    return summary

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.format import SEVERITY_MARK
 from bot.chat.pages import pack_lines
-from bot.errors import DeliveryFailed, RateLimited
+from bot.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.models import Alert, Severity, StoredPost
 from bot.ports import AlertSink, OutgoingAlert
 from config.settings import RouteSettings, Settings
@@ -21,6 +21,7 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+UNREACHABLE_RETRY = 600.0  # seconds between tries of a digest whose chat is not reachable yet
 EXCERPT = 160
 
 
@@ -157,9 +158,14 @@ class DigestService:
 
     async def _deliver(self, digest: Digest, now: datetime, zone: ZoneInfo) -> str:
         sink = self.sinks.get(digest.sink)
-        if sink is None:
-            await self.repo.fail_digest(digest.id, f"no sink named {digest.sink!r} is configured")
-            return "failed"
+        if sink is None:  # not in this mode (or its route is gone): it waits, it is not given up
+            await self.repo.retry_digest(
+                digest.id,
+                now + timedelta(seconds=UNREACHABLE_RETRY),
+                f"no {digest.sink} sink here",
+                count=False,
+            )
+            return "retry"
         alerts = await self.repo.digest_alerts(digest.id)
         posts = {}
         for post_id in dict.fromkeys(a.post_id for a in alerts):
@@ -173,6 +179,12 @@ class DigestService:
             except RateLimited as e:
                 wait = e.retry_after + random.uniform(0.5, 2.0)
                 await self.repo.retry_digest(digest.id, now + timedelta(seconds=wait), str(e), count=False)
+                return "retry"
+            except TargetUnreachable as e:  # the chat cannot be written to yet: wait, do not give up
+                log.warning("digest %s of route %s waits: %s", digest.id, digest.route, e)
+                await self.repo.retry_digest(
+                    digest.id, now + timedelta(seconds=UNREACHABLE_RETRY), str(e), count=False
+                )
                 return "retry"
             except DeliveryFailed as e:
                 attempts = digest.attempts + 1

@@ -134,6 +134,16 @@ class DeliveryFailed(TelewatchError):
         self.permanent = permanent
 
 
+class TargetUnreachable(DeliveryFailed):
+    """An alert's chat cannot be written to yet (not found, the bot not in it, blocked): a configuration
+    state, not a verdict on the alert. Its alerts stay pending and are tried again."""
+
+    def __init__(self, target: str, state: str) -> None:
+        super().__init__(f"chat {target} is not reachable ({state})")
+        self.target = target
+        self.state = state
+
+
 class AlreadyRunning(TelewatchError):
     """Another telewatch process holds the session lock."""
 

@@ -43,7 +43,7 @@ class IngestResult:
     deleted: int = 0
     matches: int = 0
     alerts: int = 0
-    stale: int = 0  # matches dropped by a rescan because the post no longer matches the changed rule
+    superseded: int = 0  # matches a rescan found the changed rule no longer makes (kept, marked superseded)
     alerted_posts: list[int] = field(default_factory=list)
 
     @property
@@ -58,7 +58,7 @@ class IngestResult:
         self.deleted += other.deleted
         self.matches += other.matches
         self.alerts += other.alerts
-        self.stale += other.stale
+        self.superseded += other.superseded
         self.alerted_posts.extend(other.alerted_posts)
 
 
@@ -128,8 +128,9 @@ class Pipeline:
     async def rescan(
         self, posts: Sequence[StoredPost], matcher: Matcher, rules: Collection[str], *, alert: bool = False
     ) -> IngestResult:
-        """Re-match stored posts against `rules` (a new or changed rule): record new matches, drop
-        stale ones, and with `alert` enqueue alerts marked late for posts that newly match."""
+        """Re-match stored posts against `rules` (a new or changed rule): record new matches, mark the
+        ones the rule no longer makes as superseded (kept as history, never deleted), and with `alert`
+        enqueue alerts marked late for posts that newly match."""
         result = IngestResult()
         ticket = self.order.ticket()
         now = self.clock.now()
@@ -141,8 +142,8 @@ class Pipeline:
                 )
                 found = [m for m in self._match(outcome, matcher) if m.rule in rules]
                 result.matches += len(found)
-                stale = set(rules) - {m.rule for m in found}
-                result.stale += await self.store.matches.forget(tx, stored.id, sorted(stale))
+                gone = set(rules) - {m.rule for m in found}
+                result.superseded += await self.store.matches.supersede(tx, stored.id, sorted(gone), now)
                 fresh = await self.store.matches.replace(tx, stored.id, found, now, stored.version_count)
                 if alert:
                     alerts.extend(self._alerts(outcome, fresh, AlertKind.LATE))

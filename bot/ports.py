@@ -171,6 +171,10 @@ class TelegramGateway(Protocol):
         self, chat: str, html: str, *, random_id: int, buttons: Sequence[tuple[str, str]] = ()
     ) -> SentMessage: ...
 
+    async def check_chat(self, chat: str) -> None:
+        """Raise ChannelUnavailable when alerts cannot be sent to `chat` now; sends nothing visible."""
+        ...
+
     def on_update(self, handler: UpdateHandler) -> None:
         """Register the coroutine that receives live PostUpdates."""
         ...

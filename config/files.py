@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from bot.errors import ConfigError
@@ -43,6 +45,22 @@ def atomic_write(path: Path, text: str, *, expect_old: str | None = None) -> Non
             tmp.unlink()
         raise
     _fsync_dir(folder)
+
+
+def keep_copy(path: Path) -> Path:
+    """Copy `path` to a new `path.bak-YYYYmmdd-HHMMSS[-N]` beside it (never over another file); returns it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while True:
+        copy = path.with_name(f"{path.name}.bak-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            with copy.open("xb") as out, path.open("rb") as src:
+                shutil.copyfileobj(src, out)
+        except FileExistsError:
+            n += 1
+            continue
+        shutil.copystat(path, copy)
+        return copy
 
 
 def _current(path: Path) -> str | None:

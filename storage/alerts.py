@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,29 @@ class RulePrecision:
         reviewed = self.relevant + self.false_positive
         return self.relevant / reviewed if reviewed else None
 
+
+@dataclass(frozen=True, slots=True)
+class UndeliveredGroup:
+    """Alerts of one route in one undelivered state, with why (for run summaries and `telewatch status`)."""
+
+    route: str
+    sink: str
+    target: str | None
+    status: AlertStatus
+    waiting_for: str | None
+    last_error: str | None
+    count: int
+
+
+# A deletion report follows up an earlier alert (same post, rule and route): it is sent only after that one.
+ORIGINAL_SENT = (
+    "EXISTS (SELECT 1 FROM alerts o WHERE o.post_id = alerts.post_id AND o.rule = alerts.rule "
+    "AND o.route = alerts.route AND o.kind != 'deleted' AND o.status = 'sent')"
+)
+ORIGINAL_ALIVE = (
+    "EXISTS (SELECT 1 FROM alerts o WHERE o.post_id = alerts.post_id AND o.rule = alerts.rule "
+    "AND o.route = alerts.route AND o.kind != 'deleted' AND o.status IN ('sent', 'pending', 'held'))"
+)
 
 COLUMNS = (
     "id, dedup_key, post_id, rule, severity, kind, sink, status, attempts, created_at, next_try_at, sent_at, "
@@ -115,14 +138,101 @@ class AlertRepository:
         ) as cur:
             return [(r[0], Severity(r[1])) for r in await cur.fetchall()]
 
-    async def due(self, now: datetime, limit: int = 100) -> list[Alert]:
-        """Pending alerts whose next try has come, oldest first."""
+    async def due(
+        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
+    ) -> list[Alert]:
+        """Pending alerts whose next try has come, oldest first; only for `sinks` when given (the others
+        stay pending for a mode that has them). A deletion report is due only once its original was sent."""
+        only = ""
+        params: list[Any] = [to_iso(now)]
+        if sinks is not None:
+            names = sorted(sinks)
+            only = f" AND sink IN ({','.join('?' * len(names))})" if names else " AND 0"
+            params.extend(names)
         rows = await self.db.fetchall(
-            f"SELECT {COLUMNS} FROM alerts WHERE status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?) "
-            "ORDER BY id LIMIT ?",
-            (to_iso(now), limit),
+            f"SELECT {COLUMNS} FROM alerts WHERE status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?)"
+            f"{only} AND (kind != 'deleted' OR {ORIGINAL_SENT}) ORDER BY id LIMIT ?",
+            (*params, limit),
         )
         return [alert_from_row(r) for r in rows]
+
+    async def drop_orphan_followups(self) -> int:
+        """Deletion reports whose original alert will never be delivered (failed, muted, merged, or sent
+        to another route) are not sent: marked suppressed with the reason. Returns how many."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE alerts SET status = 'suppressed', waiting_for = NULL, last_error = "
+                "'not sent: the alert it follows up was not delivered' "
+                f"WHERE kind = 'deleted' AND status IN ('pending', 'held') AND NOT {ORIGINAL_ALIVE}"
+            )
+            return cur.rowcount
+
+    async def mark_waiting(
+        self, alert_ids: Sequence[int], reason: str, next_try: datetime | None = None
+    ) -> None:
+        """Keep alerts pending, saying what they wait for (a chat to become reachable, a mode with their
+        sink); no attempt is used up. With `next_try`, the next try waits until then."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET waiting_for = ?, last_error = ?, next_try_at = COALESCE(?, next_try_at) "
+                "WHERE id = ? AND status = 'pending'",
+                [(reason, reason, to_iso(next_try), i) for i in alert_ids],
+            )
+
+    async def note_waiting_for_sink(self, sink: str, reason: str) -> int:
+        """Say why pending alerts of a sink that this mode does not have were not tried; returns how many."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE alerts SET waiting_for = ? WHERE status = 'pending' AND sink = ? "
+                "AND (waiting_for IS NULL OR waiting_for != ?)",
+                (reason, sink, reason),
+            )
+            return cur.rowcount
+
+    async def wake(self, targets: Collection[str], now: datetime) -> int:
+        """Alerts waiting for one of these chats are due now (the chat just showed it is reachable)."""
+        names = sorted({t.lower() for t in targets if t})
+        if not names:
+            return 0
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE alerts SET next_try_at = ? WHERE status = 'pending' AND waiting_for IS NOT NULL "
+                f"AND lower(target) IN ({','.join('?' * len(names))})",
+                (to_iso(now), *names),
+            )
+            return cur.rowcount
+
+    async def pending_sinks(self) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT sink FROM alerts WHERE status = 'pending' ORDER BY sink"
+        )
+        return [r[0] for r in rows]
+
+    async def max_id(self) -> int:
+        row = await self.db.fetchone("SELECT max(id) FROM alerts")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def undelivered(self, after_id: int = 0, *, all_pending: bool = False) -> list[UndeliveredGroup]:
+        """Alerts not delivered, grouped by route, state and reason: those created after `after_id`
+        (pending, failed or held), plus, with `all_pending`, every pending alert however old."""
+        rows = await self.db.fetchall(
+            "SELECT route, sink, target, status, waiting_for, last_error, count(*) AS n FROM alerts "
+            "WHERE (id > ? AND status IN ('pending', 'failed', 'held')) OR (? AND status = 'pending') "
+            "GROUP BY route, sink, target, status, waiting_for, last_error ORDER BY route, status",
+            (after_id, int(all_pending)),
+        )
+        return [
+            UndeliveredGroup(
+                r["route"],
+                r["sink"],
+                r["target"],
+                AlertStatus(r["status"]),
+                r["waiting_for"],
+                r["last_error"],
+                r["n"],
+            )
+            for r in rows
+        ]
 
     async def target(self, alert_id: int) -> str | None:
         row = await self.db.fetchone("SELECT target FROM alerts WHERE id = ?", (alert_id,))
@@ -132,7 +242,7 @@ class AlertRepository:
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
-                "last_error = NULL WHERE id = ?",
+                "last_error = NULL, waiting_for = NULL WHERE id = ?",
                 [(to_iso(at), message_id, i) for i in alert_ids],
             )
 
@@ -142,14 +252,16 @@ class AlertRepository:
         """Schedule another try; a flood wait (`count=False`) does not use up an attempt."""
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET attempts = attempts + ?, next_try_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE alerts SET attempts = attempts + ?, next_try_at = ?, last_error = ?, waiting_for = NULL "
+                "WHERE id = ?",
                 [(1 if count else 0, to_iso(next_try), error, i) for i in alert_ids],
             )
 
     async def mark_failed(self, alert_ids: Sequence[int], error: str) -> None:
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, waiting_for = NULL "
+                "WHERE id = ?",
                 [(error, i) for i in alert_ids],
             )
 
@@ -198,7 +310,7 @@ class AlertRepository:
             params.append(to_iso(where.since))
         sql = (
             "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.attempts, a.created_at, "
-            "a.sent_at, a.last_error, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
+            "a.sent_at, a.last_error, a.waiting_for, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
             "c.username, c.title, c.tg_id FROM alerts a JOIN posts p ON p.id = a.post_id "
             "JOIN channels c ON c.id = p.channel_id"
             + (" WHERE " + " AND ".join(clauses) if clauses else "")

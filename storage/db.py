@@ -225,6 +225,8 @@ class Database:
                 current = await self.schema_version()  # another process may have migrated meanwhile
                 if current > LATEST_VERSION:
                     raise _version_error(self.path, current)
+                if current == 0 and number == 1:
+                    await self._refuse_foreign_tables()
                 if current < number <= target:
                     for statement in split_sql(sql):
                         await self.conn.execute(statement)
@@ -233,6 +235,19 @@ class Database:
         if current > LATEST_VERSION:
             raise _version_error(self.path, current)
         return current
+
+    async def _refuse_foreign_tables(self) -> None:
+        """A schema-less file with tables belongs to another application: never add ours to it."""
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        if rows:
+            names = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+            raise StorageError(
+                f"{self.path} is an SQLite database of another application (tables: {names}); "
+                "telewatch adds its tables only to a new file or to its own database",
+                hint="point --db (or [storage] path) at a new file",
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -9,7 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.models import Match, MatchedTerm, Severity
-from storage.codec import to_iso
+from storage.codec import must_iso, to_iso
 from storage.db import Database
 
 
@@ -29,7 +29,7 @@ def match_from(rule: str, severity: int, hits: str) -> Match:
 
 
 class MatchRepository:
-    """Match rows; one per (post, rule), refreshed when an edit changes the matched words."""
+    """Match rows; one per (post, rule), refreshed when an edit changes the matched words, never deleted."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -55,24 +55,38 @@ class MatchRepository:
         await tx.executemany(
             "INSERT INTO matches (post_id, rule, severity, hits, version, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (post_id, rule) DO UPDATE SET hits = excluded.hits, severity = excluded.severity, "
-            "version = excluded.version",
+            "version = excluded.version, superseded_at = NULL",
             [(post_id, m.rule, int(m.severity), hits_json(m), version, stamp) for m in matches],
         )
         return [m for m in matches if m.rule not in before]
 
-    async def forget(self, tx: aiosqlite.Connection, post_id: int, rules: Sequence[str]) -> int:
-        """Drop the matches of `rules` for a post that no longer matches them (a changed rule); returns how many."""
+    async def supersede(
+        self, tx: aiosqlite.Connection, post_id: int, rules: Sequence[str], at: datetime
+    ) -> int:
+        """Mark the matches of `rules` that a post no longer makes (a changed rule) as superseded, keeping
+        them as history; returns how many were newly marked. Matches are never deleted."""
         if not rules:
             return 0
         cur = await tx.execute(
-            f"DELETE FROM matches WHERE post_id = ? AND rule IN ({','.join('?' * len(rules))})",
-            (post_id, *rules),
+            f"UPDATE matches SET superseded_at = ? WHERE post_id = ? AND rule IN ({','.join('?' * len(rules))}) "
+            "AND superseded_at IS NULL",
+            (to_iso(at), post_id, *rules),
         )
         return cur.rowcount
 
+    async def superseded(self, post_id: int) -> list[tuple[Match, datetime]]:
+        """A post's matches that a later version of their rule no longer makes, with when that was found."""
+        rows = await self.db.fetchall(
+            "SELECT rule, severity, hits, superseded_at FROM matches WHERE post_id = ? "
+            "AND superseded_at IS NOT NULL ORDER BY rule",
+            (post_id,),
+        )
+        return [(match_from(r["rule"], r["severity"], r["hits"]), must_iso(r["superseded_at"])) for r in rows]
+
     async def for_post(self, post_id: int) -> list[Match]:
         rows = await self.db.fetchall(
-            "SELECT rule, severity, hits FROM matches WHERE post_id = ? ORDER BY severity DESC, rule",
+            "SELECT rule, severity, hits FROM matches WHERE post_id = ? AND superseded_at IS NULL "
+            "ORDER BY severity DESC, rule",
             (post_id,),
         )
         return [match_from(r["rule"], r["severity"], r["hits"]) for r in rows]
@@ -85,7 +99,9 @@ class MatchRepository:
 
     async def count(self, rule: str | None = None) -> int:
         if rule is None:
-            row = await self.db.fetchone("SELECT count(*) FROM matches")
+            row = await self.db.fetchone("SELECT count(*) FROM matches WHERE superseded_at IS NULL")
         else:
-            row = await self.db.fetchone("SELECT count(*) FROM matches WHERE rule = ?", (rule,))
+            row = await self.db.fetchone(
+                "SELECT count(*) FROM matches WHERE rule = ? AND superseded_at IS NULL", (rule,)
+            )
         return int(row[0]) if row else 0

@@ -137,7 +137,8 @@ class PostRepository:
             chunk = message_ids[start : start + CHUNK]
             marks = ",".join("?" * len(chunk))
             async with tx.execute(
-                "SELECT id, message_id, text, edit_date, views, forwards, media, entities, version_count "
+                "SELECT id, message_id, text, edit_date, views, forwards, media, entities, version_count, "
+                "COALESCE(text_captured_at, captured_at) AS text_captured_at "
                 f"FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
                 (channel_id, *chunk),
             ) as cur:
@@ -154,14 +155,17 @@ class PostRepository:
             if stored_edit is not None and (post.edit_date is None or post.edit_date < stored_edit):
                 # An older copy of the post (a re-import of a stale export) must not undo a newer edit.
                 return SaveOutcome(post_id, channel, post, SaveStatus.UNCHANGED, version)
+            # Each version keeps the time its text was first seen: the old text since its own capture,
+            # the new text from now.
             await tx.execute(
                 "INSERT INTO post_versions (post_id, version, text, edit_date, captured_at) VALUES (?, ?, ?, ?, ?)",
-                (post_id, version, row["text"], row["edit_date"], captured),
+                (post_id, version, row["text"], row["edit_date"], row["text_captured_at"]),
             )
             version += 1
             await tx.execute(
                 "UPDATE posts SET text = ?, entities = ?, media = COALESCE(?, media), edit_date = ?, "
-                "views = COALESCE(?, views), forwards = COALESCE(?, forwards), version_count = ? WHERE id = ?",
+                "views = COALESCE(?, views), forwards = COALESCE(?, forwards), version_count = ?, "
+                "text_captured_at = ? WHERE id = ?",
                 (
                     post.text,
                     entities_json(post.entities),
@@ -170,6 +174,7 @@ class PostRepository:
                     post.views,
                     post.forwards,
                     version,
+                    captured,
                     post_id,
                 ),
             )
@@ -227,10 +232,12 @@ class PostRepository:
         ]
         current = await self.get(post_id)
         if current is not None:
+            row = await self.db.fetchone(
+                "SELECT COALESCE(text_captured_at, captured_at) FROM posts WHERE id = ?", (post_id,)
+            )
+            first_seen = must_iso(row[0]) if row else current.captured_at
             versions.append(
-                PostVersion(
-                    current.version_count, current.post.text, current.post.edit_date, current.captured_at
-                )
+                PostVersion(current.version_count, current.post.text, current.post.edit_date, first_seen)
             )
         return versions
 

@@ -385,5 +385,10 @@ class FakeTelegram:
         self.sent.append(sent)
         return SentMessage(chat=chat, message_id=sent.message_id)
 
+    async def check_chat(self, chat: str) -> None:
+        await self._request("check chat", chat)
+        if chat in self.unreachable_chats:
+            raise ChannelUnavailable(chat, "not found")
+
     def on_update(self, handler: UpdateHandler) -> None:
         self._handlers.append(handler)

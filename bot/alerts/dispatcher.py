@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.alerts.format import Copy, render, render_batch
-from bot.errors import DeliveryFailed, RateLimited
+from bot.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.models import Alert
 from bot.ports import AlertSink, Clock, OutgoingAlert, SentMessage, SystemClock
 from storage.store import Store
@@ -31,6 +31,7 @@ class DispatchPolicy:
     max_backoff: float = 900.0
     coalesce_at: int = 5  # this many alerts due for one chat at once go out as one message
     batch_size: int = 200
+    unreachable_retry: float = 600.0  # seconds between tries of a chat that is not reachable yet
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ class DispatchResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    waiting: int = 0  # kept pending: their chat is not reachable yet
     messages: int = 0
     waits: list[float] = field(default_factory=list)
 
@@ -61,13 +63,20 @@ class Dispatcher:
         self.policy = policy or DispatchPolicy()
         self._last_send: dict[tuple[str, str | None], float] = {}
         self._lock = asyncio.Lock()
+        self._unreachable_reason = "the chat is not reachable"
 
     async def run_once(self) -> DispatchResult:
         """Deliver every alert that is due now. Safe to call concurrently (calls are serialised)."""
         async with self._lock:
             result = DispatchResult()
+            dropped = await self.store.alerts.drop_orphan_followups()
+            if dropped:
+                log.info(
+                    "%d deletion report(s) not sent: the alert they follow up was not delivered", dropped
+                )
             while True:
-                due = await self.store.alerts.due(self.clock.now(), self.policy.batch_size)
+                # Alerts of sinks this mode lacks (telegram during a replay) stay pending for `telewatch run`.
+                due = await self.store.alerts.due(self.clock.now(), self.policy.batch_size, sinks=self.sinks)
                 if not due:
                     return result
                 groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
@@ -78,6 +87,13 @@ class Dispatcher:
                     await self._deliver_group(sink_name, target, items, result)
                 if len(due) < self.policy.batch_size:
                     return result
+
+    async def wake(self, *chats: str) -> int:
+        """A chat showed it is reachable (it wrote to the bot): its waiting alerts are tried at once."""
+        woken = await self.store.alerts.wake(chats, self.clock.now())
+        if woken:
+            log.info("chat %s is reachable now: retrying %d waiting alert(s)", " / ".join(chats), woken)
+        return woken
 
     async def run_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Dispatch until `stop` is set; errors are logged and retried, never fatal."""
@@ -97,10 +113,7 @@ class Dispatcher:
         result: DispatchResult,
     ) -> None:
         sink = self.sinks.get(sink_name)
-        ids = [a.id for a, _ in items]
-        if sink is None:
-            await self.store.alerts.mark_failed(ids, f"no sink named {sink_name!r} is configured")
-            result.failed += len(ids)
+        if sink is None:  # `due` only returns alerts of our sinks; the others wait for a mode that has them
             return
         by_post: dict[tuple[int, str], list[Alert]] = {}
         for alert, _ in items:  # one message per post and kind, however many rules it matched
@@ -121,8 +134,12 @@ class Dispatcher:
             alerts = [a for group, _ in rendered for a in group]
             await self._send(sink, target, batch, alerts, result, editable=False)
         else:
-            for group, outgoing in rendered:
-                await self._send(sink, target, outgoing, group, result)
+            for i, (group, outgoing) in enumerate(rendered):
+                if not await self._send(sink, target, outgoing, group, result):
+                    # the chat is not reachable: the rest for it wait too, without a request each
+                    rest = [a for later, _ in rendered[i + 1 :] for a in later]
+                    await self._wait_for_target(rest, target, self._unreachable_reason, result)
+                    return
 
     async def _send(
         self,
@@ -133,7 +150,8 @@ class Dispatcher:
         result: DispatchResult,
         *,
         editable: bool = True,
-    ) -> None:
+    ) -> bool:
+        """Deliver one message; False when its chat is not reachable (its alerts are kept waiting)."""
         await self._pace(sink, target)
         ids = [a.id for a in alerts]
         now = self.clock.now()
@@ -145,20 +163,36 @@ class Dispatcher:
             log.warning("%s: rate limited, retrying %d alert(s) in %.0fs", sink.name, len(ids), wait)
             await self.store.alerts.mark_retry(ids, now + timedelta(seconds=wait), str(e), count=False)
             result.retried += len(ids)
-            return
+            return True
+        except TargetUnreachable as e:
+            minutes = self.policy.unreachable_retry / 60
+            self._unreachable_reason = f"{e}: kept pending, tried again every {minutes:g} min and as soon as that chat writes to the bot"
+            log.warning("%s: %s (%d alert(s))", sink.name, self._unreachable_reason, len(ids))
+            await self._wait_for_target(alerts, target, self._unreachable_reason, result)
+            return False
         except DeliveryFailed as e:
             await self._retry_or_fail(alerts, str(e), e.permanent, result)
-            return
+            return True
         except Exception as e:  # a sink bug must not take the dispatcher down
             log.exception("%s: delivery failed", sink.name)
             await self._retry_or_fail(alerts, f"{type(e).__name__}: {e}", False, result)
-            return
+            return True
         self._last_send[(sink.name, target)] = asyncio.get_running_loop().time()
         # A coalesced batch message is not the alert's own message: never edit it in place later.
         message_id = _message_id(sink, sent) if editable else None
         await self.store.alerts.mark_sent(ids, self.clock.now(), message_id)
         result.sent += len(ids)
         result.messages += 1
+        return True
+
+    async def _wait_for_target(
+        self, alerts: Sequence[Alert], target: str | None, reason: str, result: DispatchResult
+    ) -> None:
+        if not alerts:
+            return
+        next_try = self.clock.now() + timedelta(seconds=self.policy.unreachable_retry)
+        await self.store.alerts.mark_waiting([a.id for a in alerts], reason, next_try)
+        result.waiting += len(alerts)
 
     async def _retry_or_fail(
         self, alerts: list[Alert], error: str, permanent: bool, result: DispatchResult

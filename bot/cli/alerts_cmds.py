@@ -83,6 +83,10 @@ async def list_alerts(
             table.add_column(column, no_wrap=column != "text", ratio=1 if column == "text" else None)
         for row in rows:
             state = row["status"] + (f" ({row['review']})" if row["review"] else "")
+            if row["waiting_for"]:  # kept pending on purpose: say for what
+                state += f"\n[yellow]waiting: {escape(shorten(row['waiting_for'], 40))}[/yellow]"
+            elif row["status"] == "failed" and row["last_error"]:
+                state += f"\n[red]{escape(shorten(row['last_error'], 40))}[/red]"
             table.add_row(
                 str(row["id"]),
                 fmt_time(row["created_at"]),

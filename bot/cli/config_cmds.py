@@ -26,7 +26,9 @@ def example_text() -> str:
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file (the old one is kept as FILE.bak-TIME)."
+)
 @pass_ctx
 def init(ctx: CliContext, force: bool) -> None:
     """Write a commented starter config (to --config, default config/telewatch.toml).
@@ -39,12 +41,15 @@ def init(ctx: CliContext, force: bool) -> None:
         raise ConfigError(
             "already exists; not overwritten", file=path, hint="use --force to replace it, or edit it"
         )
-    from config.files import atomic_write
+    from config.files import atomic_write, keep_copy
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    kept = keep_copy(path) if path.exists() else None  # --force replaces the file, never loses it
     atomic_write(path, example_text())
     out = ctx.console
     out.print(f"[green]wrote[/green] {escape(str(path))}")
+    if kept is not None:
+        out.print(f"the previous file is kept as {escape(str(kept))}")
     out.print("next:")
     out.print(escape(f"  1. edit it: api_id, [[channels]], [[rules]], [[routes]]  ({path})"))
     out.print(
@@ -178,13 +183,16 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
-    """Validate the config file (and .env, rule packs, rule terms); exit 2 with the first error."""
+    """Validate the config file (and .env, rule packs, rule terms, writable jsonl targets); exit 2 with
+    the first error."""
     from config.env import unknown_keys
-    from config.loader import load
+    from config.loader import load, read_text
+    from config.targets import check_route_targets
 
     s = load(ctx.config_path, ctx.environ)
     for warning in unknown_keys(ctx.config_path, ctx.environ):
         ctx.warn(warning)
+    check_route_targets(s, read_text(ctx.config_path))
     enabled = sum(1 for c in s.channels if c.enabled)
     tg = s.telegram
     creds = (

@@ -9,19 +9,61 @@ import click
 from rich.table import Table
 
 import config
+from bot.alerts.summary import undelivered_lines
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.undelivered import report_undelivered
+from bot.errors import TelewatchError
 from bot.importer import replay_items
 from bot.runtime import open_runtime
 from bot.sources import open_source
+from storage.demo_mark import mark_demo_database, read_demo_mark
+from storage.store import Store
 
 DEMO_DIR = Path(config.__file__).resolve().parent / "demo"
 DEFAULT_DEMO_DB = Path("data/demo.db")
 
 
+class NotADemoDatabase(TelewatchError):
+    """The demo was pointed at a database it did not create (a usage error): it refuses to empty it."""
+
+    exit_code = 2
+
+
 def fresh_database(path: Path) -> None:
-    """Remove an earlier demo database (and its WAL files) so every demo starts clean."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    """Remove an earlier demo database (and its WAL files) so every demo starts clean.
+
+    Only a database the demo created itself (its mark in `meta`) and nothing else wrote posts to is
+    removed; anything else is refused with NotADemoDatabase and left untouched.
+    """
+    side = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    hint = (
+        "give the demo a file of its own: leave --db / TELEWATCH_DB unset (data/demo.db) or name a new file"
+    )
+    if not path.exists():
+        if side[0].exists():
+            raise NotADemoDatabase(
+                f"refusing to use {path} for the demo: a write-ahead log {side[0]} of another database is there",
+                hint=hint,
+            )
+        return
+    if path.is_file() and path.stat().st_size == 0 and not side[0].exists():
+        return  # an empty file holds nothing to lose
+    mark = read_demo_mark(path)
+    if mark is None or not mark.created_by_demo:
+        what = "not a telewatch database" if mark is None else f"a database with {mark.posts} posts"
+        raise NotADemoDatabase(
+            f"refusing to use {path} for the demo: it is {what} that `telewatch demo` did not create, "
+            "and the demo starts by emptying its database",
+            hint=hint,
+        )
+    if mark.demo_posts is not None and mark.posts != mark.demo_posts:
+        raise NotADemoDatabase(
+            f"refusing to empty {path}: the demo created it with {mark.demo_posts} posts, but it now holds "
+            f"{mark.posts} (something else wrote to it)",
+            hint=hint,
+        )
+    for candidate in (path, *side):
+        candidate.unlink(missing_ok=True)
 
 
 @cli.command()
@@ -45,6 +87,7 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
     """Replay a bundled day of posts (ru/uk/en) through telewatch and print the alerts as they fire.
 
     Uses the bundled config (config/demo/demo.toml) and a fresh database (data/demo.db, or --db).
+    It only ever replaces a database an earlier demo created; any other file is refused (exit 2).
     No Telegram account or network is needed.
     """
     from config.loader import load
@@ -53,6 +96,8 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
     db_path = ctx.db_override or DEFAULT_DEMO_DB
     settings = dataclasses.replace(settings, storage=dataclasses.replace(settings.storage, path=db_path))
     fresh_database(db_path)
+    async with await Store.open(db_path) as store:
+        await mark_demo_database(store)  # before any post: this file is the demo's to empty next time
     out = ctx.console
     out.rule("[bold]telewatch demo[/bold]")
     out.print(
@@ -69,6 +114,8 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         )
         channels = len(await rt.store.channels.all())
         merged = (await rt.store.alerts.counts()).get("suppressed", 0)
+        await mark_demo_database(rt.store, posts=await rt.store.posts.count())
+        undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks)
     r = report.result
     summary = Table(title="demo summary", show_header=False)
     summary.add_column(style="bold")
@@ -96,3 +143,4 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         f"  telewatch --db {db} alerts list\n"
         "(inside the checkout without an activated venv, prefix with .venv/bin/)"
     )
+    report_undelivered(ctx, undelivered, delivered=report.alerts_sent)

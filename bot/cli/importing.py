@@ -11,8 +11,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.alerts.summary import undelivered_lines
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.undelivered import report_undelivered
 from bot.errors import SourceError
 from bot.importer import ImportReport, import_items, replay_items
 from bot.runtime import open_runtime
@@ -171,7 +173,10 @@ async def import_sources(
 ) -> None:
     """Import each source in turn, with a progress bar, then print one report row per source."""
     rows: list[dict[str, object]] = []
+    undelivered = []
+    delivered = 0
     async with open_runtime(ctx.settings, ctx.db_path, console=ctx.console) as rt:
+        first_alert = await rt.store.alerts.max_id()
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -196,11 +201,13 @@ async def import_sources(
                     report_dict(Path(names.get(source.path, str(source.path))), source.format, report)
                 )
             if alert:
-                await rt.dispatcher.run_once()
+                delivered = (await rt.dispatcher.run_once()).sent
+                undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks, first_alert)
     if as_json:
         print_json(rows if len(rows) > 1 else rows[0])
     else:
         print_report(ctx, rows, show_bad)
+    report_undelivered(ctx, undelivered, delivered=delivered)
 
 
 @cli.command()
@@ -219,6 +226,7 @@ async def replay(ctx: CliContext, file: Path, fmt: str | None, speed: float) -> 
     """Replay FILE as if its posts arrived live: store, match, and alert through the configured routes."""
     source = open_source(file, format=fmt)
     async with open_runtime(ctx.settings, ctx.db_path, console=ctx.console) as rt:
+        first_alert = await rt.store.alerts.max_id()
         report = await replay_items(
             source,
             rt.pipeline,
@@ -226,8 +234,10 @@ async def replay(ctx: CliContext, file: Path, fmt: str | None, speed: float) -> 
             speed=speed,
             on_bad=lambda b: ctx.err_console.print(f"[yellow]bad record[/yellow] {escape(str(b))}"),
         )
+        undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks, first_alert)
     r = report.result
     ctx.console.print(
         f"replayed {r.stored} posts ({r.new} new, {r.edited} edited, {r.deleted} deleted), "
         f"{r.matches} matches, {report.alerts_sent} alerts delivered, {report.bad_count} bad records"
     )
+    report_undelivered(ctx, undelivered, delivered=report.alerts_sent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +69,10 @@ async def check(ctx: CliContext, as_json: bool) -> None:
     """Verify credentials and sessions, resolve every configured channel and report its state.
 
     States: ok, not found, private, not joined, banned, renamed. Nothing is joined or watched.
+    Every route target is checked too: telegram chats (can the sender write there now?) and jsonl
+    files (writable?).
     """
+    from bot.alerts.targets import check_route_targets
     from bot.pipeline import Pipeline
     from bot.routing import Router
     from bot.telegram.client import build_client, whoami
@@ -84,14 +88,21 @@ async def check(ctx: CliContext, as_json: bool) -> None:
         if me is None:
             raise AuthError("the watcher session is not signed in", hint="run `telewatch login`")
         report["account"] = me.name
+        gateway = TelethonGateway(client)
+        by_bot = settings.telegram.send_alerts_as == "bot"
         if settings.telegram.bot_token:
             bot_client = build_client(settings.telegram, bot=True)
             try:
                 bot = await whoami(bot_client)
+                if bot and by_bot:  # every route target, as the bot that will send to it
+                    sender = TelethonGateway(bot_client, is_bot=True)
+                    report["routes"] = [asdict(r) for r in await check_route_targets(settings, sender)]
             finally:
                 await bot_client.disconnect()
             report["bot"] = bot.name if bot else "not signed in (run `telewatch login --bot`)"
-        gateway = TelethonGateway(client)
+        if "routes" not in report:
+            sender_or_none = None if by_bot else gateway
+            report["routes"] = [asdict(r) for r in await check_route_targets(settings, sender_or_none)]
         async with await Store.open(ctx.db_path) as store:
             from bot.runtime import build_matcher
 
@@ -127,6 +138,14 @@ async def check(ctx: CliContext, as_json: bool) -> None:
             c["reference"], f"[{style}]{c['state']}[/]", str(c["id"] or ""), c["title"] or "", c["detail"]
         )
     ctx.console.print(table)
+    if report["routes"]:
+        routes = Table("route", "sink", "target", "state", "detail")
+        for r in report["routes"]:
+            style = "green" if r["state"] == "ok" else "red"
+            routes.add_row(
+                r["route"], r["sink"], escape(r["target"]), f"[{style}]{r['state']}[/]", r["detail"]
+            )
+        ctx.console.print(routes)
 
 
 @cli.command()
@@ -158,12 +177,12 @@ async def run(ctx: CliContext) -> None:
                 return
             chat = TelegramChat(bot_gateway.client)
             sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
-        elif any(r.sink == "telegram" for r in settings.routes):
+        else:  # always there, so a telegram route added while running has its sink
             sinks["telegram"] = TelegramSink(gateway)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
         config_path = ctx.config_path if ctx.config_path.exists() else None
         try:
-            await run_live(
+            undelivered = await run_live(
                 settings,
                 ctx.db_path,
                 gateway=gateway,
@@ -177,6 +196,8 @@ async def run(ctx: CliContext) -> None:
             if bot_gateway is not None:
                 await bot_gateway.disconnect()
     ctx.console.print("stopped")
+    for line in undelivered:
+        ctx.err_console.print(f"[{'red' if line.error else 'yellow'}]not delivered:[/] {escape(line.text)}")
 
 
 async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
@@ -211,7 +232,11 @@ async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
                 "last_error": r["last_error"],
             }
         )
-    return {"channels": channels, "last_flood": await state.status("last_flood")}
+    from bot.alerts.summary import describe
+
+    pending = await store.alerts.undelivered(await store.alerts.max_id(), all_pending=True)
+    waiting = [describe(g, {g.sink}).text for g in pending if g.waiting_for or g.last_error]
+    return {"channels": channels, "last_flood": await state.status("last_flood"), "alerts_waiting": waiting}
 
 
 async def describe_archive(store: Store) -> dict[str, Any]:
@@ -266,6 +291,8 @@ async def status(ctx: CliContext, as_json: bool) -> None:
             "no channel resolved by a live run yet (posts came from imports or replays); "
             "`telewatch check` or `telewatch run` resolves them"
         )
+    for line in data["alerts_waiting"]:  # alerts kept pending: a chat not reachable yet, a failing file...
+        ctx.console.print(f"[yellow]alerts:[/] {escape(line)}")
     flood = data["last_flood"]
     if flood:
         ctx.console.print(

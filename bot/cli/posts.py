@@ -207,6 +207,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         stored = await find_post(store, post)
         versions = await store.posts.versions(stored.id)
         matches = await store.matches.for_post(stored.id)
+        superseded = await store.matches.superseded(stored.id)
         alerts = await store.alerts.for_post(stored.id)
     if as_json:
         data = post_dict(stored)
@@ -221,6 +222,15 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         ]
         data["matches"] = [
             {"rule": m.rule, "severity": m.severity.label, "words": list(m.words)} for m in matches
+        ]
+        data["superseded_matches"] = [
+            {
+                "rule": m.rule,
+                "severity": m.severity.label,
+                "words": list(m.words),
+                "superseded_at": at.isoformat(),
+            }
+            for m, at in superseded
         ]
         data["alerts"] = [
             {"id": a.id, "rule": a.rule, "kind": a.kind.value, "status": a.status.value} for a in alerts
@@ -262,5 +272,10 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
             out.print(
                 f"matched [bold]{escape(m.rule)}[/bold] ({m.severity.label}): {escape(', '.join(m.words))}"
             )
+    for m, at in superseded:
+        out.print(
+            f"[dim]matched {escape(m.rule)} before the rule changed (superseded {fmt_time(at)} UTC): "
+            f"{escape(', '.join(m.words))}[/dim]"
+        )
     if alerts:
         out.print("alerts: " + ", ".join(f"#{a.id} {a.kind.value} {a.status.value}" for a in alerts))

@@ -386,7 +386,8 @@ async def rescan_cmd(
     """Apply RULE to the stored archive and record its matches, without alerting unless --alert.
 
     Use it after adding or changing a rule. Matches recorded earlier for posts that no longer
-    match the rule are removed; alerts already sent stay in the outbox as history.
+    match the rule are kept and marked superseded (`posts show` lists them); nothing is deleted,
+    and alerts already sent stay in the outbox as history.
     """
     from bot.runtime import open_runtime
     from storage.posts import SearchFilter
@@ -404,7 +405,11 @@ async def rescan_cmd(
     else:
         ctx.console.print(
             f"{rule}: scanned {counts['scanned']} posts, {counts['matched']} match"
-            + (f", {counts['stale']} earlier matches no longer hold (removed)" if counts["stale"] else "")
+            + (
+                f", {counts['superseded']} earlier matches no longer hold (kept, marked superseded)"
+                if counts["superseded"]
+                else ""
+            )
             + (f", {counts['alerts']} alerts enqueued" if alert else " (no alerts; --alert to send them)")
         )
 
@@ -412,13 +417,13 @@ async def rescan_cmd(
 async def _rescan(
     ctx: CliContext, rt: Runtime, matcher: Any, rule: str, where: Any, total: int | None, alert: bool
 ) -> dict[str, int]:
-    counts = {"scanned": 0, "matched": 0, "stale": 0, "alerts": 0}
+    counts = {"scanned": 0, "matched": 0, "superseded": 0, "alerts": 0}
     batch: list[StoredPost] = []
 
     async def flush() -> None:
         result = await rt.pipeline.rescan(batch, matcher, {rule}, alert=alert)
         counts["matched"] += result.matches
-        counts["stale"] += result.stale
+        counts["superseded"] += result.superseded
         counts["alerts"] += result.alerts
         batch.clear()
 

@@ -6,7 +6,7 @@ The bot client must receive updates (build it with receive_updates=True) for com
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telethon import TelegramClient, events, functions
@@ -94,6 +94,23 @@ class TelegramChat:
             self._control = control
         self.client.add_event_handler(self.on_message, events.NewMessage(incoming=True, pattern=r"^/"))
         self.client.add_event_handler(self.on_callback, events.CallbackQuery())
+
+    def on_chat_seen(self, handler: Callable[[Sequence[str]], Awaitable[None]]) -> None:
+        """Call `handler` with a chat's names (id, @username) whenever any message arrives from it: a user
+        who writes to the bot (even just /start) makes their chat reachable for alerts."""
+
+        async def seen(event: Any) -> None:
+            chat = getattr(event, "chat", None)
+            names = [str(event.chat_id)]
+            username = getattr(chat, "username", None)
+            if username:
+                names += [f"@{username}", str(username)]
+            try:
+                await handler(names)
+            except Exception:  # waking alerts must never break the chat
+                log.exception("could not retry alerts waiting for chat %s", event.chat_id)
+
+        self.client.add_event_handler(seen, events.NewMessage(incoming=True))
 
     async def on_message(self, event: Any) -> None:
         cmd = command_from_event(event)

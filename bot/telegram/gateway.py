@@ -201,6 +201,17 @@ class TelethonGateway:
                 return SentMessage(chat=chat, message_id=0)  # sent before a crash: already delivered
         return SentMessage(chat=chat, message_id=_sent_id(result, random_id))
 
+    async def check_chat(self, chat: str) -> None:
+        """Whether alerts can be sent to `chat` now, without sending one: a cancelled typing action,
+        refused like a message would be (ChannelUnavailable when nobody there wrote to the bot yet)."""
+        self.requests.record("check chat")
+        target: str | int = int(chat) if chat.lstrip("-").isdigit() else chat
+        with translated("check chat", chat):
+            peer = await self.client.get_input_entity(target)
+            await self.client(
+                functions.messages.SetTypingRequest(peer=peer, action=types.SendMessageCancelAction())
+            )
+
     # -- live updates ---------------------------------------------------------------------------------
 
     def on_update(self, handler: UpdateHandler) -> None:

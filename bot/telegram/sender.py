@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.errors import AuthError, ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
+from bot.errors import (
+    AuthError,
+    ChannelUnavailable,
+    DeliveryFailed,
+    RateLimited,
+    TargetUnreachable,
+    TelegramError,
+)
 from bot.ports import OutgoingAlert, SentMessage, TelegramGateway
 
 
@@ -30,7 +37,8 @@ class TelegramSink:
         self.last_sent: SentMessage | None = None
 
     async def deliver(self, alert: OutgoingAlert) -> None:
-        """Send one alert; RateLimited on flood waits, DeliveryFailed(permanent) when the chat is gone."""
+        """Send one alert; RateLimited on flood waits, TargetUnreachable when the chat cannot be written to
+        (yet): a user who never wrote to the bot, a group the bot is not in, a bot that was blocked."""
         target = alert.target or self.default_target
         if not target:
             raise DeliveryFailed("a telegram route needs a target chat", permanent=True)
@@ -41,7 +49,7 @@ class TelegramSink:
         except RateLimited:
             raise
         except ChannelUnavailable as e:
-            raise DeliveryFailed(f"cannot send to {target}: {e.state}", permanent=True) from e
+            raise TargetUnreachable(target, e.state) from e
         except AuthError as e:
             # Not permanent: alerts wait in the outbox until the session is fixed with `telewatch login`.
             raise DeliveryFailed(f"cannot send to {target}: {e.message}") from e

@@ -146,17 +146,6 @@ async def test_sends_to_one_chat_are_paced(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_an_alert_for_an_unconfigured_sink_fails_visibly(tmp_path: Path) -> None:
-    clock = FakeClock()
-    store, pipeline, _ = await open_app(tmp_path / "db", RecordingSink(), clock)
-    await pipeline.ingest(posts(1))
-    dispatcher = Dispatcher(store, {}, clock=clock)
-    assert (await dispatcher.run_once()).failed == 1
-    [row] = await store.alerts.listing()
-    assert "no sink named" in row["last_error"]
-    await store.close()
-
-
 async def test_one_post_matching_several_rules_is_one_message(tmp_path: Path) -> None:
     clock = FakeClock()
     sink = RecordingSink()

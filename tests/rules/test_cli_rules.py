@@ -147,18 +147,28 @@ def test_rescan_since_and_alert_enqueue_alerts_for_old_posts(
     assert "no rule named" in out(capsys, "rules", "rescan", "nope", code=5)
 
 
-def test_rescan_of_a_narrowed_rule_removes_matches_that_no_longer_hold(
+def test_rescan_with_a_wrong_rule_keeps_earlier_matches_and_a_right_one_restores_them(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A rescan never deletes: matches a changed rule no longer makes are kept, marked superseded."""
     out(capsys, "import", str(env / "posts.jsonl"))
     (env / "telewatch.toml").write_text(CONFIG + NEW_RULE, encoding="utf-8")
     out(capsys, "rules", "rescan", "sudzha")
     assert counts(env) == (2, 0)
     narrowed = NEW_RULE.replace('any = ["Суджа"]', 'all = ["Суджа", "обстрел"]')
     (env / "telewatch.toml").write_text(CONFIG + narrowed, encoding="utf-8")
-    data = json.loads(out(capsys, "rules", "rescan", "sudzha", "--json"))
-    assert (data["matched"], data["stale"]) == (1, 1)
+    text = " ".join(out(capsys, "rules", "rescan", "sudzha").split())
+    assert "1 earlier matches no longer hold (kept, marked superseded)" in text
     assert counts(env) == (1, 0)
+    shown = json.loads(out(capsys, "posts", "show", "@gov_test/1", "--json"))
+    assert [m["rule"] for m in shown["superseded_matches"]] == ["sudzha"]
+    assert "superseded" in out(capsys, "posts", "show", "@gov_test/1")
+    # back to the right rule: the kept match is current again, with nothing lost
+    (env / "telewatch.toml").write_text(CONFIG + NEW_RULE, encoding="utf-8")
+    data = json.loads(out(capsys, "rules", "rescan", "sudzha", "--json"))
+    assert (data["matched"], data["superseded"]) == (2, 0)
+    assert counts(env) == (2, 0)
+    assert json.loads(out(capsys, "posts", "show", "@gov_test/1", "--json"))["superseded_matches"] == []
 
 
 def test_rules_packs_lists_the_shipped_packs(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

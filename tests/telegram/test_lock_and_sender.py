@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import AlreadyRunning, DeliveryFailed, RateLimited
+from bot.errors import AlreadyRunning, DeliveryFailed, RateLimited, TargetUnreachable
 from bot.lock import InstanceLock
 from bot.ports import OutgoingAlert
 from bot.telegram.sender import TelegramSink, random_id_for
@@ -78,13 +78,15 @@ async def test_a_flood_wait_on_send_becomes_rate_limited_with_retry_after() -> N
     assert fake.sent == []
 
 
-async def test_an_unreachable_chat_fails_permanently_and_a_dropped_connection_does_not() -> None:
+async def test_an_unreachable_chat_is_a_waiting_state_not_a_permanent_failure() -> None:
+    """ "Not found" means the chat cannot be written to yet (nobody there wrote to the bot): the alert waits."""
     fake = FakeTelegram()
     await fake.connect()
     fake.unreachable_chats.add("@gone")
-    with pytest.raises(DeliveryFailed) as gone:
+    with pytest.raises(TargetUnreachable) as gone:
         await TelegramSink(fake).deliver(alert(target="@gone"))
-    assert gone.value.permanent
+    assert not gone.value.permanent
+    assert (gone.value.target, gone.value.state) == ("@gone", "not found")
     fake.drop_connection()
     with pytest.raises(DeliveryFailed) as dropped:
         await TelegramSink(fake).deliver(alert())
