@@ -159,8 +159,7 @@ class ControlRepository:
         """Mutes still in force at `now` (read inside `tx` when given)."""
         sql = "SELECT * FROM mutes WHERE until > ? ORDER BY until"
         if tx is not None:
-            async with tx.execute(sql, (to_iso(now),)) as cur:
-                rows = list(await cur.fetchall())
+            rows = list(await tx.execute_fetchall(sql, (to_iso(now),)))
         else:
             rows = await self.db.fetchall(sql, (to_iso(now),))
         return [_mute(r) for r in rows]
@@ -184,8 +183,7 @@ class ControlRepository:
         return Pause(by=str(data["by"]), at=must_iso(data["at"]))
 
     async def paused_in(self, tx: aiosqlite.Connection) -> bool:
-        async with tx.execute("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)) as cur:
-            return await cur.fetchone() is not None
+        return bool(await tx.execute_fetchall("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)))
 
     async def set_paused(self, by: str, at: datetime) -> None:
         await self.db.execute(
@@ -222,35 +220,43 @@ class ControlRepository:
         """The duplicate groups of the posts already remembered, by post id."""
         found: dict[int, str] = {}
         for chunk in _chunks(post_ids):
-            async with tx.execute(
+            rows = await tx.execute_fetchall(
                 f"SELECT post_id, group_key FROM dedup_texts WHERE post_id IN ({','.join('?' * len(chunk))})",
                 chunk,
-            ) as cur:
-                found.update((int(r[0]), str(r[1])) for r in await cur.fetchall())
+            )
+            found.update((int(r[0]), str(r[1])) for r in rows)
         return found
 
     async def indexed_texts(
-        self, tx: aiosqlite.Connection, keys: Sequence[int], since: datetime
+        self, tx: aiosqlite.Connection, keys: Sequence[int], since: datetime, channels: Sequence[int]
     ) -> list[tuple[int, RecentText]]:
-        """(index key, text) for every text remembered since `since` under one of `keys`."""
-        found: list[tuple[int, RecentText]] = []
+        """(index key, text) for every text remembered since `since` under one of `keys`, from a channel
+        other than the only one in `channels` (when the batch has one). Keys shared by many texts (a
+        channel's boilerplate) cost one narrow row each; texts are read only once, when kept."""
+        hits: list[tuple[int, int]] = []
         for chunk in _chunks(keys):
-            async with tx.execute(
-                "SELECT b.band, t.post_id, t.channel_id, t.group_key, t.norm, t.shingles, t.seen_at "
-                "FROM dedup_bands b JOIN dedup_texts t ON t.post_id = b.post_id "
+            rows = await tx.execute_fetchall(
+                "SELECT b.band, t.post_id, t.channel_id FROM dedup_bands b JOIN dedup_texts t ON t.post_id = b.post_id "
                 f"WHERE b.band IN ({','.join('?' * len(chunk))}) AND t.seen_at >= ?",
                 (*chunk, to_iso(since)),
-            ) as cur:
-                rows = await cur.fetchall()
-            found.extend((int(r[0]), RecentText(r[1], r[2], r[3], r[4], r[5], r[6])) for r in rows)
-        return found
+            )
+            hits.extend((int(r[0]), int(r[1])) for r in rows if len(channels) != 1 or r[2] != channels[0])
+        texts: dict[int, RecentText] = {}
+        for chunk in _chunks(sorted({post_id for _, post_id in hits})):
+            rows = await tx.execute_fetchall(
+                "SELECT post_id, channel_id, group_key, norm, shingles, seen_at FROM dedup_texts "
+                f"WHERE post_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            texts.update((int(r[0]), RecentText(r[0], r[1], r[2], r[3], r[4], r[5])) for r in rows)
+        return [(key, texts[post_id]) for key, post_id in hits if post_id in texts]
 
     async def unindexed_texts(self, tx: aiosqlite.Connection, since: datetime) -> list[tuple[int, str]]:
         """(post id, norm) of texts remembered since `since` without a fingerprint (older databases)."""
-        async with tx.execute(
+        rows = await tx.execute_fetchall(
             "SELECT post_id, norm FROM dedup_texts WHERE seen_at >= ? AND shingles IS NULL", (to_iso(since),)
-        ) as cur:
-            return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     async def index_text(
         self, tx: aiosqlite.Connection, post_id: int, shingles: bytes, keys: Sequence[int]
@@ -281,15 +287,15 @@ class ControlRepository:
         `since`, oldest first; the first one not about the post at hand is the group's primary."""
         found: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for chunk in _chunks(group_keys):
-            async with tx.execute(
+            rows = await tx.execute_fetchall(
                 "SELECT group_key, route, post_id, dedup_key FROM alerts "
                 f"WHERE group_key IN ({','.join('?' * len(chunk))}) "
                 "AND merged_into IS NULL AND status IN ('pending', 'sent', 'held') "
                 "AND kind IN ('new', 'late', 'edited') AND created_at >= ? ORDER BY id",
                 (*chunk, to_iso(since)),
-            ) as cur:
-                for r in await cur.fetchall():
-                    found.setdefault((str(r[0]), str(r[1])), []).append((int(r[2]), str(r[3])))
+            )
+            for r in rows:
+                found.setdefault((str(r[0]), str(r[1])), []).append((int(r[2]), str(r[3])))
         return found
 
     async def set_merged(self, tx: aiosqlite.Connection, pairs: Sequence[tuple[str, str]]) -> None:

@@ -119,7 +119,9 @@ class AlertGate:
         prints = {pid: fingerprint(normalize(c.post.text if c.post else "")) for pid, c in fresh}
         wanted = sorted({k for pid, c in fresh if c.post and not c.post.forward for k in prints[pid].keys})
         index: dict[int, list[RecentText]] = {}
-        for key, text in await self.repo.indexed_texts(tx, wanted, batch.since):
+        for key, text in await self.repo.indexed_texts(
+            tx, wanted, batch.since, sorted({c.channel.id for _, c in fresh})
+        ):
             index.setdefault(key, []).append(text)
         remembered: list[RememberedText] = []
         for order, (pid, c) in enumerate(fresh):
