@@ -35,7 +35,12 @@ from storage.store import Store
 SECTION = "dedup"
 WINDOW_ALERTS = 10_000
 GATE_SAMPLES = 1_000
-CUAS = corpus.SHARED_DATA / "replay" / "cuas_rybar_intelslava_2025" / "telegram_gru_dutch_20251119_084300_translated.json"
+CUAS = (
+    corpus.SHARED_DATA
+    / "replay"
+    / "cuas_rybar_intelslava_2025"
+    / "telegram_gru_dutch_20251119_084300_translated.json"
+)
 
 Item = tuple[int, str, str]  # (index, channel, normalised text)
 
@@ -138,7 +143,9 @@ async def gate_latency(db: Path) -> list[float]:
             post = Post(channel=channel.ref, message_id=n + 1, date=at, text=texts[n % len(texts)])
             async with store.db.transaction() as tx:
                 (outcome,) = await store.posts.save(tx, [post], at)
-                alert = NewAlert(f"k{n}", outcome.post_id, "r", Severity.WARNING, AlertKind.NEW, "console", "console")
+                alert = NewAlert(
+                    f"k{n}", outcome.post_id, "r", Severity.WARNING, AlertKind.NEW, "console", "console"
+                )
                 candidate = Candidate(alert, Match("r", Severity.WARNING), channel, route, post)
                 started = time.perf_counter()
                 await gate.enqueue(store, tx, [candidate], at)
