@@ -60,7 +60,8 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
 async def index_rows(app: App) -> tuple[int, int]:
     texts = await app.store.db.fetchone("SELECT count(*) FROM dedup_texts WHERE shingles IS NOT NULL")
     bands = await app.store.db.fetchone("SELECT count(*) FROM dedup_bands")
-    assert texts is not None and bands is not None
+    assert texts is not None
+    assert bands is not None
     return int(texts[0]), int(bands[0])
 
 
@@ -83,7 +84,8 @@ async def test_texts_that_left_the_window_leave_the_index(app: App) -> None:
     texts, bands = await index_rows(app)
     assert texts == 1  # only the new text is indexed
     fresh = await app.store.db.fetchone("SELECT count(DISTINCT post_id) FROM dedup_bands")
-    assert fresh is not None and fresh[0] == 1
+    assert fresh is not None
+    assert fresh[0] == 1
     assert bands == len(fingerprint(normalize(OTHER)).keys)
     await app.publish(MEDIA, TEXT)  # a copy of the expired text: its own alert
     assert (await app.dispatcher.run_once()).sent == 3
@@ -100,11 +102,14 @@ async def test_a_restart_keeps_fingerprints_and_merges_a_later_copy(tmp_path: Pa
     second = await make_app(tmp_path)  # a new process: new gate, same database
     try:
         after = await second.store.db.fetchall("SELECT band, post_id FROM dedup_bands ORDER BY band")
-        assert [tuple(r) for r in after] == [tuple(r) for r in before] and before
+        assert [tuple(r) for r in after] == [tuple(r) for r in before]
+        assert before
         await second.publish(BLOG, TEXT + "\n\nПодписывайтесь на наш канал @milblog")
         assert (await second.dispatcher.run_once()).sent == 0  # merged into the alert sent before the restart
         again = await second.store.db.fetchone("SELECT shingles FROM dedup_texts ORDER BY post_id LIMIT 1")
-        assert shingles is not None and again is not None and again[0] == shingles[0]
+        assert shingles is not None
+        assert again is not None
+        assert again[0] == shingles[0]
     finally:
         await second.store.close()
 
