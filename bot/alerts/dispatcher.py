@@ -131,7 +131,7 @@ class Dispatcher:
             rendered.append((alerts, render(alerts, stored, matches, target, copies=copies)))
         coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
         if not coalesce and isinstance(sink, BatchSink) and float(getattr(sink, "min_interval", 0.0)) <= 0:
-            await self._send_many(sink, rendered, result)
+            await self._send_many(sink, target, rendered, result)
         elif coalesce:
             batch = render_batch([r for _, r in rendered], target)
             alerts = [a for group, _ in rendered for a in group]
@@ -198,7 +198,11 @@ class Dispatcher:
         result.waiting += len(alerts)
 
     async def _send_many(
-        self, sink: BatchSink, rendered: list[tuple[list[Alert], OutgoingAlert]], result: DispatchResult
+        self,
+        sink: BatchSink,
+        target: str | None,
+        rendered: list[tuple[list[Alert], OutgoingAlert]],
+        result: DispatchResult,
     ) -> None:
         """Deliver a group's messages in one call and mark them sent in one transaction, after the sink
         confirmed all of them (a sink that writes a file: one flush to disk instead of one per alert)."""
@@ -215,6 +219,9 @@ class Dispatcher:
                 ids, self.clock.now() + timedelta(seconds=wait), str(e), count=False
             )
             result.retried += len(ids)
+            return
+        except TargetUnreachable as e:
+            await self._wait_for_target(alerts, target, f"{e}: kept pending", result)
             return
         except DeliveryFailed as e:
             await self._retry_or_fail(alerts, str(e), e.permanent, result)
