@@ -24,7 +24,7 @@ from bench import corpus
 from bench.report import Report
 from bot.alerts.gate import AlertGate, Candidate
 from bot.dedup import near_identical, normalize, shingles
-from bot.fingerprint import MIN_WORDS, fingerprint
+from bot.fingerprint import MAX_TEXTS_PER_KEY, MIN_WORDS, fingerprint
 from bot.models import AlertKind, ChannelRef, Match, Post, Severity
 from bot.sources import open_source
 from config.settings import RouteSettings, Settings
@@ -87,7 +87,8 @@ def lsh_pairs(items: Sequence[Item]) -> tuple[set[tuple[int, int]], float]:
         fp = prints[i] = fingerprint(norm)
         found: set[int] = set()
         for key in fp.keys:
-            found.update(index[key])
+            if len(index[key]) <= MAX_TEXTS_PER_KEY:  # as the gate: crowded keys are skipped
+                found.update(index[key])
             index[key].append(i)
         examined += len(found)
         pairs.update(

@@ -25,6 +25,9 @@ ROWS = (
     2  # MinHash values per band: a pair sharing 40% of its shingles collides in some band 99.6% of the time
 )
 PERMUTATIONS = BANDS * ROWS
+# A band key held by more texts than this in the window is ignored, like a stop word: templated posts
+# ("Residents evacuated from X") share one, and true copies also share many rarer keys.
+MAX_TEXTS_PER_KEY = 100
 
 U64 = npt.NDArray[np.uint64]
 

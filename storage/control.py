@@ -228,17 +228,25 @@ class ControlRepository:
         return found
 
     async def indexed_texts(
-        self, tx: aiosqlite.Connection, keys: Sequence[int], since: datetime, channels: Sequence[int]
+        self,
+        tx: aiosqlite.Connection,
+        keys: Sequence[int],
+        since: datetime,
+        channels: Sequence[int],
+        max_per_key: int,
     ) -> list[tuple[int, RecentText]]:
         """(index key, text) for every text remembered since `since` under one of `keys`, from a channel
-        other than the only one in `channels` (when the batch has one). Keys shared by many texts (a
-        channel's boilerplate) cost one narrow row each; texts are read only once, when kept."""
+        other than the only one in `channels` (when the batch has one). A key held by more than
+        `max_per_key` texts is skipped: it says nothing (many templated posts share it), and reading
+        it would make the cost grow with the window. Texts are read once, after the narrow key rows."""
         hits: list[tuple[int, int]] = []
-        for chunk in _chunks(keys):
+        for chunk in _chunks(keys, 2000):
+            marks = ",".join("?" * len(chunk))
             rows = await tx.execute_fetchall(
                 "SELECT b.band, t.post_id, t.channel_id FROM dedup_bands b JOIN dedup_texts t ON t.post_id = b.post_id "
-                f"WHERE b.band IN ({','.join('?' * len(chunk))}) AND t.seen_at >= ?",
-                (*chunk, to_iso(since)),
+                f"WHERE b.band IN ({marks}) AND t.seen_at >= ? AND b.band NOT IN "
+                f"(SELECT band FROM dedup_bands WHERE band IN ({marks}) GROUP BY band HAVING count(*) > ?)",
+                (*chunk, to_iso(since), *chunk, max_per_key),
             )
             hits.extend((int(r[0]), int(r[1])) for r in rows if len(channels) != 1 or r[2] != channels[0])
         texts: dict[int, RecentText] = {}

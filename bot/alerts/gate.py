@@ -13,7 +13,7 @@ import aiosqlite
 
 from bot.dedup import normalize, origin_key
 from bot.digest import in_quiet_hours
-from bot.fingerprint import Fingerprint, fingerprint
+from bot.fingerprint import MAX_TEXTS_PER_KEY, Fingerprint, fingerprint
 from bot.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
 from bot.mutes import muted_by
 from config.settings import RouteSettings, Settings
@@ -120,7 +120,7 @@ class AlertGate:
         wanted = sorted({k for pid, c in fresh if c.post and not c.post.forward for k in prints[pid].keys})
         index: dict[int, list[RecentText]] = {}
         for key, text in await self.repo.indexed_texts(
-            tx, wanted, batch.since, sorted({c.channel.id for _, c in fresh})
+            tx, wanted, batch.since, sorted({c.channel.id for _, c in fresh}), MAX_TEXTS_PER_KEY
         ):
             index.setdefault(key, []).append(text)
         remembered: list[RememberedText] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.dedup import near_identical, normalize
-from bot.fingerprint import fingerprint
+from bot.fingerprint import MAX_TEXTS_PER_KEY, fingerprint
 from tests.chat.conftest import BLOG, GOV, MEDIA, App, make_app
 
 TEXT = "Противник нанёс обстрел по окраинам Суджи, есть разрушения жилых домов и пострадавшие"
@@ -132,3 +132,16 @@ async def test_texts_remembered_before_fingerprints_existed_are_fingerprinted_on
         assert (await index_rows(second))[0] == 2
     finally:
         await second.store.close()
+
+
+async def test_templated_posts_beyond_the_crowded_key_limit_stay_apart_and_a_real_copy_still_merges(
+    app: App,
+) -> None:
+    channels = (GOV, BLOG, MEDIA)
+    for n in range(MAX_TEXTS_PER_KEY + 20):  # they share index keys through their common wording
+        await app.publish(
+            channels[n % 3], f"Обстрел района номер {n} сегодня утром, жители эвакуированы из города"
+        )
+    await app.publish(GOV, TEXT)
+    await app.publish(BLOG, "⚡️ " + TEXT + "\nПодписывайтесь: @milblog")
+    assert (await app.dispatcher.run_once()).sent == MAX_TEXTS_PER_KEY + 21
