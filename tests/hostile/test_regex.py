@@ -28,7 +28,8 @@ def test_the_known_bypass_gives_up_within_the_budget_and_says_so(caplog: pytest.
     with caplog.at_level(logging.WARNING):
         assert term.regex.spans(HOSTILE_POST) is None
     assert time.perf_counter() - started < GENEROUS
-    assert "(.*a){20}" in caplog.text and "gave up" in caplog.text
+    assert "(.*a){20}" in caplog.text
+    assert "gave up" in caplog.text
 
 
 def test_a_timed_out_regex_does_not_stop_other_rules_from_matching() -> None:
@@ -97,4 +98,5 @@ def test_any_pattern_text_is_accepted_or_rejected_with_a_reason(pattern: str) ->
     try:
         parse_term(f"/{pattern}/")
     except TermSyntaxError as e:
-        assert str(e)
+        reason = str(e)
+        assert reason.strip(), "a rejection must say why"
