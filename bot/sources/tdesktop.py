@@ -19,6 +19,7 @@ from bot.sources.base import (
     stream_array,
 )
 from bot.sources.fields import FieldError, optional_int, parse_date, required_int, utf16_len
+from bot.sources.limits import GuardedReader, NestingError
 from bot.sources.records import BadRecord, SourceItem
 
 CHANNEL_TYPES = frozenset({"public_channel", "private_channel"})
@@ -58,7 +59,7 @@ def read_header(path: Path) -> ExportHeader:
     prefix, value = "", None
     with path.open("rb") as raw:
         try:
-            for prefix, event, value in ijson.parse(raw):
+            for prefix, event, value in ijson.parse(GuardedReader(raw)):
                 if prefix == "" and event not in ("start_map", "map_key", "end_map"):
                     raise SourceError(f"{path}: not a Telegram Desktop export (the top level is no object)")
                 if prefix == "" and event == "map_key":
@@ -70,6 +71,8 @@ def read_header(path: Path) -> ExportHeader:
                     break
         except ijson.JSONError as exc:
             raise SourceError(f"{path}: {json_error_reason(exc)}") from None
+        except NestingError as exc:
+            raise SourceError(f"{path}: {exc}") from None
     if prefix == "" and value in ("chats", "left_chats"):
         return ExportHeader(all_chats=True)
     if "id" not in found:
