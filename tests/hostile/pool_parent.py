@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 
 from bot.matching_pool import MatcherPool
 from bot.models import Match
@@ -28,7 +27,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     pid = await loop.run_in_executor(pool._executor, _worker_pid)
     print(pid, flush=True)
-    time.sleep(600)  # until the test kills this process
+    await asyncio.sleep(600)  # until the test kills this process
 
 
 if __name__ == "__main__":
