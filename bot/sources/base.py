@@ -123,6 +123,8 @@ def overlong_reason() -> str:
 
 def json_error_reason(exc: Exception) -> str:
     """A one-line reason for an ijson syntax error."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "premature EOF" in first or "Incomplete JSON" in first:
         return "the JSON ends early (is the file truncated?)"
@@ -141,7 +143,7 @@ def stream_array(reader: CountingReader, prefix: str, label: str, convert: Conve
             item = next(items)
         except StopIteration:
             return
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             yield BadRecord(f"{label}[{index}]", json_error_reason(exc))
             return
         result = convert_or_reason(convert, item)

@@ -146,7 +146,7 @@ def _top_level_keys(path: Path, head: bytes, *, complete: bool) -> dict[str, Any
         except ijson.IncompleteJSONError as exc:
             if complete or "premature EOF" not in str(exc):
                 raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except NestingError as exc:
             raise SourceError(f"{path}: {exc}") from None
@@ -167,7 +167,7 @@ def _detect_array(path: Path) -> str:
     with path.open("rb") as raw:
         try:
             first = next(iter(ijson.items(GuardedReader(raw), "item", use_float=True)), None)
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except NestingError as exc:
             raise SourceError(f"{path}: {exc}") from None

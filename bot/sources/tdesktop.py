@@ -69,7 +69,7 @@ def read_header(path: Path) -> ExportHeader:
                     found[prefix] = value
                 elif prefix == "" and event == "end_map":
                     break
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {json_error_reason(exc)}") from None
         except NestingError as exc:
             raise SourceError(f"{path}: {exc}") from None
@@ -133,7 +133,7 @@ def _read_all_chats(reader: CountingReader) -> Iterator[SourceItem]:
                     convert = MessageConverter(ref, is_channel=header.get("type") in CHANNEL_TYPES)
                 result = convert_or_reason(convert, message)
                 yield BadRecord(position, result) if isinstance(result, str) else result
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
         yield BadRecord(f"{section.split('.')[0]}.list[{chat_counts[section]}]", json_error_reason(exc))
 
 
