@@ -22,7 +22,10 @@ def _load(text: str) -> None:
         try:
             load_text(text, path, {}, base_dir=Path(tmp))
         except ConfigError as e:
-            assert str(e).strip()
+            message = str(e)
+        else:
+            return
+    assert message.strip(), "a config error says what is wrong"
 
 
 @pytest.mark.parametrize(
