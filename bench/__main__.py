@@ -13,6 +13,7 @@ SECTIONS = {
     "eval": "bench.eval.real",
     "dedup": "bench.dedup_bench",
     "live": "bench.live_bench",
+    "fault": "bench.fault_bench",
 }
 
 

@@ -144,7 +144,8 @@ def _top_level_keys(path: Path, head: bytes, *, complete: bool) -> dict[str, Any
                 elif prefix in keys and event in ("string", "number", "boolean"):
                     keys[prefix] = value
         except ijson.IncompleteJSONError as exc:
-            if complete or "premature EOF" not in str(exc):
+            # a cut head may also end inside an escape or a number: keys seen before the cut still count
+            if complete or not keys:
                 raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
