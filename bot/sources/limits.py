@@ -13,12 +13,9 @@ MAX_DEPTH = 256  # JSON nesting levels a source may use
 MAX_TEXT_CHARS = 65_536  # post text kept per record; longer texts are cut and reported (Telegram: 4,096)
 MAX_LINE_BYTES = 8 << 20  # a JSONL line longer than this is skipped unread (a capped post fits in ~1 MiB)
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_STRING_REST = re.compile(
-    rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S
-)  # the rest of a string opened in an earlier chunk
+_QUOTED = re.compile(rb'"[^"]*"')  # a string, once everything but quotes and brackets is gone
 _FOLD = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 class NestingError(ValueError):
@@ -28,18 +25,19 @@ class NestingError(ValueError):
 class DepthGuard:
     """Follows the bracket depth of a JSON byte stream fed in chunks; raises NestingError past the limit.
 
-    Strings are cut out with one regex per chunk and brackets counted with bytes methods, so the cost is
-    a few percent of the parse. The bound it checks is an upper bound of the true depth.
+    Only bytes methods run over the whole chunk (escaped quotes dropped, everything but quotes and
+    brackets deleted); the one regex then sees a few bytes per string. The bound checked is an upper
+    bound of the true depth.
     """
 
-    __slots__ = ("_escaped", "_in_string", "_string_bytes", "_string_start", "depth", "limit", "offset")
+    __slots__ = ("_carry", "_in_string", "_string_bytes", "_string_start", "depth", "limit", "offset")
 
     def __init__(self, limit: int = MAX_DEPTH) -> None:
         self.limit = limit
         self.depth = 0
         self.offset = 0
         self._in_string = False
-        self._escaped = False
+        self._carry = b""  # a backslash at the end of a chunk escapes the first byte of the next
         self._string_bytes = 0  # of the string still open at the end of the last chunk
         self._string_start = 0
 
@@ -47,36 +45,33 @@ class DepthGuard:
         """Account for the next chunk of the stream."""
         start = self.offset
         self.offset += len(chunk)
-        data = chunk
+        data = self._carry + chunk
+        odd = (len(data) - len(data.rstrip(b"\\"))) % 2
+        self._carry, data = (b"\\", data[:-1]) if odd else (b"", data)
+        # backslashes appear only inside strings; after these two, every quote left is a real one
+        marks = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_FOLD, _NOT_MARKS)
+        was_open = self._in_string
+        if was_open:
+            marks = b'"' + marks
+        bare = _QUOTED.sub(b"", marks)
+        quote = bare.find(b'"')
+        self._in_string = quote >= 0
         if self._in_string:
-            if self._escaped:
-                data, self._escaped = data[1:], False
-            rest = _STRING_REST.match(data)
-            if rest is None:  # the whole chunk is inside one long string
-                self._escaped = _odd_backslashes_at_end(data)
-                self._string_bytes += len(chunk)
+            bare = bare[:quote]
+            if was_open and quote == 0 and marks.count(b'"') == 1:
+                self._string_bytes += len(chunk)  # the whole chunk is inside one long string
                 if self._string_bytes > MAX_LINE_BYTES:
                     # ijson's cost grows with the square of a string's length (508 s for 95 MB)
                     raise NestingError(
                         f"a JSON string longer than {MAX_LINE_BYTES >> 20} MiB"
                         f" (from byte {self._string_start:,})"
                     )
-                return
-            data = data[rest.end() :]
-            self._in_string = False
-        bare = _STRING.sub(b"", data)
-        quote = bare.find(b'"')
-        if quote >= 0:  # a string opens here and goes on into the next chunk
-            self._in_string = True
-            tail = bare[quote + 1 :]
-            self._escaped = _odd_backslashes_at_end(tail)
-            self._string_bytes = len(tail)
-            self._string_start = self.offset - len(tail) - 1
-            bare = bare[:quote]
-        brackets = bare.translate(_FOLD, _NOT_BRACKETS)
-        if not brackets:
+            else:
+                self._string_bytes, self._string_start = 0, start
+        if not bare:
             return
         # innermost pairs go first; the number of passes is the depth of the balanced parts
+        brackets = bare
         passes = 0
         while True:
             reduced = brackets.replace(b"[]", b"")
@@ -93,10 +88,6 @@ class DepthGuard:
                 f"JSON nested deeper than {self.limit} levels (in bytes {start:,}-{self.offset:,})"
             )
         self.depth = max(0, self.depth - closes) + opens
-
-
-def _odd_backslashes_at_end(data: bytes) -> bool:
-    return (len(data) - len(data.rstrip(b"\\"))) % 2 == 1
 
 
 class GuardedReader:
