@@ -64,7 +64,7 @@ class DepthGuard:
                     # ijson's cost grows with the square of a string's length (508 s for 95 MB)
                     raise NestingError(
                         f"a JSON string longer than {MAX_LINE_BYTES >> 20} MiB"
-                        f" (from byte {self._string_start:,})"
+                        f" (opened in bytes {self._string_start:,}-{self._string_start + 65_536:,})"
                     )
             else:
                 self._string_bytes, self._string_start = 0, start

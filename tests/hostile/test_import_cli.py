@@ -24,11 +24,15 @@ def _limits() -> None:
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200"}
+    config = tmp_path / "telewatch.toml"
+    config.write_text("", encoding="utf-8")  # defaults: no warning about a missing config file
     return subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys; from bot.cli import main; sys.exit(main())",
+            "--config",
+            str(config),
             "--db",
             str(tmp_path / "t.db"),
             *args,
