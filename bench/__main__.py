@@ -11,7 +11,9 @@ SECTIONS = {
     "import": "bench.import_bench",
     "rules": "bench.rules_bench",
     "eval": "bench.eval.real",
+    "dedup": "bench.dedup_bench",
     "live": "bench.live_bench",
+    "fault": "bench.fault_bench",
 }
 
 

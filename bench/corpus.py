@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NKTKLN = ROOT.parent / "shared" / "data" / "replay" / "nktkln_telegram_news_ru_2024"
+# ../shared/data beside the checkout; a checkout nested one level deeper (a worktree) finds it too.
+SHARED_DATA = next(
+    (p / "shared" / "data" for p in ROOT.parents[:2] if (p / "shared" / "data").is_dir()),
+    ROOT.parent / "shared" / "data",
+)
+NKTKLN = SHARED_DATA / "replay" / "nktkln_telegram_news_ru_2024"
 
 
 def available() -> bool:

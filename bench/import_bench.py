@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bench import corpus
@@ -79,6 +80,19 @@ async def telewatch_import(jsonl: Path, db_path: Path, settings: Settings) -> tu
     return report.rate, report.result.matches
 
 
+async def alert_import(jsonl: Path, db_path: Path, settings: Settings) -> tuple[float, int]:
+    """`import --alert` to a JSONL route: store, match, dedup and enqueue, then deliver every alert.
+    Returns posts/s over the whole run and the alerts delivered."""
+    routes = (RouteSettings(name="file", sink="jsonl", target=str(db_path.with_suffix(".alerts.jsonl"))),)
+    settings = replace(settings, routes=routes)
+    async with open_runtime(settings, db_path) as rt:
+        started = time.perf_counter()
+        report = await import_items(open_source(jsonl), rt.pipeline, alert=True)
+        sent = (await rt.dispatcher.run_once()).sent
+        elapsed = time.perf_counter() - started
+    return report.result.stored / elapsed, sent
+
+
 async def search_latency(db_path: Path, settings: Settings) -> list[float]:
     async with open_runtime(settings, db_path, sinks={}) as rt:
         timings: list[float] = []
@@ -126,6 +140,17 @@ def run(report: Report) -> None:
             "≥ 50% of raw",
             rate >= 0.5 * raw,
         )
+        small = corpus.write_jsonl(folder / "small.jsonl", 22_099)
+        small_rate, _ = asyncio.run(telewatch_import(small, folder / "small.db", settings))
+        for size, path, plain in ((22_099, small, small_rate), (IMPORT_POSTS, jsonl, rate)):
+            alert_rate, sent = asyncio.run(alert_import(path, folder / f"alert{size}.db", settings))
+            report.add(
+                SECTION,
+                f"import --alert (jsonl route, delivery included), {size:,} posts",
+                f"{alert_rate:,.0f} posts/s ({alert_rate / plain:.0%} of import's {plain:,.0f}; {sent:,} alerts)",
+                "≥ 50% of import",
+                alert_rate >= 0.5 * plain,
+            )
         timings = asyncio.run(search_latency(folder / "tw.db", settings))
         p50 = statistics.median(timings)
         p95 = statistics.quantiles(timings, n=20)[18]

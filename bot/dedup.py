@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.alerts.format import Copy, render
 from bot.errors import DeliveryFailed, RateLimited
+from bot.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
 from bot.models import Alert, AlertStatus, Channel, Post
 from bot.ports import AlertSink, EditableSink, OutgoingAlert
 from storage.control import AlertInfo, ControlRepository
@@ -20,10 +21,6 @@ log = logging.getLogger(__name__)
 URL = re.compile(r"(https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-SHINGLE = 3  # words per shingle
-MIN_WORDS = 6  # shorter texts must be equal after normalisation to count as copies
-SIMILAR = 0.8  # share of the shorter text's shingles found in the other
-SIZE_RATIO = 0.5  # a short quote inside a long post is not a copy of it
 MAX_EDIT_ATTEMPTS = 5
 
 
@@ -42,7 +39,9 @@ def shingles(norm: str) -> set[tuple[str, ...]]:
 
 
 def near_identical(a: str, b: str) -> bool:
-    """Whether two normalised texts are the same post (a repost may add a signature or drop a link)."""
+    """Whether two normalised texts are the same post (a repost may add a signature or drop a link).
+
+    The reference definition; the gate applies it through stored fingerprints (bot.fingerprint)."""
     if not a or not b:
         return False
     if a == b:

@@ -8,9 +8,14 @@ dictionaries and stays small.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
+import os
 import pickle
+import signal
+import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -24,11 +29,33 @@ log = logging.getLogger(__name__)
 MatchJob = tuple[str, str | None, tuple[str, ...]]
 
 _worker_matcher: Matcher | None = None
+_PARENT_POLL = 0.5  # seconds between the worker's checks that its parent is alive
+_PR_SET_PDEATHSIG = 1
 
 
-def _start_worker(blob: bytes) -> None:
+def _start_worker(blob: bytes, parent: int) -> None:
     global _worker_matcher
+    _die_with_parent(parent)
     _worker_matcher = pickle.loads(blob)
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the process that started it dies (kill -9 included): never an orphan."""
+    if sys.platform == "linux":
+        # the kernel sends SIGKILL the moment the parent thread exits
+        with_errno = ctypes.CDLL(None, use_errno=True)
+        with_errno.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    # everywhere (and for a parent whose starting thread ends early): poll for re-parenting
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        threading.Event().wait(_PARENT_POLL)
 
 
 def _match_jobs(jobs: Sequence[MatchJob]) -> list[list[Match]]:
@@ -52,7 +79,7 @@ class MatcherPool:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(pickle.dumps(matcher),),
+            initargs=(pickle.dumps(matcher), os.getpid()),
         )
 
     @classmethod

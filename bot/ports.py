@@ -62,6 +62,19 @@ class AlertSink(Protocol):
 
 
 @runtime_checkable
+class BatchSink(Protocol):
+    """A sink that can confirm many alerts at once (one write and one flush to disk for all of them).
+
+    `deliver_many` either delivers every alert or raises; delivering one again must be harmless."""
+
+    name: str
+
+    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
+
+    async def deliver_many(self, alerts: Sequence[OutgoingAlert]) -> None: ...
+
+
+@runtime_checkable
 class EditableSink(Protocol):
     """A sink that can re-render an alert it delivered earlier (a repost merged into it, a review mark)."""
 

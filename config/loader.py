@@ -72,7 +72,9 @@ def load_text(text: str, path: Path, environ: Mapping[str, str], *, base_dir: Pa
 def parse_toml(text: str, path: Path | str) -> dict[str, Any]:
     """tomllib.loads, with a syntax error turned into a ConfigError carrying its line."""
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+        _check_depth(data, path)
+        return data
     except tomllib.TOMLDecodeError as e:
         message = str(e)
         pos = _TOML_POS.search(message)
@@ -82,6 +84,25 @@ def parse_toml(text: str, path: Path | str) -> dict[str, Any]:
         if pos:
             hint = f"column {pos.group(2)}; " + hint
         raise ConfigError(f"TOML syntax error: {problem}", file=path, line=line, hint=hint) from None
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply to read (arrays or inline tables)", file=path) from None
+
+
+_MAX_DEPTH = 32  # tables and arrays within each other; telewatch's own schema uses 4
+
+
+def _check_depth(data: object, path: Path | str) -> None:
+    """Reject absurd nesting before anything walks the data recursively."""
+    level: list[object] = [data]
+    for _ in range(_MAX_DEPTH):
+        level = [
+            v
+            for x in level
+            for v in (x.values() if isinstance(x, dict) else x if isinstance(x, list) else ())
+        ]
+        if not level:
+            return
+    raise ConfigError(f"tables or arrays nested more than {_MAX_DEPTH} levels deep", file=path)
 
 
 # -- rule packs -----------------------------------------------------------------------------------------

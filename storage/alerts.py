@@ -238,6 +238,17 @@ class AlertRepository:
         row = await self.db.fetchone("SELECT target FROM alerts WHERE id = ?", (alert_id,))
         return row["target"] if row else None
 
+    async def targets(self, alert_ids: Sequence[int]) -> dict[int, str | None]:
+        """The chat target of each alert, by id."""
+        found: dict[int, str | None] = {}
+        for i in range(0, len(alert_ids), 5000):
+            chunk = alert_ids[i : i + 5000]
+            rows = await self.db.fetchall(
+                f"SELECT id, target FROM alerts WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((int(r[0]), r[1]) for r in rows)
+        return found
+
     async def mark_sent(self, alert_ids: Sequence[int], at: datetime, message_id: int | None = None) -> None:
         async with self.db.transaction() as tx:
             await tx.executemany(

@@ -56,12 +56,27 @@ class AlertInfo:
 
 @dataclass(frozen=True, slots=True)
 class RecentText:
-    """A recently alerted post's normalised text."""
+    """A recently alerted post's normalised text and its shingle hashes."""
 
     post_id: int
     channel_id: int
     group_key: str
     norm: str
+    shingles: bytes | None = None
+    seen_at: str = ""
+    order: int = 0  # > 0: remembered in the batch being judged, later ones higher (newer than any row)
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedText:
+    """A text to remember for deduplication, with its fingerprint."""
+
+    post_id: int
+    channel_id: int
+    group_key: str
+    norm: str
+    shingles: bytes
+    keys: Sequence[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +159,7 @@ class ControlRepository:
         """Mutes still in force at `now` (read inside `tx` when given)."""
         sql = "SELECT * FROM mutes WHERE until > ? ORDER BY until"
         if tx is not None:
-            async with tx.execute(sql, (to_iso(now),)) as cur:
-                rows = list(await cur.fetchall())
+            rows = list(await tx.execute_fetchall(sql, (to_iso(now),)))
         else:
             rows = await self.db.fetchall(sql, (to_iso(now),))
         return [_mute(r) for r in rows]
@@ -169,8 +183,7 @@ class ControlRepository:
         return Pause(by=str(data["by"]), at=must_iso(data["at"]))
 
     async def paused_in(self, tx: aiosqlite.Connection) -> bool:
-        async with tx.execute("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)) as cur:
-            return await cur.fetchone() is not None
+        return bool(await tx.execute_fetchall("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)))
 
     async def set_paused(self, by: str, at: datetime) -> None:
         await self.db.execute(
@@ -185,44 +198,113 @@ class ControlRepository:
 
     # -- duplicates -----------------------------------------------------------------------------------
 
-    async def remember_text(
-        self, tx: aiosqlite.Connection, post_id: int, channel_id: int, group_key: str, norm: str, at: datetime
+    async def remember_texts(
+        self, tx: aiosqlite.Connection, texts: Sequence[RememberedText], at: datetime
     ) -> None:
-        await tx.execute(
-            "INSERT OR IGNORE INTO dedup_texts (post_id, channel_id, group_key, norm, seen_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (post_id, channel_id, group_key, norm, to_iso(at)),
+        """Remember the texts, shingle hashes and index keys (bot.fingerprint) of alerted posts not
+        remembered yet."""
+        if not texts:
+            return
+        stamp = to_iso(at)
+        await tx.executemany(
+            "INSERT OR IGNORE INTO dedup_texts (post_id, channel_id, group_key, norm, seen_at, shingles) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(t.post_id, t.channel_id, t.group_key, t.norm, stamp, t.shingles) for t in texts],
+        )
+        await tx.executemany(
+            "INSERT OR IGNORE INTO dedup_bands (band, post_id) VALUES (?, ?)",
+            [(k, t.post_id) for t in texts for k in t.keys],
         )
 
-    async def known_group(self, tx: aiosqlite.Connection, post_id: int) -> str | None:
-        async with tx.execute("SELECT group_key FROM dedup_texts WHERE post_id = ?", (post_id,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+    async def known_groups(self, tx: aiosqlite.Connection, post_ids: Sequence[int]) -> dict[int, str]:
+        """The duplicate groups of the posts already remembered, by post id."""
+        found: dict[int, str] = {}
+        for chunk in _chunks(post_ids):
+            rows = await tx.execute_fetchall(
+                f"SELECT post_id, group_key FROM dedup_texts WHERE post_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((int(r[0]), str(r[1])) for r in rows)
+        return found
 
-    async def recent_texts(
-        self, tx: aiosqlite.Connection, since: datetime, other_than_channel: int, limit: int = 500
-    ) -> list[RecentText]:
-        """Texts remembered since `since` from other channels, newest first."""
-        async with tx.execute(
-            "SELECT post_id, channel_id, group_key, norm FROM dedup_texts WHERE seen_at >= ? AND channel_id != ? "
-            "ORDER BY seen_at DESC LIMIT ?",
-            (to_iso(since), other_than_channel, limit),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [RecentText(r[0], r[1], r[2], r[3]) for r in rows]
+    async def indexed_texts(
+        self,
+        tx: aiosqlite.Connection,
+        keys: Sequence[int],
+        since: datetime,
+        channels: Sequence[int],
+        max_per_key: int,
+    ) -> list[tuple[int, RecentText]]:
+        """(index key, text) for every text remembered since `since` under one of `keys`, from a channel
+        other than the only one in `channels` (when the batch has one). A key held by more than
+        `max_per_key` texts is skipped: it says nothing (many templated posts share it), and reading
+        it would make the cost grow with the window. Texts are read once, after the narrow key rows."""
+        hits: list[tuple[int, int]] = []
+        for chunk in _chunks(keys, 2000):
+            marks = ",".join("?" * len(chunk))
+            rows = await tx.execute_fetchall(
+                "SELECT b.band, t.post_id, t.channel_id FROM dedup_bands b JOIN dedup_texts t ON t.post_id = b.post_id "
+                f"WHERE b.band IN ({marks}) AND t.seen_at >= ? AND b.band NOT IN "
+                f"(SELECT band FROM dedup_bands WHERE band IN ({marks}) GROUP BY band HAVING count(*) > ?)",
+                (*chunk, to_iso(since), *chunk, max_per_key),
+            )
+            hits.extend((int(r[0]), int(r[1])) for r in rows if len(channels) != 1 or r[2] != channels[0])
+        texts: dict[int, RecentText] = {}
+        for chunk in _chunks(sorted({post_id for _, post_id in hits})):
+            rows = await tx.execute_fetchall(
+                "SELECT post_id, channel_id, group_key, norm, shingles, seen_at FROM dedup_texts "
+                f"WHERE post_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            texts.update((int(r[0]), RecentText(r[0], r[1], r[2], r[3], r[4], r[5])) for r in rows)
+        return [(key, texts[post_id]) for key, post_id in hits if post_id in texts]
 
-    async def group_primary(
-        self, tx: aiosqlite.Connection, group_key: str, route: str, post_id: int, since: datetime
-    ) -> str | None:
-        """The dedup key of the first live alert of a duplicate group on a route, created since `since`."""
-        async with tx.execute(
-            "SELECT dedup_key FROM alerts WHERE group_key = ? AND route = ? AND post_id != ? "
-            "AND merged_into IS NULL AND status IN ('pending', 'sent', 'held') "
-            "AND kind IN ('new', 'late', 'edited') AND created_at >= ? ORDER BY id LIMIT 1",
-            (group_key, route, post_id, to_iso(since)),
-        ) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+    async def unindexed_texts(self, tx: aiosqlite.Connection, since: datetime) -> list[tuple[int, str]]:
+        """(post id, norm) of texts remembered since `since` without a fingerprint (older databases)."""
+        rows = await tx.execute_fetchall(
+            "SELECT post_id, norm FROM dedup_texts WHERE seen_at >= ? AND shingles IS NULL", (to_iso(since),)
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def index_text(
+        self, tx: aiosqlite.Connection, post_id: int, shingles: bytes, keys: Sequence[int]
+    ) -> None:
+        """Store the fingerprint of a text remembered before fingerprints existed."""
+        await tx.execute("UPDATE dedup_texts SET shingles = ? WHERE post_id = ?", (shingles, post_id))
+        await tx.executemany(
+            "INSERT OR IGNORE INTO dedup_bands (band, post_id) VALUES (?, ?)", [(k, post_id) for k in keys]
+        )
+
+    async def prune_index(self, tx: aiosqlite.Connection, before: datetime) -> int:
+        """Drop the index keys and shingles of texts remembered before `before`; returns texts dropped."""
+        stamp = to_iso(before)
+        await tx.execute(
+            "DELETE FROM dedup_bands WHERE post_id IN "
+            "(SELECT post_id FROM dedup_texts WHERE seen_at < ? AND shingles IS NOT NULL)",
+            (stamp,),
+        )
+        cur = await tx.execute(
+            "UPDATE dedup_texts SET shingles = NULL WHERE seen_at < ? AND shingles IS NOT NULL", (stamp,)
+        )
+        return cur.rowcount
+
+    async def group_primaries(
+        self, tx: aiosqlite.Connection, group_keys: Sequence[str], since: datetime
+    ) -> dict[tuple[str, str], list[tuple[int, str]]]:
+        """Per (group, route): (post id, dedup key) of the live alerts of the group created since
+        `since`, oldest first; the first one not about the post at hand is the group's primary."""
+        found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for chunk in _chunks(group_keys):
+            rows = await tx.execute_fetchall(
+                "SELECT group_key, route, post_id, dedup_key FROM alerts "
+                f"WHERE group_key IN ({','.join('?' * len(chunk))}) "
+                "AND merged_into IS NULL AND status IN ('pending', 'sent', 'held') "
+                "AND kind IN ('new', 'late', 'edited') AND created_at >= ? ORDER BY id",
+                (*chunk, to_iso(since)),
+            )
+            for r in rows:
+                found.setdefault((str(r[0]), str(r[1])), []).append((int(r[2]), str(r[3])))
+        return found
 
     async def set_merged(self, tx: aiosqlite.Connection, pairs: Sequence[tuple[str, str]]) -> None:
         """Record (copy dedup key, primary dedup key) merges."""
@@ -391,6 +473,11 @@ class ControlRepository:
     async def count_alerts_since(self, since: datetime) -> int:
         row = await self.db.fetchone("SELECT count(*) FROM alerts WHERE created_at >= ?", (to_iso(since),))
         return int(row[0]) if row else 0
+
+
+def _chunks(values: Sequence[Any], size: int = 5000) -> list[Sequence[Any]]:
+    """Parameter lists short enough for one statement."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _mute(row: Any) -> Mute:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.alerts.format import Copy, render, render_batch
 from bot.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.models import Alert
-from bot.ports import AlertSink, Clock, OutgoingAlert, SentMessage, SystemClock
+from bot.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,9 @@ class Dispatcher:
                 if not due:
                     return result
                 groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
+                targets = await self.store.alerts.targets([a.id for a in due])
                 for alert in due:
-                    target = await self.store.alerts.target(alert.id)
+                    target = targets.get(alert.id)
                     groups.setdefault((alert.sink, target), []).append((alert, target))
                 for (sink_name, target), items in groups.items():
                     await self._deliver_group(sink_name, target, items, result)
@@ -129,7 +130,9 @@ class Dispatcher:
             copies = await self.copies(alerts) if self.copies is not None else ()
             rendered.append((alerts, render(alerts, stored, matches, target, copies=copies)))
         coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
-        if coalesce:
+        if not coalesce and isinstance(sink, BatchSink) and float(getattr(sink, "min_interval", 0.0)) <= 0:
+            await self._send_many(sink, target, rendered, result)
+        elif coalesce:
             batch = render_batch([r for _, r in rendered], target)
             alerts = [a for group, _ in rendered for a in group]
             await self._send(sink, target, batch, alerts, result, editable=False)
@@ -193,6 +196,43 @@ class Dispatcher:
         next_try = self.clock.now() + timedelta(seconds=self.policy.unreachable_retry)
         await self.store.alerts.mark_waiting([a.id for a in alerts], reason, next_try)
         result.waiting += len(alerts)
+
+    async def _send_many(
+        self,
+        sink: BatchSink,
+        target: str | None,
+        rendered: list[tuple[list[Alert], OutgoingAlert]],
+        result: DispatchResult,
+    ) -> None:
+        """Deliver a group's messages in one call and mark them sent in one transaction, after the sink
+        confirmed all of them (a sink that writes a file: one flush to disk instead of one per alert)."""
+        if not rendered:
+            return
+        alerts = [a for group, _ in rendered for a in group]
+        ids = [a.id for a in alerts]
+        try:
+            await sink.deliver_many([outgoing for _, outgoing in rendered])
+        except RateLimited as e:
+            wait = e.retry_after + random.uniform(0.5, 2.0)
+            result.waits.append(wait)
+            await self.store.alerts.mark_retry(
+                ids, self.clock.now() + timedelta(seconds=wait), str(e), count=False
+            )
+            result.retried += len(ids)
+            return
+        except TargetUnreachable as e:
+            await self._wait_for_target(alerts, target, f"{e}: kept pending", result)
+            return
+        except DeliveryFailed as e:
+            await self._retry_or_fail(alerts, str(e), e.permanent, result)
+            return
+        except Exception as e:  # a sink bug must not take the dispatcher down
+            log.exception("%s: delivery failed", sink.name)
+            await self._retry_or_fail(alerts, f"{type(e).__name__}: {e}", False, result)
+            return
+        await self.store.alerts.mark_sent(ids, self.clock.now())
+        result.sent += len(ids)
+        result.messages += len(rendered)
 
     async def _retry_or_fail(
         self, alerts: list[Alert], error: str, permanent: bool, result: DispatchResult

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,10 @@ class ConsoleSink:
     async def deliver(self, alert: OutgoingAlert) -> None:
         self.console.print(console_panel(alert))
         self.delivered += 1
+
+    async def deliver_many(self, alerts: Sequence[OutgoingAlert]) -> None:
+        for alert in alerts:
+            await self.deliver(alert)
 
 
 def console_panel(alert: OutgoingAlert) -> Panel | Text:
@@ -84,16 +89,25 @@ class JsonlSink:
         return seen
 
     async def deliver(self, alert: OutgoingAlert) -> None:
+        await self.deliver_many([alert])
+
+    async def deliver_many(self, alerts: Sequence[OutgoingAlert]) -> None:
+        """Append the alerts not in the file yet, then flush them to disk once: all are on disk, or it raises."""
         if self._seen is None:
             self._seen = self._load_seen()
-        if alert.dedup_key in self._seen:
+        seen = self._seen
+        fresh = [a for a in dict((a.dedup_key, a) for a in alerts).values() if a.dedup_key not in seen]
+        if not fresh:
             return
+        lines = "".join(
+            json.dumps({"dedup_key": a.dedup_key, **a.data}, ensure_ascii=False) + "\n" for a in fresh
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({"dedup_key": alert.dedup_key, **alert.data}, ensure_ascii=False) + "\n")
+                f.write(lines)
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
             raise DeliveryFailed(f"cannot write alerts to {self.path}: {e}") from e
-        self._seen.add(alert.dedup_key)
+        seen.update(a.dedup_key for a in fresh)

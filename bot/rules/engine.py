@@ -32,7 +32,16 @@ _NONE: list[Span] = []
 class TextState:
     """The per-text work of one match call: atom hits from the automaton, term hits computed lazily."""
 
-    __slots__ = ("_sentence_ends", "_term_hits", "_touched", "_word_starts", "atom_hits", "norm", "tables")
+    __slots__ = (
+        "_sentence_ends",
+        "_term_hits",
+        "_touched",
+        "_word_starts",
+        "atom_hits",
+        "norm",
+        "tables",
+        "timed_out",
+    )
 
     def __init__(self, tables: Tables, text: str) -> None:
         self.tables = tables
@@ -41,6 +50,7 @@ class TextState:
         self._sentence_ends: list[int] | None = None
         self._term_hits: dict[int, list[Span]] = {}
         self._touched: set[int] | None = None
+        self.timed_out: list[int] = []  # regex terms that ran out of time on this text
         atom_hits: dict[int, list[Span]] = {}
         self.atom_hits = atom_hits
         if tables.key_count:
@@ -94,7 +104,10 @@ class TextState:
             term = self.tables.terms[tid]
             if term.regex is not None:
                 folded = self.norm.folded[:REGEX_INPUT_LIMIT]
-                spans = [(m.start(), m.end()) for m in term.regex.finditer(folded) if m.end() > m.start()]
+                found = term.regex.spans(folded)
+                if found is None:
+                    self.timed_out.append(tid)
+                spans = found or []
             else:
                 spans = self._phrase_hits(self.tables.term_atoms[tid])
         self._term_hits[tid] = spans

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.models import MatchedTerm, Severity
 from bot.rules.compiler import CompiledRule, Tables, scope_text
 from bot.rules.engine import Span, TextState, evaluate, in_scope, rule_hits
+from bot.rules.terms import REGEX_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,12 @@ def explain_rule(
         hits = report("none", tid)
         if hits:
             reasons.append(f"excluded by none-term {tables.terms[tid].raw!r} (found {_words(hits)})")
+    for tid in dict.fromkeys(state.timed_out):
+        if tid in rule.positive or tid in rule.none_:
+            reasons.append(
+                f"regex {tables.terms[tid].raw!r} gave up after {round(REGEX_TIMEOUT * 1000)} ms on this text"
+                " (counted as not found)"
+            )
     scoped = in_scope(rule, channel, tags)
     if not scoped:
         reasons.append(_scope_reason(rule, channel, tags))

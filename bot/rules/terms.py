@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+import regex  # the stdlib `re` has no time limit; `regex` stops a match after `timeout` seconds
 
 from bot.rules.morph import family_forms, is_abbreviation, word_forms
 from bot.rules.normalize import normalize_word
@@ -16,6 +19,12 @@ MIN_PREFIX = 3
 MIN_FAMILY = 6  # a ~family needs a word this long: short stems would gather unrelated words
 MAX_REGEX_LENGTH = 500
 MAX_UNBOUNDED = 4
+# A rule regex gets this long on one post; past it the term counts as not found on that post, and the
+# timeout is logged (and shown by `rules test`). The static check below rejects the common catastrophic
+# shapes early with a helpful message; this budget is what bounds every pattern it lets through.
+REGEX_TIMEOUT = 0.05
+
+log = logging.getLogger(__name__)
 
 
 class TermSyntaxError(ValueError):
@@ -38,7 +47,45 @@ class Term:
     raw: str
     kind: TermKind
     atoms: tuple[Atom, ...] = ()
-    regex: re.Pattern[str] | None = None
+    regex: GuardedRegex | None = None
+
+
+class GuardedRegex:
+    """A compiled rule regex whose search of one text stops after REGEX_TIMEOUT seconds."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+
+    def spans(self, text: str, timeout: float = REGEX_TIMEOUT) -> list[tuple[int, int]] | None:
+        """Non-empty (start, end) matches in `text`; None (and a log line) when the time budget ran out."""
+        try:
+            return [m.span() for m in self._compiled.finditer(text, timeout=timeout) if m.end() > m.start()]
+        except TimeoutError:
+            log.warning(
+                "regex /%s/ gave up after %d ms on a %d-character text; the term counts as not found there",
+                self.pattern,
+                round(timeout * 1000),
+                len(text),
+            )
+            return None
+
+    def __getstate__(self) -> str:
+        return self.pattern
+
+    def __setstate__(self, state: str) -> None:
+        self.__init__(state)  # type: ignore[misc]  # re-compiling is how a pattern is unpickled
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GuardedRegex) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"GuardedRegex({self.pattern!r})"
 
 
 def _atom(token: str) -> Atom:
@@ -103,16 +150,16 @@ def _kind(atom: Atom) -> TermKind:
     return kinds[atom.mode]  # type: ignore[return-value]
 
 
-def compile_guarded(pattern: str) -> re.Pattern[str]:
-    """Compile an expert regex after rejecting shapes that backtrack catastrophically."""
+def compile_guarded(pattern: str) -> GuardedRegex:
+    """Compile an expert regex (rejecting shapes that backtrack catastrophically) to run under a time budget."""
     if not pattern:
         raise TermSyntaxError("empty regex")
     if len(pattern) > MAX_REGEX_LENGTH:
         raise TermSyntaxError(f"regex longer than {MAX_REGEX_LENGTH} characters")
     check_backtracking(pattern)
     try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as e:
+        return GuardedRegex(pattern)
+    except regex.error as e:
         raise TermSyntaxError(f"invalid regex: {e}") from None
 
 

@@ -10,33 +10,50 @@ from typing import Any, BinaryIO, ClassVar
 # ijson picks its fastest backend (yajl2_c, ~10x the pure-Python one); it ships no type information
 import ijson  # type: ignore[import-untyped]
 
-from bot.models import ChannelRef
+from bot.errors import SourceError
+from bot.models import ChannelRef, Post
 from bot.sources.fields import FieldError
+from bot.sources.limits import MAX_LINE_BYTES, MAX_TEXT_CHARS, DepthGuard, NestingError
 from bot.sources.records import BadRecord, SourceItem
 
 Converter = Callable[[Any], SourceItem]
 
+# What CountingReader.lines() yields for a line over MAX_LINE_BYTES: it is skipped unread, never held whole.
+OVERLONG = b"<overlong line>"
+
 
 class CountingReader:
-    """A binary file wrapper counting the bytes handed to the parser."""
+    """A binary file wrapper counting the bytes handed to the parser (and bounding their JSON depth)."""
 
-    __slots__ = ("_raw", "count")
+    __slots__ = ("_guard", "_raw", "count")
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
+        self._guard = DepthGuard()
         self.count = 0
 
     def read(self, size: int = -1) -> bytes:
-        """Read like the wrapped file and count the bytes."""
+        """Read like the wrapped file and count the bytes; NestingError when the JSON nests too deep."""
         data = self._raw.read(size)
         self.count += len(data)
+        self._guard.feed(data)
         return data
 
     def lines(self) -> Iterator[bytes]:
-        """The file's lines (with their newline), counted."""
-        for line in self._raw:
+        """The file's lines (with their newline), counted; OVERLONG (identical object) for a too-long one."""
+        readline = self._raw.readline
+        while True:
+            line = readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
             self.count += len(line)
-            yield line
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest in bounded blocks
+                    line = readline(1 << 20)
+                    self.count += len(line)
+                yield OVERLONG
+            else:
+                yield line
 
 
 class Source(abc.ABC):
@@ -67,7 +84,10 @@ class Source(abc.ABC):
         with self.path.open("rb") as raw:
             reader = CountingReader(raw)
             self._reader = reader
-            yield from self._read(reader)
+            try:
+                yield from self._read(reader)
+            except NestingError as exc:
+                raise SourceError(f"{self.path}: {exc}") from None
 
     @abc.abstractmethod
     def _read(self, reader: CountingReader) -> Iterator[SourceItem]:
@@ -82,16 +102,29 @@ def convert_or_reason(convert: Converter, item: object) -> SourceItem | str:
     if not isinstance(item, dict):
         return f"expected a JSON object, got {type(item).__name__}"
     try:
-        return convert(item)
+        result = convert(item)
     except FieldError as exc:
         return str(exc)
     except (TypeError, AttributeError, ValueError, KeyError) as exc:
         # a nested value of the wrong JSON type (a string where a list belongs, ...)
         return f"unexpected shape: {exc!r}"
+    if isinstance(result, Post) and len(result.text) > MAX_TEXT_CHARS:
+        return (
+            f"text of {len(result.text):,} characters is over the {MAX_TEXT_CHARS:,}-character limit"
+            " (Telegram allows 4,096); record skipped"
+        )
+    return result
+
+
+def overlong_reason() -> str:
+    """The reason given for a line skipped for its length."""
+    return f"line longer than {MAX_LINE_BYTES >> 20} MiB; skipped unread"
 
 
 def json_error_reason(exc: Exception) -> str:
     """A one-line reason for an ijson syntax error."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "premature EOF" in first or "Incomplete JSON" in first:
         return "the JSON ends early (is the file truncated?)"
@@ -110,7 +143,7 @@ def stream_array(reader: CountingReader, prefix: str, label: str, convert: Conve
             item = next(items)
         except StopIteration:
             return
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             yield BadRecord(f"{label}[{index}]", json_error_reason(exc))
             return
         result = convert_or_reason(convert, item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.errors import SourceError
 from bot.sources.base import Source, json_error_reason
 from bot.sources.corpora import CuasSource, NktklnSource
 from bot.sources.jsonl import JsonlSource
+from bot.sources.limits import GuardedReader, NestingError, nesting_reason
 from bot.sources.tdesktop import TdesktopSource
 from bot.sources.telethon_dump import MESSAGE_TYPES, TelethonSource
 
@@ -57,7 +59,8 @@ def detect_format(path: Path) -> str:
     if first == b"[":
         return _detect_array(path)
     if first == b"{":
-        return _detect_object(path, body, complete=len(head) < _HEAD_BYTES)
+        skipped = head.removeprefix(_BOM)[: len(head.removeprefix(_BOM)) - len(body)].count(b"\n")
+        return _detect_object(path, body, complete=len(head) < _HEAD_BYTES, first_line=skipped + 1)
     shown = body[:4].decode("utf-8", errors="replace")[:1]
     raise SourceError(f"{path}: {_WHAT} (first byte {shown!r})", hint=_HINT)
 
@@ -86,12 +89,12 @@ def _skip_comments(head: bytes) -> bytes:
     return body
 
 
-def _detect_object(path: Path, body: bytes, *, complete: bool) -> str:
+def _detect_object(path: Path, body: bytes, *, complete: bool, first_line: int) -> str:
     lines = body.split(b"\n")
     if not complete:
         lines = lines[:-1]  # the last line may be cut off by the head limit
     probed = 0
-    for line in lines:
+    for number, line in enumerate(lines, start=first_line):
         stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
             continue
@@ -100,13 +103,17 @@ def _detect_object(path: Path, body: bytes, *, complete: bool) -> str:
             break
         try:
             record = json.loads(stripped)
+        except RecursionError:
+            raise SourceError(f"{path}: line {number}: {nesting_reason()}") from None
         except ValueError:
             if probed == 1 and stripped == b"{":
                 break  # a pretty-printed document: read its top-level keys instead
             continue
         if isinstance(record, dict):
             return _known(path, record, "the first record")
-    return _known(path, _top_level_keys(path), "the top-level object")
+    # a pretty-printed document, or a first record longer than the head: its keys, from the head only
+    # (reading on would cost time and memory in the size of that record)
+    return _known(path, _top_level_keys(path, body, complete=complete), "the top-level object")
 
 
 def _known(path: Path, record: Mapping[str, Any], what: str) -> str:
@@ -117,12 +124,17 @@ def _known(path: Path, record: Mapping[str, Any], what: str) -> str:
     return found
 
 
-def _top_level_keys(path: Path) -> dict[str, Any]:
-    """Keys (with scalar values) of the file's top-level object, up to 'messages'/'chats' or its end."""
+def _top_level_keys(path: Path, head: bytes, *, complete: bool) -> dict[str, Any]:
+    """Keys (with scalar values) of the top-level object in the head, up to 'messages'/'chats' or its end.
+
+    When the head is cut off, the keys seen before the cut are all there is to go by.
+    """
     keys: dict[str, Any] = {}
-    with path.open("rb") as raw:
+    if not complete:
+        head = _whole_characters(head)
+    with io.BytesIO(head) as raw:
         try:
-            for prefix, event, value in ijson.parse(raw):
+            for prefix, event, value in ijson.parse(GuardedReader(raw)):
                 if prefix == "" and event == "map_key":
                     keys[value] = None
                     if value in ("messages", "chats"):
@@ -131,17 +143,35 @@ def _top_level_keys(path: Path) -> dict[str, Any]:
                     break
                 elif prefix in keys and event in ("string", "number", "boolean"):
                     keys[prefix] = value
-        except ijson.JSONError as exc:
+        except ijson.IncompleteJSONError as exc:
+            # a cut head may also end inside an escape or a number: keys seen before the cut still count
+            if complete or not keys:
+                raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+        except NestingError as exc:
+            raise SourceError(f"{path}: {exc}") from None
     return keys
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """`data` without a UTF-8 sequence that the head limit may have cut (or the last whole one)."""
+    end = len(data)
+    while end > 0 and len(data) - end < 3 and data[end - 1] & 0xC0 == 0x80:
+        end -= 1
+    if end > 0 and data[end - 1] >= 0xC0:
+        end -= 1
+    return data[:end]
 
 
 def _detect_array(path: Path) -> str:
     with path.open("rb") as raw:
         try:
-            first = next(iter(ijson.items(raw, "item", use_float=True)), None)
-        except ijson.JSONError as exc:
+            first = next(iter(ijson.items(GuardedReader(raw), "item", use_float=True)), None)
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+        except NestingError as exc:
+            raise SourceError(f"{path}: {exc}") from None
     if first is None:
         raise SourceError(f"{path}: an empty JSON array holds no posts")
     if not isinstance(first, dict):

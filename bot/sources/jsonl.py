@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
-from bot.sources.base import CountingReader, Source, convert_or_reason
+from bot.sources.base import OVERLONG, CountingReader, Source, convert_or_reason, overlong_reason
 from bot.sources.fields import (
     FieldError,
     bare_channel_id,
@@ -24,6 +24,7 @@ from bot.sources.fields import (
     utf16_len,
     utf16_slice,
 )
+from bot.sources.limits import nesting_reason
 from bot.sources.records import BadRecord, Deletion, Pause, SourceItem
 
 EVENTS = ("post", "edit", "delete")
@@ -39,10 +40,13 @@ class JsonlSource(Source):
         channels: dict[tuple[object, object, object], ChannelRef] = {}
         parse = _RecordParser(channels)
         for number, line in enumerate(reader.lines(), start=1):
+            position = f"line {number}"
+            if line is OVERLONG:
+                yield BadRecord(position, overlong_reason())
+                continue
             stripped = line.strip()
             if not stripped or stripped.startswith(b"#"):
                 continue
-            position = f"line {number}"
             try:
                 obj = json.loads(stripped)
             except UnicodeDecodeError:
@@ -50,6 +54,9 @@ class JsonlSource(Source):
                 continue
             except json.JSONDecodeError as exc:
                 yield BadRecord(position, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except RecursionError:
+                yield BadRecord(position, nesting_reason())
                 continue
             if isinstance(obj, dict) and "delay" in obj:
                 delay = obj["delay"]

@@ -19,6 +19,7 @@ from bot.sources.base import (
     stream_array,
 )
 from bot.sources.fields import FieldError, optional_int, parse_date, required_int, utf16_len
+from bot.sources.limits import GuardedReader, NestingError
 from bot.sources.records import BadRecord, SourceItem
 
 CHANNEL_TYPES = frozenset({"public_channel", "private_channel"})
@@ -58,7 +59,7 @@ def read_header(path: Path) -> ExportHeader:
     prefix, value = "", None
     with path.open("rb") as raw:
         try:
-            for prefix, event, value in ijson.parse(raw):
+            for prefix, event, value in ijson.parse(GuardedReader(raw)):
                 if prefix == "" and event not in ("start_map", "map_key", "end_map"):
                     raise SourceError(f"{path}: not a Telegram Desktop export (the top level is no object)")
                 if prefix == "" and event == "map_key":
@@ -68,8 +69,10 @@ def read_header(path: Path) -> ExportHeader:
                     found[prefix] = value
                 elif prefix == "" and event == "end_map":
                     break
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: {json_error_reason(exc)}") from None
+        except NestingError as exc:
+            raise SourceError(f"{path}: {exc}") from None
     if prefix == "" and value in ("chats", "left_chats"):
         return ExportHeader(all_chats=True)
     if "id" not in found:
@@ -130,7 +133,7 @@ def _read_all_chats(reader: CountingReader) -> Iterator[SourceItem]:
                     convert = MessageConverter(ref, is_channel=header.get("type") in CHANNEL_TYPES)
                 result = convert_or_reason(convert, message)
                 yield BadRecord(position, result) if isinstance(result, str) else result
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
         yield BadRecord(f"{section.split('.')[0]}.list[{chat_counts[section]}]", json_error_reason(exc))
 
 

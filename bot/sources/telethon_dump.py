@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
-from bot.sources.base import CountingReader, Source, convert_or_reason, stream_array
+from bot.sources.base import (
+    OVERLONG,
+    CountingReader,
+    Source,
+    convert_or_reason,
+    overlong_reason,
+    stream_array,
+)
 from bot.sources.fields import (
     FieldError,
     optional_date,
@@ -20,6 +27,7 @@ from bot.sources.fields import (
     text_field,
     utf16_slice,
 )
+from bot.sources.limits import nesting_reason
 from bot.sources.records import BadRecord, SourceItem
 
 MESSAGE_TYPES = frozenset({"Message", "MessageService"})
@@ -49,6 +57,9 @@ class TelethonSource(Source):
             yield from stream_array(reader, "item", "item", convert)
             return
         for number, line in enumerate(reader.lines(), start=1):
+            if line is OVERLONG:
+                yield BadRecord(f"line {number}", overlong_reason())
+                continue
             stripped = line.strip()
             if not stripped:
                 continue
@@ -56,6 +67,9 @@ class TelethonSource(Source):
                 obj = json.loads(stripped)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 yield BadRecord(f"line {number}", f"invalid JSON: {exc}")
+                continue
+            except RecursionError:
+                yield BadRecord(f"line {number}", nesting_reason())
                 continue
             result = convert_or_reason(convert, obj)
             yield BadRecord(f"line {number}", result) if isinstance(result, str) else result

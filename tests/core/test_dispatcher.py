@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,8 +62,8 @@ async def test_a_crash_after_sending_before_recording_resends_the_same_key(tmp_p
     out = tmp_path / "alerts.jsonl"
 
     class CrashAfterWrite(JsonlSink):
-        async def deliver(self, alert: OutgoingAlert) -> None:
-            await super().deliver(alert)
+        async def deliver_many(self, alerts: Sequence[OutgoingAlert]) -> None:  # deliver() comes here too
+            await super().deliver_many(alerts)
             raise Crash
 
     store, pipeline, _ = await open_app(tmp_path / "db", CrashAfterWrite(out), clock)

@@ -1,0 +1,98 @@
+"""`telewatch import FILE` on hostile files: one line on stderr, exit 3, no traceback, bounded memory and time."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+MEMORY_LIMIT = 1 << 30  # address space of the import process: the 24 GB case must fail fast or fit
+TIME_LIMIT = 60  # seconds; a hang guard, not a benchmark
+
+POST = {"channel": "@alpha", "id": 1, "date": "2024-08-07T06:30:00+00:00", "text": "x"}
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200"}
+    config = tmp_path / "telewatch.toml"
+    config.write_text("", encoding="utf-8")  # defaults: no warning about a missing config file
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "--config",
+            str(config),
+            "--db",
+            str(tmp_path / "t.db"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        preexec_fn=_limits,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+CASES: dict[str, tuple[Callable[[], bytes], str]] = {
+    "deep-brackets": (lambda: b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested deeper than 256 levels"),
+    "deep-object": (
+        lambda: b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"\n",
+        "line 1: JSON nested too deeply",
+    ),
+    "deep-export": (
+        lambda: b'{"name":"A",\n"type":"public_channel",\n"id":1,\n"messages":[' + b"[" * 100_000,
+        "nested deeper than 256 levels",
+    ),
+    "huge-string-in-export": (
+        lambda: (
+            b'{"name":"A","type":"public_channel","id":1,"messages":[{"id":1,"text":"'
+            + b"a" * (20 << 20)
+            + b'"}]}'
+        ),
+        "a JSON string longer than 8 MiB",
+    ),
+    "empty": (lambda: b"", "the file is empty"),
+    "binary": (lambda: b"\x00\xff\xfe" * 100, "not a telewatch JSONL"),
+    "truncated-export": (lambda: b'{"name":"A","type":"public_channel","id":1,"messa', "result.json"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_hostile_file_ends_in_one_line_and_exit_3(tmp_path: Path, case: str) -> None:
+    make, expected = CASES[case]
+    path = tmp_path / "input.json"
+    path.write_bytes(make())
+    done = _run(tmp_path, "import", str(path))
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("hint:")]
+    assert len(lines) == 1, done.stderr
+    assert str(path) in lines[0]
+    assert expected in lines[0] or case == "truncated-export"
+
+
+def test_a_50m_character_post_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({**POST, "text": "эвакуация " * 5_000_000}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({**POST, "id": 2}) + "\n")
+    done = _run(tmp_path, "import", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["new"] == 1
+    assert report["bad"] == 1
+    assert "Traceback" not in done.stderr
