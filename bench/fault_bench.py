@@ -90,7 +90,7 @@ def _huge_post(report: Report, tmp: Path) -> None:
 
 
 def _regex(report: Report) -> None:
-    from bot.models import RuleSpec
+    from bot.domain.models import RuleSpec
     from bot.rules import compile_rules
     from bot.rules.terms import REGEX_TIMEOUT
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Report
-from bot.app import run_live
-from bot.models import AlertKind
-from bot.pipeline import Pipeline
-from bot.ports import OutgoingAlert
-from bot.routing import Router
-from bot.runtime import open_runtime
-from bot.watcher import Watcher
+from bot.app.run import run_live
+from bot.domain.models import AlertKind
+from bot.ingest.pipeline import Pipeline
+from bot.domain.ports import OutgoingAlert
+from bot.alerts.routing import Router
+from bot.app.runtime import open_runtime
+from bot.watch.watcher import Watcher
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from storage.store import Store
 from tests.fakes import FakeTelegram

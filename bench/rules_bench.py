@@ -15,7 +15,7 @@ import psutil  # type: ignore[import-untyped]  # no stubs installed; bench is no
 
 from bench import corpus
 from bench.report import Report
-from bot.models import RuleSpec
+from bot.domain.models import RuleSpec
 from bot.rules import CompiledRules, compile_rules
 from bot.rules.morph import analyzer, word_forms
 from bot.rules.normalize import normalize

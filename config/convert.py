@@ -11,8 +11,8 @@ from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from bot.errors import ConfigError
-from bot.models import SENTENCE, TEXT, RuleSpec, Severity
+from bot.domain.errors import ConfigError
+from bot.domain.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.env import SECRET_KEYS
 from config.positions import KeyLines
 

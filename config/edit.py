@@ -14,8 +14,8 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Array
 
-from bot.errors import ConfigError, NotFound
-from bot.models import SENTENCE, TEXT, RuleSpec, Severity
+from bot.domain.errors import ConfigError, NotFound
+from bot.domain.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.files import atomic_write
 from config.loader import load_text, read_text
 from config.refs import EXPECTED as REF_EXPECTED

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 
 API_ID = "TELEWATCH_API_ID"
 API_HASH = "TELEWATCH_API_HASH"

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 
 
 def atomic_write(path: Path, text: str, *, expect_old: str | None = None) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError, RuleError
-from bot.models import RuleSpec
+from bot.domain.errors import ConfigError, RuleError
+from bot.domain.models import RuleSpec
 from config import schema
 from config.convert import Source, find_secrets
 from config.env import API_HASH, API_ID, BOT_TOKEN, telegram_env

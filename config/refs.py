@@ -1,9 +1,9 @@
-"""Channel references in the config: one parser (bot.channel_refs), exposed with ValueError for validation."""
+"""Channel references in the config: one parser (bot.domain.refs), exposed with ValueError for validation."""
 
 from __future__ import annotations
 
-from bot.channel_refs import EXPECTED, ParsedRef, parse_channel_ref
-from bot.errors import ConfigError
+from bot.domain.refs import EXPECTED, ParsedRef, parse_channel_ref
+from bot.domain.errors import ConfigError
 
 __all__ = ["EXPECTED", "ParsedRef", "normalize_ref", "parse_ref", "same_channel"]
 

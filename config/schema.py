@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.models import ANY_TERM, RuleSpec
+from bot.domain.models import ANY_TERM, RuleSpec
 from config import convert as cv
 from config.convert import Source
 from config.refs import EXPECTED as REF_EXPECTED

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
-from bot.models import RuleSpec, Severity
+from bot.domain.models import RuleSpec, Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 from config.positions import KeyLines
 from config.settings import Settings
 

@@ -9,7 +9,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 from config.env import dotenv_files
 from config.loader import load, pack_path
 from config.settings import Settings

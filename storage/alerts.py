@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Alert, AlertKind, AlertStatus, Severity
+from bot.domain.models import Alert, AlertKind, AlertStatus, Severity
 from storage.codec import from_iso, must_iso, to_iso
 from storage.db import Database
 

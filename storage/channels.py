@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.models import Channel, ChannelRef
+from bot.domain.models import Channel, ChannelRef
 from storage.codec import channel_from_row, to_iso
 from storage.db import Database
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Channel, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.models import Channel, ForwardOrigin, Media, Post, TextEntity
 
 
 def to_iso(value: datetime | None) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Alert, AlertStatus
+from bot.domain.models import Alert, AlertStatus
 from storage.alerts import COLUMNS as ALERT_COLUMNS
 from storage.alerts import alert_from_row
 from storage.codec import from_iso, must_iso, to_iso
@@ -42,7 +42,7 @@ class Pause:
 
 @dataclass(frozen=True, slots=True)
 class AlertInfo:
-    """An alert with the columns chat control needs beyond bot.models.Alert."""
+    """An alert with the columns chat control needs beyond bot.domain.models.Alert."""
 
     alert: Alert
     route: str
@@ -201,7 +201,7 @@ class ControlRepository:
     async def remember_texts(
         self, tx: aiosqlite.Connection, texts: Sequence[RememberedText], at: datetime
     ) -> None:
-        """Remember the texts, shingle hashes and index keys (bot.fingerprint) of alerted posts not
+        """Remember the texts, shingle hashes and index keys (bot.alerts.fingerprint) of alerted posts not
         remembered yet."""
         if not texts:
             return

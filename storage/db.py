@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

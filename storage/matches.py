@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import Match, MatchedTerm, Severity
+from bot.domain.models import Match, MatchedTerm, Severity
 from storage.codec import must_iso, to_iso
 from storage.db import Database
 

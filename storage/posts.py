@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Channel, ChannelRef, Post, PostVersion, StoredPost
+from bot.domain.models import Channel, ChannelRef, Post, PostVersion, StoredPost
 from storage.channels import ChannelRepository
 from storage.codec import (
     channel_from_row,

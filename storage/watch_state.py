@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import ChannelRef, Media
-from bot.ports import ResolvedChannel
+from bot.domain.models import ChannelRef, Media
+from bot.domain.ports import ResolvedChannel
 from storage.codec import from_iso, media_from, to_iso
 from storage.store import Store
 

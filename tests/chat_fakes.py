@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from bot.chat.control import ChatControl
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
-from bot.errors import DeliveryFailed, RateLimited
-from bot.ports import OutgoingAlert, SentMessage
+from bot.domain.errors import DeliveryFailed, RateLimited
+from bot.domain.ports import OutgoingAlert, SentMessage
 
 ADMIN = 111
 STRANGER = 666

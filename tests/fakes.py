@@ -1,4 +1,4 @@
-"""FakeTelegram: an in-memory bot.ports.TelegramGateway with channels, posts, edits, deletions,
+"""FakeTelegram: an in-memory bot.domain.ports.TelegramGateway with channels, posts, edits, deletions,
 flood waits and disconnections on demand, and a record of every request.
 
 Scenario methods (`add_channel`, `publish`, `edit`, `delete`, `flood`, `drop_connection`, ...) play the
@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.channel_refs import RefKind, parse_channel_ref
-from bot.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
-from bot.models import ChannelRef, Media, Post
-from bot.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
+from bot.domain.refs import RefKind, parse_channel_ref
+from bot.domain.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
+from bot.domain.models import ChannelRef, Media, Post
+from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
 
 START = datetime(2024, 8, 7, 6, 0, tzinfo=UTC)
 
@@ -80,7 +80,7 @@ class _Fault:
 
 
 class FakeTelegram:
-    """An in-memory Telegram implementing bot.ports.TelegramGateway."""
+    """An in-memory Telegram implementing bot.domain.ports.TelegramGateway."""
 
     def __init__(self, *, start: datetime = START) -> None:
         self.requests = RequestLog()

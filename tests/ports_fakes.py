@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.errors import DeliveryFailed, RateLimited
-from bot.models import Match, MatchedTerm, Severity
-from bot.ports import OutgoingAlert
+from bot.domain.errors import DeliveryFailed, RateLimited
+from bot.domain.models import Match, MatchedTerm, Severity
+from bot.domain.ports import OutgoingAlert
 
 
 class WordMatcher:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.alerts.format import Copy, render, render_batch
-from bot.errors import DeliveryFailed, RateLimited, TargetUnreachable
-from bot.models import Alert
-from bot.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock
+from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
+from bot.domain.models import Alert
+from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock
 from storage.store import Store
 
 log = logging.getLogger(__name__)

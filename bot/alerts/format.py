@@ -6,8 +6,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.models import Alert, AlertKind, Match, Severity, StoredPost
-from bot.ports import OutgoingAlert
+from bot.domain.models import Alert, AlertKind, Match, Severity, StoredPost
+from bot.domain.ports import OutgoingAlert
 
 MAX_TEXT = 3000  # Telegram allows 4096 characters a message; leave room for the header
 SEVERITY_MARK = {Severity.INFO: "🔵", Severity.WARNING: "🟠", Severity.CRITICAL: "🔴"}

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.dedup import normalize, origin_key
-from bot.digest import in_quiet_hours
-from bot.fingerprint import MAX_TEXTS_PER_KEY, Fingerprint, fingerprint
-from bot.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
-from bot.mutes import muted_by
+from bot.alerts.dedup import normalize, origin_key
+from bot.alerts.digest import in_quiet_hours
+from bot.alerts.fingerprint import MAX_TEXTS_PER_KEY, Fingerprint, fingerprint
+from bot.domain.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
+from bot.alerts.mutes import muted_by
 from config.settings import RouteSettings, Settings
 from storage.alerts import NewAlert
 from storage.control import ControlRepository, Mute, RecentText, RememberedText

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.errors import DeliveryFailed
-from bot.ports import OutgoingAlert
+from bot.domain.errors import DeliveryFailed
+from bot.domain.ports import OutgoingAlert
 
 SEVERITY_STYLE = {"info": "blue", "warning": "yellow", "critical": "bold red"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.models import AlertStatus
+from bot.domain.models import AlertStatus
 from storage.alerts import UndeliveredGroup
 from storage.store import Store
 

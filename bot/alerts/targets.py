@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ChannelUnavailable, TelegramError
-from bot.ports import TelegramGateway
+from bot.domain.errors import ChannelUnavailable, TelegramError
+from bot.domain.ports import TelegramGateway
 from config.settings import Settings
 from config.targets import unwritable_reason
 

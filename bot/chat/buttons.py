@@ -8,8 +8,8 @@ from bot.chat.cmd_control import mute_now
 from bot.chat.context import ChatContext
 from bot.chat.models import ButtonAnswer, ButtonPress, Reply
 from bot.chat.pages import NAV_PREFIX
-from bot.dedup import render_message
-from bot.mutes import format_duration, parse_duration
+from bot.alerts.dedup import render_message
+from bot.alerts.mutes import format_duration, parse_duration
 
 log = logging.getLogger(__name__)
 MARKS = {"relevant": "✅ marked relevant", "false_positive": "❌ marked false positive"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.chat.context import ChatContext, esc, problem
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_rule
-from bot.errors import ConfigError, NotFound, TelewatchError
-from bot.models import RuleSpec
+from bot.domain.errors import ConfigError, NotFound, TelewatchError
+from bot.domain.models import RuleSpec
 from bot.rules.report_text import explanation_lines
 from config.edit import rule_to_toml
 from config.settings import ChannelSettings

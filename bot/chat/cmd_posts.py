@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_post_link, parse_search, parse_since
-from bot.models import StoredPost
+from bot.domain.models import StoredPost
 from storage.posts import SearchFilter
 
 USAGE = {

@@ -12,9 +12,9 @@ from bot.chat.context import ChatContext, OnConfigChange, esc, problem
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply, Usage
 from bot.chat.pages import PageStore
 from bot.chat.parsing import parse_command
-from bot.digest import DigestService
-from bot.errors import TelewatchError
-from bot.ports import Clock, SystemClock
+from bot.alerts.digest import DigestService
+from bot.domain.errors import TelewatchError
+from bot.domain.ports import Clock, SystemClock
 from config.edit import ConfigEditor
 from config.settings import Settings
 from storage.store import Store

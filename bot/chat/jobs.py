@@ -1,5 +1,5 @@
 """Scheduler jobs of chat control (digests, mute expiry, in-place duplicate edits), and the wiring
-that builds every chat-control service for bot/app.py."""
+that builds every chat-control service for bot/app/run.py."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from bot.alerts.gate import AlertGate
 from bot.chat.context import OnConfigChange
 from bot.chat.control import ChatControl
-from bot.dedup import CopiesLookup, DuplicateEditor
-from bot.digest import DigestService
-from bot.mutes import Mutes
-from bot.ports import AlertSink, Clock, SystemClock
+from bot.alerts.dedup import CopiesLookup, DuplicateEditor
+from bot.alerts.digest import DigestService
+from bot.alerts.mutes import Mutes
+from bot.domain.ports import AlertSink, Clock, SystemClock
 from config.settings import Settings
 from storage.control import ControlRepository
 from storage.store import Store

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.chat.models import Usage
-from bot.models import Severity
+from bot.domain.models import Severity
 
 COMMAND = re.compile(
     r"^/(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<rest>.*))?$", re.S

@@ -12,7 +12,7 @@ from bot.cli import alerts_cmds, config_cmds, demo, importing, posts  # noqa: F4
 from bot.cli import live as _live  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli.root import cli
-from bot.errors import StorageError, TelewatchError
+from bot.domain.errors import StorageError, TelewatchError
 
 __all__ = ["cli", "main"]
 

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.errors import NotFound
-from bot.models import AlertStatus, Severity
+from bot.domain.errors import NotFound
+from bot.domain.models import AlertStatus, Severity
 from storage.alerts import AlertFilter
 from storage.store import Store
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.root import CliContext, cli, pass_ctx
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 from config.settings import ChannelSettings, Settings
 
 SECRET_FIELDS = ("api_hash", "bot_token")

@@ -12,9 +12,9 @@ import config
 from bot.alerts.summary import undelivered_lines
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
-from bot.errors import TelewatchError
-from bot.importer import replay_items
-from bot.runtime import open_runtime
+from bot.domain.errors import TelewatchError
+from bot.ingest.importer import replay_items
+from bot.app.runtime import open_runtime
 from bot.sources import open_source
 from storage.demo_mark import mark_demo_database, read_demo_mark
 from storage.store import Store

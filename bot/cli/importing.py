@@ -15,9 +15,9 @@ from bot.alerts.summary import undelivered_lines
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
-from bot.errors import SourceError
-from bot.importer import ImportReport, import_items, replay_items
-from bot.runtime import open_runtime
+from bot.domain.errors import SourceError
+from bot.ingest.importer import ImportReport, import_items, replay_items
+from bot.app.runtime import open_runtime
 from bot.sources import FORMATS, Source, open_source
 
 FORMAT_CHOICE = click.Choice(sorted(FORMATS))

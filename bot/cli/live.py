@@ -13,8 +13,8 @@ from rich.table import Table
 
 from bot.cli.output import fmt_time, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.errors import AuthError
-from bot.lock import InstanceLock
+from bot.domain.errors import AuthError
+from bot.watch.lock import InstanceLock
 from config.settings import Settings
 from storage.store import Store
 
@@ -73,11 +73,11 @@ async def check(ctx: CliContext, as_json: bool) -> None:
     files (writable?).
     """
     from bot.alerts.targets import check_route_targets
-    from bot.pipeline import Pipeline
-    from bot.routing import Router
+    from bot.ingest.pipeline import Pipeline
+    from bot.alerts.routing import Router
     from bot.telegram.client import build_client, whoami
     from bot.telegram.gateway import TelethonGateway
-    from bot.watcher import Watcher
+    from bot.watch.watcher import Watcher
 
     settings = ctx.settings
     _require(settings)
@@ -104,7 +104,7 @@ async def check(ctx: CliContext, as_json: bool) -> None:
             sender_or_none = None if by_bot else gateway
             report["routes"] = [asdict(r) for r in await check_route_targets(settings, sender_or_none)]
         async with await Store.open(ctx.db_path) as store:
-            from bot.runtime import build_matcher
+            from bot.app.runtime import build_matcher
 
             pipeline = Pipeline(store, build_matcher(settings), Router(settings.routes))
             watcher = Watcher(gateway, pipeline, settings)
@@ -153,8 +153,8 @@ async def check(ctx: CliContext, as_json: bool) -> None:
 @run_async
 async def run(ctx: CliContext) -> None:
     """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
-    from bot.app import connect_with_retry, install_signal_handlers, run_live
-    from bot.ports import AlertSink
+    from bot.app.run import connect_with_retry, install_signal_handlers, run_live
+    from bot.domain.ports import AlertSink
     from bot.telegram.chat import EditableTelegramSink, TelegramChat
     from bot.telegram.client import build_client, lock_path
     from bot.telegram.gateway import TelethonGateway

@@ -17,13 +17,13 @@ from rich.text import Text
 
 from bot.cli.output import When, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.errors import NotFound, SourceError
-from bot.models import RuleSpec, StoredPost
-from bot.ports import channel_key
+from bot.domain.errors import NotFound, SourceError
+from bot.domain.models import RuleSpec, StoredPost
+from bot.domain.ports import channel_key
 from bot.rules.report_text import shown_reports, term_words
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.app.runtime import Runtime
 
 SEVERITY_STYLE = {"info": "blue", "warning": "yellow", "critical": "bold red"}
 
@@ -389,7 +389,7 @@ async def rescan_cmd(
     match the rule are kept and marked superseded (`posts show` lists them); nothing is deleted,
     and alerts already sent stay in the outbox as history.
     """
-    from bot.runtime import open_runtime
+    from bot.app.runtime import open_runtime
     from storage.posts import SearchFilter
 
     specs = [s for s in _specs(ctx, packs) if s.name == rule]

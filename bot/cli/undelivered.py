@@ -6,7 +6,7 @@ from rich.markup import escape
 
 from bot.alerts.summary import UndeliveredLine
 from bot.cli.root import CliContext
-from bot.errors import TelewatchError
+from bot.domain.errors import TelewatchError
 
 
 class AlertsUndelivered(TelewatchError):

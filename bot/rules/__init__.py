@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.models import Match, RuleSpec
+from bot.domain.models import Match, RuleSpec
 from bot.rules.compiler import Tables, build_tables
 from bot.rules.engine import match_text
 from bot.rules.explain import RuleReport, TermReport, explain_text
@@ -20,7 +20,7 @@ __all__ = [
 
 
 class CompiledRules:
-    """A compiled rule set; implements bot.ports.Matcher. Immutable once built, safe to share."""
+    """A compiled rule set; implements bot.domain.ports.Matcher. Immutable once built, safe to share."""
 
     __slots__ = ("tables",)
 
@@ -60,5 +60,5 @@ class CompiledRules:
 
 
 def compile_rules(specs: Sequence[RuleSpec]) -> CompiledRules:
-    """Parse, expand and compile rules; raises bot.errors.RuleError naming the rule and the term."""
+    """Parse, expand and compile rules; raises bot.domain.errors.RuleError naming the rule and the term."""
     return CompiledRules(build_tables(specs))

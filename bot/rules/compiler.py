@@ -8,8 +8,8 @@ from typing import Literal
 
 import ahocorasick
 
-from bot.errors import RuleError
-from bot.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
+from bot.domain.errors import RuleError
+from bot.domain.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
 Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]

@@ -6,7 +6,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from bot.models import SENTENCE, TEXT, Match, MatchedTerm
+from bot.domain.models import SENTENCE, TEXT, Match, MatchedTerm
 from bot.rules.compiler import CompiledRule, Gate, Tables, channel_handle
 from bot.rules.normalize import NormalizedText, normalize
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.models import Match
+from bot.domain.models import Match
 from bot.rules.explain import RuleReport
 
 YES = frozenset({"yes", "y", "true", "1"})

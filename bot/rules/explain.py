@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.models import MatchedTerm, Severity
+from bot.domain.models import MatchedTerm, Severity
 from bot.rules.compiler import CompiledRule, Tables, scope_text
 from bot.rules.engine import Span, TextState, evaluate, in_scope, rule_hits
 from bot.rules.terms import REGEX_TIMEOUT

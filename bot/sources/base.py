@@ -10,8 +10,8 @@ from typing import Any, BinaryIO, ClassVar
 # ijson picks its fastest backend (yajl2_c, ~10x the pure-Python one); it ships no type information
 import ijson  # type: ignore[import-untyped]
 
-from bot.errors import SourceError
-from bot.models import ChannelRef, Post
+from bot.domain.errors import SourceError
+from bot.domain.models import ChannelRef, Post
 from bot.sources.fields import FieldError
 from bot.sources.limits import MAX_LINE_BYTES, MAX_TEXT_CHARS, DepthGuard, NestingError
 from bot.sources.records import BadRecord, SourceItem

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import ChannelRef, Post
+from bot.domain.models import ChannelRef, Post
 from bot.sources.base import CountingReader, Source, stream_array
 from bot.sources.fields import (
     FieldError,

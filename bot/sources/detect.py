@@ -10,7 +10,7 @@ from typing import Any
 
 import ijson  # type: ignore[import-untyped]  # no type information shipped
 
-from bot.errors import SourceError
+from bot.domain.errors import SourceError
 from bot.sources.base import Source, json_error_reason
 from bot.sources.corpora import CuasSource, NktklnSource
 from bot.sources.jsonl import JsonlSource

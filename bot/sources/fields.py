@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from bot.models import ChannelRef, TextEntity
+from bot.domain.models import ChannelRef, TextEntity
 
 # Telegram "marks" channel ids as -(10**12 + id) in bot-API style ids (-1001234567890).
 _CHANNEL_MARK = 1_000_000_000_000

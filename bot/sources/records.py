@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import ChannelRef, Post
+from bot.domain.models import ChannelRef, Post
 
 
 @dataclass(frozen=True, slots=True)

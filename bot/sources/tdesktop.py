@@ -9,8 +9,8 @@ from typing import Any
 
 import ijson  # type: ignore[import-untyped]  # no type information shipped
 
-from bot.errors import SourceError
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.errors import SourceError
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources.base import (
     CountingReader,
     Source,

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources.base import (
     OVERLONG,
     CountingReader,

@@ -15,8 +15,8 @@ from telethon.extensions import html as tl_html
 
 from bot.chat.control import ChatControl
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
-from bot.errors import ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
-from bot.ports import OutgoingAlert, SentMessage, TelegramGateway
+from bot.domain.errors import ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
+from bot.domain.ports import OutgoingAlert, SentMessage, TelegramGateway
 from bot.telegram.errors import translated
 from bot.telegram.markup import inline_markup
 from bot.telegram.sender import TelegramSink
@@ -193,7 +193,7 @@ class TelegramChat:
 
 
 class EditableTelegramSink:
-    """A TelegramSink that reports the sent message and can edit alerts in place (bot.ports.EditableSink)."""
+    """A TelegramSink that reports the sent message and can edit alerts in place (bot.domain.ports.EditableSink)."""
 
     name = TelegramSink.name
     min_interval = TelegramSink.min_interval

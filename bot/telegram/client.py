@@ -11,7 +11,7 @@ from telethon import TelegramClient
 from telethon import errors as tg
 from telethon.crypto import rsa
 
-from bot.errors import AuthError, ConfigError
+from bot.domain.errors import AuthError, ConfigError
 from bot.telegram.errors import translated
 from config.settings import ServerSettings, TelegramSettings
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from telethon.tl import types
 
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
-from bot.ports import PostUpdate, ResolvedChannel
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.ports import PostUpdate, ResolvedChannel
 
 # Entity classes whose Bot API name differs from the snake_case of the TL name.
 ENTITY_KINDS: dict[type[Any], str] = {

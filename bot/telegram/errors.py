@@ -1,4 +1,4 @@
-"""Translating Telethon's errors into the bot.errors hierarchy; nothing above bot/telegram/ sees Telethon."""
+"""Translating Telethon's errors into the bot.domain.errors hierarchy; nothing above bot/telegram/ sees Telethon."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from telethon import errors as tg
 
-from bot.errors import (
+from bot.domain.errors import (
     AuthError,
     ChannelUnavailable,
     Disconnected,
@@ -77,7 +77,7 @@ def network_reason(error: BaseException) -> str:
 def translate(
     error: BaseException, *, request: str, target: str | None = None, client: Any = None
 ) -> TelewatchError:
-    """The bot.errors equivalent of a Telethon (or network) error raised by `request` about `target`.
+    """The bot.domain.errors equivalent of a Telethon (or network) error raised by `request` about `target`.
 
     With the `client`, network failures name the server they could not reach.
     """
@@ -119,7 +119,7 @@ def translate(
 
 @contextmanager
 def translated(request: str, target: str | None = None, *, client: Any = None) -> Iterator[None]:
-    """Run a block of Telethon calls, re-raising its errors as bot.errors (chained for --debug)."""
+    """Run a block of Telethon calls, re-raising its errors as bot.domain.errors (chained for --debug)."""
     try:
         yield
     except TelewatchError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.errors import (
+from bot.domain.errors import (
     AuthError,
     ChannelUnavailable,
     DeliveryFailed,
@@ -12,7 +12,7 @@ from bot.errors import (
     TargetUnreachable,
     TelegramError,
 )
-from bot.ports import OutgoingAlert, SentMessage, TelegramGateway
+from bot.domain.ports import OutgoingAlert, SentMessage, TelegramGateway
 
 
 def random_id_for(dedup_key: str) -> int:
@@ -24,7 +24,7 @@ def random_id_for(dedup_key: str) -> int:
 
 
 class TelegramSink:
-    """bot.ports.AlertSink sending HTML alerts (with review buttons when the sender is a bot)."""
+    """bot.domain.ports.AlertSink sending HTML alerts (with review buttons when the sender is a bot)."""
 
     name = "telegram"
     min_interval = 1.0  # Telegram allows about one message a second per chat

@@ -12,9 +12,9 @@ import pytest
 
 from bot.alerts.dispatcher import Dispatcher
 from bot.chat.jobs import ChatServices, build_chat_services
-from bot.models import ChannelRef, ForwardOrigin, Match, Post, Severity
-from bot.pipeline import Pipeline
-from bot.routing import Router
+from bot.domain.models import ChannelRef, ForwardOrigin, Match, Post, Severity
+from bot.ingest.pipeline import Pipeline
+from bot.alerts.routing import Router
 from config.loader import load
 from config.settings import Settings
 from storage.store import Store
@@ -66,7 +66,7 @@ target = "-1001500"
 
 
 class SettingsHolder:
-    """What bot/app.py keeps: the settings in force, replaced when the config changes."""
+    """What bot/app/run.py keeps: the settings in force, replaced when the config changes."""
 
     def __init__(self, settings: Settings) -> None:
         self.current = settings

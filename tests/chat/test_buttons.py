@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import AlertStatus
+from bot.domain.models import AlertStatus
 from storage.alerts import AlertFilter
 from tests.chat.conftest import BLOG, GOV, App
 from tests.chat_fakes import STRANGER

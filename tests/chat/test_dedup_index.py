@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.dedup import near_identical, normalize
-from bot.fingerprint import MAX_TEXTS_PER_KEY, fingerprint
+from bot.alerts.dedup import near_identical, normalize
+from bot.alerts.fingerprint import MAX_TEXTS_PER_KEY, fingerprint
 from tests.chat.conftest import BLOG, GOV, MEDIA, App, make_app
 
 TEXT = "Противник нанёс обстрел по окраинам Суджи, есть разрушения жилых домов и пострадавшие"
@@ -51,7 +51,7 @@ def test_copies_share_an_index_key_and_unrelated_texts_do_not() -> None:
 
 def test_fingerprints_are_the_same_in_every_process() -> None:
     """They are stored: a restart must compute the same keys (no per-process hash seeds)."""
-    code = "from bot.fingerprint import fingerprint; print(list(fingerprint('раз два три четыре пять шесть').keys))"
+    code = "from bot.alerts.fingerprint import fingerprint; print(list(fingerprint('раз два три четыре пять шесть').keys))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(list(fingerprint("раз два три четыре пять шесть").keys))

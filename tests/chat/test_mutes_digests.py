@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat.jobs import digest_job, mute_expiry_job
-from bot.digest import in_quiet_hours, last_boundary
-from bot.models import AlertStatus
-from bot.mutes import format_duration, parse_duration
+from bot.alerts.digest import in_quiet_hours, last_boundary
+from bot.domain.models import AlertStatus
+from bot.alerts.mutes import format_duration, parse_duration
 from storage.alerts import AlertFilter
 from tests.chat.conftest import BLOG, CONFIG, GOV, App, make_app
 
@@ -226,7 +226,7 @@ async def test_a_flood_wait_during_a_digest_retries_without_resending_parts(tmp_
             nonlocal calls
             calls += 1
             if calls == 2:
-                from bot.errors import RateLimited
+                from bot.domain.errors import RateLimited
 
                 raise RateLimited(30, request="send")
             return await original(alert)

@@ -12,8 +12,8 @@ from telethon import events, functions
 from telethon.tl import types
 
 from bot.chat.models import Reply
-from bot.errors import DeliveryFailed, RateLimited
-from bot.ports import EditableSink, OutgoingAlert
+from bot.domain.errors import DeliveryFailed, RateLimited
+from bot.domain.ports import EditableSink, OutgoingAlert
 from bot.telegram.chat import (
     EditableTelegramSink,
     TelegramChat,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, NotFound
-from bot.models import RuleSpec, Severity
+from bot.domain.errors import ConfigError, NotFound
+from bot.domain.models import RuleSpec, Severity
 from config.edit import ConfigEditor, rule_to_toml
 from config.files import atomic_write
 from config.loader import load

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.models import Severity
+from bot.domain.errors import ConfigError
+from bot.domain.models import Severity
 from config.loader import load
 from config.settings import RouteSettings, Settings
 from tests.config.conftest import WriteConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 from config.loader import load, require_telegram
 from config.positions import KeyLines
 from config.refs import normalize_ref, parse_ref, same_channel

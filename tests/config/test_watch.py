@@ -143,7 +143,7 @@ async def test_failing_handler_does_not_stop_the_watcher(
 
 
 def test_missing_file_at_start_raises(tmp_path: Path) -> None:
-    from bot.errors import ConfigError
+    from bot.domain.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not found"):
         ConfigWatcher(tmp_path / "none.toml", {}, lambda s: None)

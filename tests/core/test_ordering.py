@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import bot.pipeline
-from bot.importer import import_items
-from bot.models import ChannelRef, Match, Post
-from bot.ordering import InOrder
-from bot.pipeline import Pipeline
-from bot.routing import Router
+import bot.ingest.pipeline
+from bot.ingest.importer import import_items
+from bot.domain.models import ChannelRef, Match, Post
+from bot.ingest.ordering import InOrder
+from bot.ingest.pipeline import Pipeline
+from bot.alerts.routing import Router
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.ports_fakes import FakeClock, WordMatcher
@@ -61,7 +61,7 @@ async def test_a_cancelled_waiter_does_not_stall_the_ones_behind_it() -> None:
 
 
 class SlowPoolOnOriginals:
-    """A matcher pool (bot.matching_pool) whose first batch takes long: the second is ready to commit first."""
+    """A matcher pool (bot.ingest.matching_pool) whose first batch takes long: the second is ready to commit first."""
 
     def __init__(self, matcher: WordMatcher) -> None:
         self.matcher = matcher
@@ -75,7 +75,7 @@ class SlowPoolOnOriginals:
 async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.pipeline, "POOLED_BATCH", 1)
+    monkeypatch.setattr(bot.ingest.pipeline, "POOLED_BATCH", 1)
     store = await Store.open(tmp_path / "o.db")
     matcher = WordMatcher({"shelling": ["обстрел"]})
     pipeline = Pipeline(store, matcher, Router((RouteSettings("c", "console"),)), clock=FakeClock())
@@ -93,7 +93,7 @@ async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
 
 
 async def test_a_real_matcher_worker_gives_the_same_matches_as_in_process(tmp_path: Path) -> None:
-    from bot.matching_pool import MatcherPool
+    from bot.ingest.matching_pool import MatcherPool
 
     matcher = WordMatcher({"shelling": ["обстрел"], "sudzha": ["Суджи"]})
     pool = MatcherPool(matcher)

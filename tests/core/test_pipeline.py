@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import AlertKind, AlertStatus, ChannelRef, Post, Severity
-from bot.pipeline import Pipeline
-from bot.routing import Router, dedup_key, random_id
+from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post, Severity
+from bot.ingest.pipeline import Pipeline
+from bot.alerts.routing import Router, dedup_key, random_id
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.ports_fakes import FakeClock, WordMatcher
@@ -138,7 +138,7 @@ async def test_cursors_advance_to_the_newest_message(store: Store) -> None:
 
 
 def test_dedup_keys_and_random_ids_are_stable() -> None:
-    from bot.models import Channel
+    from bot.domain.models import Channel
 
     channel = Channel(id=3, tg_id=1, username="x", title=None)
     key = dedup_key(channel, 10, "rule", AlertKind.NEW, "tg")

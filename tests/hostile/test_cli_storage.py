@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.importer import BATCH
+from bot.ingest.importer import BATCH
 from storage.db import LATEST_VERSION
 
 STORAGE_EXIT = 4

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import SourceError
-from bot.models import Post
+from bot.domain.errors import SourceError
+from bot.domain.models import Post
 from bot.sources import BadRecord, open_source
 from bot.sources.detect import FORMATS
 from bot.sources.limits import MAX_DEPTH, MAX_TEXT_CHARS, DepthGuard, NestingError

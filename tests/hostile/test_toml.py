@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 from config.loader import load, load_text
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.models import RuleSpec, Severity
+from bot.domain.models import RuleSpec, Severity
 from bot.rules import CompiledRules, compile_rules
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.models import RuleSpec
+from bot.domain.models import RuleSpec
 from bot.rules import compile_rules
 from bot.rules.evaluation import EvalInputError, evaluate, read_examples, select
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import RuleError
-from bot.models import RuleSpec
+from bot.domain.errors import RuleError
+from bot.domain.models import RuleSpec
 from bot.rules import compile_rules
 from bot.rules.terms import TermSyntaxError, parse_term
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, RuleError
-from bot.models import SENTENCE, TEXT, RuleSpec
+from bot.domain.errors import ConfigError, RuleError
+from bot.domain.models import SENTENCE, TEXT, RuleSpec
 from bot.rules import CompiledRules, compile_rules
 from bot.rules.report_text import explanation_lines
 from config.edit import rule_to_toml

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Severity
+from bot.domain.models import Severity
 from bot.rules import compile_rules
 from tests.rules.conftest import one, rule, words
 

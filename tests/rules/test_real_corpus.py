@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.ports import Matcher
+from bot.domain.ports import Matcher
 from bot.rules import compile_rules
 from bot.rules.packs import available_packs, pack_path
 from config.loader import load_rule_pack

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.errors import RuleError
+from bot.domain.errors import RuleError
 from bot.rules import compile_rules
 from bot.rules.engine import REGEX_INPUT_LIMIT
 from bot.rules.terms import TermSyntaxError, check_backtracking, parse_term

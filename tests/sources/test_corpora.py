@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.models import ChannelRef, Post
+from bot.domain.models import ChannelRef, Post
 from bot.sources import BadRecord, open_source
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Post
+from bot.domain.models import Post
 from bot.rules import CompiledRules, compile_rules
 from bot.sources import BadRecord, Deletion, Pause, SourceItem, open_source
 from config.loader import load

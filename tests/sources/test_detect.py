@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import SourceError
+from bot.domain.errors import SourceError
 from bot.sources import FORMATS, open_source
 
 POST = {"channel": "@c_one", "id": 1, "date": 0, "text": "x"}

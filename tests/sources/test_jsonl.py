@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources import BadRecord, Deletion, Pause, encode_record, open_source
 from bot.sources.fields import utf16_len
 

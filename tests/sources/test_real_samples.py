@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from bot.models import Post
+from bot.domain.models import Post
 from bot.sources import BadRecord, open_source
 from bot.sources.fields import utf16_slice
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.errors import SourceError
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.errors import SourceError
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources import BadRecord, open_source
 from bot.sources.fields import utf16_slice
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from telethon.tl import types
 
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources import BadRecord, open_source
 from bot.sources.telethon_dump import entity_kind
 

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.models import ChannelRef, Post
+from bot.domain.models import ChannelRef, Post
 from storage.db import Database
 from storage.store import Store
 

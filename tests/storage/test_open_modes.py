@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StorageError
+from bot.domain.errors import StorageError
 from storage.db import LATEST_VERSION, Database
 
 # Two processes wait for a go file, then open the same new database at the same moment.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StorageError
-from bot.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
+from bot.domain.errors import StorageError
+from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from storage.db import LATEST_VERSION, Database, migrations
 from storage.posts import SaveStatus, SearchFilter
 from storage.store import Store

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.pipeline import Pipeline
-from bot.routing import Router
-from bot.watcher import Watcher
+from bot.ingest.pipeline import Pipeline
+from bot.alerts.routing import Router
+from bot.watch.watcher import Watcher
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from storage.store import Store
 from tests.fakes import FakeTelegram

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import run_live
-from bot.errors import AlreadyRunning
+from bot.app.run import run_live
+from bot.domain.errors import AlreadyRunning
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from tests.fakes import FakeTelegram
 from tests.ports_fakes import RecordingSink, WordMatcher

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import run_live
+from bot.app.run import run_live
 from bot.chat.control import ChatControl
 from bot.telegram.sender import TelegramSink
 from config.loader import load

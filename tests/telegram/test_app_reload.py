@@ -8,7 +8,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import run_live
+from bot.app.run import run_live
 from bot.chat.control import ChatControl
 from bot.chat.models import Command
 from config.loader import load

@@ -9,8 +9,8 @@ import pytest
 from telethon import events
 from telethon.tl import types
 
-from bot.models import ChannelRef, ForwardOrigin, Media
-from bot.ports import ResolvedChannel
+from bot.domain.models import ChannelRef, ForwardOrigin, Media
+from bot.domain.ports import ResolvedChannel
 from bot.telegram.convert import (
     post_from_message,
     resolved_from_chat,

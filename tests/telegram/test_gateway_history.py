@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telethon.tl import functions, types
 from telethon.tl.types.messages import ChannelMessages
 
-from bot.ports import ResolvedChannel
+from bot.domain.ports import ResolvedChannel
 from bot.telegram.gateway import TelethonGateway
 from tests.telegram.test_gateway_send import RecordingClient
 

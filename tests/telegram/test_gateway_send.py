@@ -9,7 +9,7 @@ from telethon import TelegramClient
 from telethon import errors as tg
 from telethon.tl import functions, types
 
-from bot.errors import RateLimited
+from bot.domain.errors import RateLimited
 from bot.telegram.gateway import TelethonGateway
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import AlreadyRunning, DeliveryFailed, RateLimited, TargetUnreachable
-from bot.lock import InstanceLock
-from bot.ports import OutgoingAlert
+from bot.domain.errors import AlreadyRunning, DeliveryFailed, RateLimited, TargetUnreachable
+from bot.watch.lock import InstanceLock
+from bot.domain.ports import OutgoingAlert
 from bot.telegram.sender import TelegramSink, random_id_for
 from tests.fakes import FakeTelegram
 
@@ -30,7 +30,7 @@ def test_a_second_lock_on_the_same_session_refuses_with_the_holders_pid(tmp_path
 def test_the_lock_is_held_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "watcher.lock"
     code = (
-        "import sys; from bot.lock import InstanceLock; from bot.errors import AlreadyRunning\n"
+        "import sys; from bot.watch.lock import InstanceLock; from bot.domain.errors import AlreadyRunning\n"
         f"try:\n    InstanceLock(__import__('pathlib').Path({str(path)!r})).acquire()\n"
         "except AlreadyRunning:\n    sys.exit(8)\n"
     )

@@ -19,8 +19,8 @@ import pytest
 from telethon import TelegramClient
 from telethon.sessions import MemorySession
 
-from bot.app import connect_with_retry, keep_watching
-from bot.errors import Disconnected, Unreachable
+from bot.app.run import connect_with_retry, keep_watching
+from bot.domain.errors import Disconnected, Unreachable
 from bot.telegram.client import whoami
 from bot.telegram.errors import translate
 from bot.telegram.gateway import TelethonGateway
@@ -138,7 +138,7 @@ async def test_run_keeps_trying_while_telegram_is_unreachable_and_logs_each_atte
     rig = await rigs(fake, [channel("@alpha", backfill_count=10)])
     fake.refuse_connects = 3
     stop = asyncio.Event()
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.app.run"):
         task = asyncio.create_task(keep_watching(rig.watcher, stop, max_backoff=0.01))
         for _ in range(500):
             if rig.watcher.connected.is_set():

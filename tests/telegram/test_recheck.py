@@ -9,10 +9,10 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import keep_watching, run_live
-from bot.errors import ChannelUnavailable, TelegramError
-from bot.jobs import recheck_job
-from bot.models import PostVersion
+from bot.app.run import keep_watching, run_live
+from bot.domain.errors import ChannelUnavailable, TelegramError
+from bot.watch.jobs import recheck_job
+from bot.domain.models import PostVersion
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from tests.fakes import FakeTelegram
 from tests.ports_fakes import RecordingSink, WordMatcher
@@ -311,7 +311,7 @@ async def test_recheck_posts_zero_turns_the_recheck_off(rigs: MakeRig) -> None:
 
 
 async def test_register_jobs_adds_one_recheck_job_per_channel(rigs: MakeRig) -> None:
-    from bot.jobs import register_jobs
+    from bot.watch.jobs import register_jobs
 
     fake = await alpha_world()
     rig = await started(await rigs(fake, [channel("@alpha")]))

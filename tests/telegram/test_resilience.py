@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.app import keep_watching
-from bot.errors import Disconnected
+from bot.app.run import keep_watching
+from bot.domain.errors import Disconnected
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
 from tests.telegram.harness import alpha_world, channel, started, wait_until

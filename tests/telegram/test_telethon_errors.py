@@ -1,11 +1,11 @@
-"""Telethon's errors become the bot.errors hierarchy at the boundary."""
+"""Telethon's errors become the bot.domain.errors hierarchy at the boundary."""
 
 from __future__ import annotations
 
 import pytest
 from telethon import errors as tg
 
-from bot.errors import AuthError, ChannelUnavailable, Disconnected, RateLimited, TelegramError
+from bot.domain.errors import AuthError, ChannelUnavailable, Disconnected, RateLimited, TelegramError
 from bot.telegram.errors import translate, translated
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.app import keep_watching
-from bot.errors import ChannelUnavailable, Disconnected
+from bot.app.run import keep_watching
+from bot.domain.errors import ChannelUnavailable, Disconnected
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
 from tests.telegram.harness import Rig, alpha_world, channel, started, wait_until

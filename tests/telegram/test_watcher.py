@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.models import Media
+from bot.domain.models import Media
 from tests.fakes import FakeTelegram
 from tests.telegram.conftest import MakeRig
 from tests.telegram.harness import Rig, alpha_world, channel, started

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from bot.errors import Disconnected, RateLimited
-from bot.ports import Clock, SystemClock
+from bot.domain.errors import Disconnected, RateLimited
+from bot.domain.ports import Clock, SystemClock
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from bot.models import Post
+from bot.domain.models import Post
 
 
 def merge_album(parts: Sequence[Post]) -> Post:

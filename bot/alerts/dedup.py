@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.alerts.format import Copy, render
-from bot.errors import DeliveryFailed, RateLimited
-from bot.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
-from bot.models import Alert, AlertStatus, Channel, Post
-from bot.ports import AlertSink, EditableSink, OutgoingAlert
+from bot.domain.errors import DeliveryFailed, RateLimited
+from bot.alerts.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
+from bot.domain.models import Alert, AlertStatus, Channel, Post
+from bot.domain.ports import AlertSink, EditableSink, OutgoingAlert
 from storage.control import AlertInfo, ControlRepository
 from storage.store import Store
 
@@ -41,7 +41,7 @@ def shingles(norm: str) -> set[tuple[str, ...]]:
 def near_identical(a: str, b: str) -> bool:
     """Whether two normalised texts are the same post (a repost may add a signature or drop a link).
 
-    The reference definition; the gate applies it through stored fingerprints (bot.fingerprint)."""
+    The reference definition; the gate applies it through stored fingerprints (bot.alerts.fingerprint)."""
     if not a or not b:
         return False
     if a == b:

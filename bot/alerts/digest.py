@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.format import SEVERITY_MARK
 from bot.chat.pages import pack_lines
-from bot.errors import DeliveryFailed, RateLimited, TargetUnreachable
-from bot.models import Alert, Severity, StoredPost
-from bot.ports import AlertSink, OutgoingAlert
+from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
+from bot.domain.models import Alert, Severity, StoredPost
+from bot.domain.ports import AlertSink, OutgoingAlert
 from config.settings import RouteSettings, Settings
 from storage.control import ControlRepository, Digest, HeldRoute
 from storage.store import Store

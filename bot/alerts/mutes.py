@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.models import Channel
+from bot.domain.models import Channel
 from storage.control import ControlRepository, Mute
 
 DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 
 # Telegram usernames: a letter, then letters, digits or underscores; 5-32 long (4 for auctioned names).
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,30}[A-Za-z0-9]$")

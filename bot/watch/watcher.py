@@ -4,7 +4,7 @@ Each channel has a *safe mark*: every message id up to it has been fetched and s
 checks and polls fetch history after it (pages of 100, oldest first); a live post advances it only when
 it directly follows it, so a hole (a dropped update) is always fetched before the mark moves past it.
 Edits and deletions of posts below the mark that no update reported are found by re-checking each
-channel's recent window (bot.watch_recheck) after every start and reconnect, and on a schedule.
+channel's recent window (bot.watch.recheck) after every start and reconnect, and on a schedule.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from bot.albums import AlbumBuffer, merge_albums, trailing_album
-from bot.errors import Disconnected
-from bot.models import AlertKind, Post
-from bot.pacing import FloodWait, Pacer
-from bot.pipeline import Pipeline
-from bot.ports import Clock, PostUpdate, SystemClock, TelegramGateway
-from bot.salvage import ingest_salvaging
-from bot.watch_recheck import RecheckResult, WindowRechecker
-from bot.watch_resolve import ChannelReport, ChannelResolver, Watched
+from bot.watch.albums import AlbumBuffer, merge_albums, trailing_album
+from bot.domain.errors import Disconnected
+from bot.domain.models import AlertKind, Post
+from bot.watch.pacing import FloodWait, Pacer
+from bot.ingest.pipeline import Pipeline
+from bot.domain.ports import Clock, PostUpdate, SystemClock, TelegramGateway
+from bot.ingest.salvage import ingest_salvaging
+from bot.watch.recheck import RecheckResult, WindowRechecker
+from bot.watch.resolve import ChannelReport, ChannelResolver, Watched
 from config.settings import Settings
 from storage.watch_state import WatchState
 

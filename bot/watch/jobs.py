@@ -9,8 +9,8 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.errors import Disconnected
-from bot.watcher import Watched, Watcher
+from bot.domain.errors import Disconnected
+from bot.watch.watcher import Watched, Watcher
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from bot.errors import AlreadyRunning
+from bot.domain.errors import AlreadyRunning
 
 
 class InstanceLock:

@@ -12,12 +12,12 @@ from rich.console import Console
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.gate import AlertGate
 from bot.alerts.sinks import ConsoleSink, JsonlSink
-from bot.dedup import CopiesLookup
-from bot.errors import ConfigError
-from bot.models import ChannelRef
-from bot.pipeline import AlertPolicy, Pipeline, send_now
-from bot.ports import AlertSink, Clock, Matcher, SystemClock
-from bot.routing import Router, sink_key
+from bot.alerts.dedup import CopiesLookup
+from bot.domain.errors import ConfigError
+from bot.domain.models import ChannelRef
+from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
+from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock
+from bot.alerts.routing import Router, sink_key
 from config.settings import ChannelSettings, Settings
 from storage.control import ControlRepository
 from storage.store import Store
@@ -47,7 +47,7 @@ def build_local_sinks(settings: Settings, console: Console | None = None) -> dic
 
 def channel_ref_of(setting: ChannelSettings) -> ChannelRef | None:
     """A ChannelRef for a configured channel when its reference names it directly (username or id)."""
-    from bot.channel_refs import RefKind, parse_channel_ref
+    from bot.domain.refs import RefKind, parse_channel_ref
 
     parsed = parse_channel_ref(setting.ref)
     if parsed.kind is RefKind.USERNAME and parsed.username:

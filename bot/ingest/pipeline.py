@@ -10,11 +10,11 @@ from datetime import datetime
 import aiosqlite
 
 from bot.alerts.gate import AlertGate, Candidate
-from bot.matching_pool import MatcherPool
-from bot.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
-from bot.ordering import InOrder
-from bot.ports import Clock, Matcher, SystemClock
-from bot.routing import Router, dedup_key
+from bot.ingest.matching_pool import MatcherPool
+from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
+from bot.ingest.ordering import InOrder
+from bot.domain.ports import Clock, Matcher, SystemClock
+from bot.alerts.routing import Router, dedup_key
 from config.settings import RouteSettings
 from storage.alerts import NewAlert
 from storage.posts import SaveOutcome, SaveStatus
@@ -83,7 +83,7 @@ class Pipeline:
         # Mutes, pause, quiet hours, digests and cross-channel dedup (bot.alerts.gate), when wired.
         self.gate = gate
         self.order = InOrder()
-        self.pool: MatcherPool | None = None  # set for bulk imports (bot.importer)
+        self.pool: MatcherPool | None = None  # set for bulk imports (bot.ingest.importer)
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True

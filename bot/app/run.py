@@ -15,15 +15,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
-from bot.channel_refs import parse_channel_ref
+from bot.domain.refs import parse_channel_ref
 from bot.chat.control import ChatControl
-from bot.errors import Disconnected
-from bot.jobs import channel_job_ids, register_jobs
-from bot.lock import InstanceLock
-from bot.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
-from bot.routing import Router
-from bot.runtime import Runtime
-from bot.watcher import Watcher
+from bot.domain.errors import Disconnected
+from bot.watch.jobs import channel_job_ids, register_jobs
+from bot.watch.lock import InstanceLock
+from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
+from bot.alerts.routing import Router
+from bot.app.runtime import Runtime
+from bot.watch.watcher import Watcher
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class LiveSettings:
 
     async def apply(self, new: Settings) -> None:
         """New rules, routes and labels at once; new channels resolved and caught up; removed ones dropped."""
-        from bot.runtime import build_local_sinks, build_matcher, sync_channel_labels
+        from bot.app.runtime import build_local_sinks, build_matcher, sync_channel_labels
 
         async with self._lock:
             matcher = build_matcher(new)  # compile first: a failure leaves the old settings in force
@@ -236,7 +236,7 @@ async def run_live(
     the config file (by hand or by chat command) take effect while running.
     """
     from bot.chat.jobs import build_chat_services, register_chat_jobs
-    from bot.runtime import build_local_sinks, open_runtime
+    from bot.app.runtime import build_local_sinks, open_runtime
     from config.watch import start_watching
 
     clock = clock or SystemClock()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from bot.models import ChannelRef, Match, Post
+from bot.domain.models import ChannelRef, Match, Post
 
 
 class Clock(Protocol):
@@ -137,7 +137,7 @@ class RequestLog:
 class TelegramGateway(Protocol):
     """Everything the app asks of Telegram. The Telethon adapter lives in bot/telegram/.
 
-    Each coroutine is one request (so callers can pace and count them) and raises from bot.errors:
+    Each coroutine is one request (so callers can pace and count them) and raises from bot.domain.errors:
     RateLimited on a flood wait, ChannelUnavailable, AuthError, Disconnected. Posts are per message:
     album parts arrive as separate posts sharing a grouped_id (the watcher merges them).
     """

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.models import AlertKind, Channel, Match
+from bot.domain.models import AlertKind, Channel, Match
 from config.settings import RouteSettings
 
 

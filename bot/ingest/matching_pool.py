@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bot.models import Match
-from bot.ports import Matcher
+from bot.domain.models import Match
+from bot.domain.ports import Matcher
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ def exact_key(norm: str) -> int:
 
 
 def fingerprint(norm: str) -> Fingerprint:
-    """The fingerprint of a normalised text (see bot.dedup.normalize)."""
+    """The fingerprint of a normalised text (see bot.alerts.dedup.normalize)."""
     words = len(norm.split())
     if words < MIN_WORDS:
         return Fingerprint(norm, words, np.empty(0, dtype=np.uint64), (exact_key(norm),) if norm else ())

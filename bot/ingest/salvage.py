@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.models import AlertKind, Post
-from bot.pipeline import IngestResult, Pipeline
+from bot.domain.models import AlertKind, Post
+from bot.ingest.pipeline import IngestResult, Pipeline
 
 log = logging.getLogger(__name__)
 

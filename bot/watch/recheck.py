@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from bot.albums import merge_albums
-from bot.errors import ChannelUnavailable, Disconnected, TelegramError
-from bot.models import AlertKind, Post
-from bot.pacing import Pacer
-from bot.pipeline import IngestResult, Pipeline
-from bot.ports import Clock, TelegramGateway
-from bot.salvage import ingest_salvaging
-from bot.watch_resolve import Watched
+from bot.watch.albums import merge_albums
+from bot.domain.errors import ChannelUnavailable, Disconnected, TelegramError
+from bot.domain.models import AlertKind, Post
+from bot.watch.pacing import Pacer
+from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.domain.ports import Clock, TelegramGateway
+from bot.ingest.salvage import ingest_salvaging
+from bot.watch.resolve import Watched
 from config.settings import Settings
 from storage.codec import to_iso
 from storage.watch_state import WatchState, WindowRow
