@@ -22,9 +22,9 @@ from pathlib import Path
 
 from bench import corpus
 from bench.report import Report
-from bot.alerts.gate import AlertGate, Candidate
 from bot.alerts.dedup import near_identical, normalize, shingles
 from bot.alerts.fingerprint import MAX_TEXTS_PER_KEY, MIN_WORDS, fingerprint
+from bot.alerts.gate import AlertGate, Candidate
 from bot.domain.models import AlertKind, ChannelRef, Match, Post, Severity
 from bot.sources import open_source
 from config.settings import RouteSettings, Settings

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench import corpus
 from bench.report import Report
-from bot.ingest.importer import import_items
 from bot.app.runtime import open_runtime
+from bot.ingest.importer import import_items
 from bot.sources import open_source
 from config.settings import RouteSettings, Settings
 from storage.db import migrations, split_sql

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Report
-from bot.app.run import run_live
-from bot.domain.models import AlertKind
-from bot.ingest.pipeline import Pipeline
-from bot.domain.ports import OutgoingAlert
 from bot.alerts.routing import Router
+from bot.app.run import run_live
 from bot.app.runtime import open_runtime
+from bot.domain.models import AlertKind
+from bot.domain.ports import OutgoingAlert
+from bot.ingest.pipeline import Pipeline
 from bot.watch.watcher import Watcher
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from storage.store import Store

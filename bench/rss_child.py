@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.ingest.importer import import_items
 from bot.app.runtime import open_runtime
+from bot.ingest.importer import import_items
 from bot.sources import open_source
 from config.loader import load
 

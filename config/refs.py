@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.refs import EXPECTED, ParsedRef, parse_channel_ref
 from bot.domain.errors import ConfigError
+from bot.domain.refs import EXPECTED, ParsedRef, parse_channel_ref
 
 __all__ = ["EXPECTED", "ParsedRef", "normalize_ref", "parse_ref", "same_channel"]
 

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.refs import RefKind, parse_channel_ref
 from bot.domain.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
 from bot.domain.models import ChannelRef, Media, Post
 from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
+from bot.domain.refs import RefKind, parse_channel_ref
 
 START = datetime(2024, 8, 7, 6, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.alerts.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
 from bot.alerts.format import Copy, render
 from bot.domain.errors import DeliveryFailed, RateLimited
-from bot.alerts.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
 from bot.domain.models import Alert, AlertStatus, Channel, Post
 from bot.domain.ports import AlertSink, EditableSink, OutgoingAlert
 from storage.control import AlertInfo, ControlRepository

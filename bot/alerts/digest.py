@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.format import SEVERITY_MARK
-from bot.chat.pages import pack_lines
+from bot.alerts.format import SEVERITY_MARK, pack_lines
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert, Severity, StoredPost
 from bot.domain.ports import AlertSink, OutgoingAlert

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.domain.models import Alert, AlertKind, Match, Severity, StoredPost
 from bot.domain.ports import OutgoingAlert
 
+PAGE_LIMIT = 3800  # leaves room for the "page 2/5" line; HTML tags only make the visible text shorter
 MAX_TEXT = 3000  # Telegram allows 4096 characters a message; leave room for the header
 SEVERITY_MARK = {Severity.INFO: "🔵", Severity.WARNING: "🟠", Severity.CRITICAL: "🔴"}
 KIND_MARK = {
@@ -199,3 +200,36 @@ def render_batch(items: Sequence[OutgoingAlert], target: str | None) -> Outgoing
         data={"batch": [a.data for a in items]},
         target=target,
     )
+
+
+def pack_lines(lines: Sequence[str], limit: int = PAGE_LIMIT) -> list[str]:
+    """Join lines into chunks no longer than `limit`; a single over-long line is cut (tags stripped)."""
+    pages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if len(line) > limit:
+            line = html.escape(_strip_tags(line))[: limit - 1] + "…"
+        extra = len(line) + (1 if current else 0)
+        if current and size + extra > limit:
+            pages.append("\n".join(current))
+            current, size = [], 0
+            extra = len(line)
+        current.append(line)
+        size += extra
+    if current or not pages:
+        pages.append("\n".join(current))
+    return pages
+
+
+def _strip_tags(text: str) -> str:
+    out: list[str] = []
+    inside = False
+    for ch in text:
+        if ch == "<":
+            inside = True
+        elif ch == ">" and inside:
+            inside = False
+        elif not inside:
+            out.append(ch)
+    return html.unescape("".join(out))

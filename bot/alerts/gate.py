@@ -14,8 +14,8 @@ import aiosqlite
 from bot.alerts.dedup import normalize, origin_key
 from bot.alerts.digest import in_quiet_hours
 from bot.alerts.fingerprint import MAX_TEXTS_PER_KEY, Fingerprint, fingerprint
-from bot.domain.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
 from bot.alerts.mutes import muted_by
+from bot.domain.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
 from config.settings import RouteSettings, Settings
 from storage.alerts import NewAlert
 from storage.control import ControlRepository, Mute, RecentText, RememberedText

@@ -14,15 +14,15 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.routing import Router
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
-from bot.domain.refs import parse_channel_ref
+from bot.app.runtime import Runtime
 from bot.chat.control import ChatControl
 from bot.domain.errors import Disconnected
+from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
+from bot.domain.refs import parse_channel_ref
 from bot.watch.jobs import channel_job_ids, register_jobs
 from bot.watch.lock import InstanceLock
-from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
-from bot.alerts.routing import Router
-from bot.app.runtime import Runtime
 from bot.watch.watcher import Watcher
 from config.settings import Settings
 
@@ -235,8 +235,8 @@ async def run_live(
     With `chat`, the alert chat's commands and review buttons are served; with `config_path`, edits to
     the config file (by hand or by chat command) take effect while running.
     """
-    from bot.chat.jobs import build_chat_services, register_chat_jobs
     from bot.app.runtime import build_local_sinks, open_runtime
+    from bot.chat.jobs import build_chat_services, register_chat_jobs
     from config.watch import start_watching
 
     clock = clock or SystemClock()

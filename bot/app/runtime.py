@@ -9,15 +9,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot.alerts.dedup import CopiesLookup
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.gate import AlertGate
+from bot.alerts.routing import Router, sink_key
 from bot.alerts.sinks import ConsoleSink, JsonlSink
-from bot.alerts.dedup import CopiesLookup
 from bot.domain.errors import ConfigError
 from bot.domain.models import ChannelRef
-from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
 from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock
-from bot.alerts.routing import Router, sink_key
+from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
 from config.settings import ChannelSettings, Settings
 from storage.control import ControlRepository
 from storage.store import Store

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from bot.alerts.dedup import render_message
+from bot.alerts.mutes import format_duration, parse_duration
 from bot.chat.cmd_control import mute_now
 from bot.chat.context import ChatContext
 from bot.chat.models import ButtonAnswer, ButtonPress, Reply
 from bot.chat.pages import NAV_PREFIX
-from bot.alerts.dedup import render_message
-from bot.alerts.mutes import format_duration, parse_duration
 
 log = logging.getLogger(__name__)
 MARKS = {"relevant": "✅ marked relevant", "false_positive": "❌ marked false positive"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.alerts.mutes import format_duration, parse_duration
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
 from bot.domain.models import Channel
-from bot.alerts.mutes import format_duration, parse_duration
 
 USAGE = {
     "mute": "/mute <rule|channel> <duration>   (e.g. /mute shelling 2h, /mute @rybar 30m; /mute alone lists mutes)",

@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain.refs import RefKind, parse_channel_ref
+from bot.alerts.digest import DigestService
+from bot.alerts.mutes import Mutes
 from bot.chat.models import Usage
 from bot.chat.pages import PageStore
-from bot.alerts.digest import DigestService
 from bot.domain.errors import TelewatchError
 from bot.domain.models import Channel, RuleSpec
-from bot.alerts.mutes import Mutes
 from bot.domain.ports import Clock
+from bot.domain.refs import RefKind, parse_channel_ref
 from config.edit import ConfigEditor
 from config.settings import Settings
 from storage.control import ControlRepository

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+from bot.alerts.digest import DigestService
 from bot.chat import buttons, cmd_config, cmd_control, cmd_posts
 from bot.chat.auth import chat_is_admin, user_is_allowed
 from bot.chat.context import ChatContext, OnConfigChange, esc, problem
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply, Usage
 from bot.chat.pages import PageStore
 from bot.chat.parsing import parse_command
-from bot.alerts.digest import DigestService
 from bot.domain.errors import TelewatchError
 from bot.domain.ports import Clock, SystemClock
 from config.edit import ConfigEditor

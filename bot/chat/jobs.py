@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.alerts.gate import AlertGate
-from bot.chat.context import OnConfigChange
-from bot.chat.control import ChatControl
 from bot.alerts.dedup import CopiesLookup, DuplicateEditor
 from bot.alerts.digest import DigestService
+from bot.alerts.gate import AlertGate
 from bot.alerts.mutes import Mutes
+from bot.chat.context import OnConfigChange
+from bot.chat.control import ChatControl
 from bot.domain.ports import AlertSink, Clock, SystemClock
 from config.settings import Settings
 from storage.control import ControlRepository

@@ -3,15 +3,16 @@ the next / previous buttons."""
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.alerts.format import PAGE_LIMIT, pack_lines
+
 TELEGRAM_LIMIT = 4096
-PAGE_LIMIT = 3800  # leaves room for the "page 2/5" line; HTML tags only make the visible text shorter
 NAV_PREFIX = "pg"
+__all__ = ["NAV_PREFIX", "PAGE_LIMIT", "TELEGRAM_LIMIT", "PageStore", "Reply", "pack_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,39 +21,6 @@ class Reply:
 
     html: str
     buttons: tuple[tuple[str, str], ...] = ()
-
-
-def pack_lines(lines: Sequence[str], limit: int = PAGE_LIMIT) -> list[str]:
-    """Join lines into chunks no longer than `limit`; a single over-long line is cut (tags stripped)."""
-    pages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        if len(line) > limit:
-            line = html.escape(_strip_tags(line))[: limit - 1] + "…"
-        extra = len(line) + (1 if current else 0)
-        if current and size + extra > limit:
-            pages.append("\n".join(current))
-            current, size = [], 0
-            extra = len(line)
-        current.append(line)
-        size += extra
-    if current or not pages:
-        pages.append("\n".join(current))
-    return pages
-
-
-def _strip_tags(text: str) -> str:
-    out: list[str] = []
-    inside = False
-    for ch in text:
-        if ch == "<":
-            inside = True
-        elif ch == ">" and inside:
-            inside = False
-        elif not inside:
-            out.append(ch)
-    return html.unescape("".join(out))
 
 
 class PageStore:

@@ -10,11 +10,11 @@ from rich.table import Table
 
 import config
 from bot.alerts.summary import undelivered_lines
+from bot.app.runtime import open_runtime
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import TelewatchError
 from bot.ingest.importer import replay_items
-from bot.app.runtime import open_runtime
 from bot.sources import open_source
 from storage.demo_mark import mark_demo_database, read_demo_mark
 from storage.store import Store

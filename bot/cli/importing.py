@@ -12,12 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from bot.alerts.summary import undelivered_lines
+from bot.app.runtime import open_runtime
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import SourceError
 from bot.ingest.importer import ImportReport, import_items, replay_items
-from bot.app.runtime import open_runtime
 from bot.sources import FORMATS, Source, open_source
 
 FORMAT_CHOICE = click.Choice(sorted(FORMATS))

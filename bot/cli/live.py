@@ -72,9 +72,9 @@ async def check(ctx: CliContext, as_json: bool) -> None:
     Every route target is checked too: telegram chats (can the sender write there now?) and jsonl
     files (writable?).
     """
+    from bot.alerts.routing import Router
     from bot.alerts.targets import check_route_targets
     from bot.ingest.pipeline import Pipeline
-    from bot.alerts.routing import Router
     from bot.telegram.client import build_client, whoami
     from bot.telegram.gateway import TelethonGateway
     from bot.watch.watcher import Watcher

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.alerts.dispatcher import Dispatcher
-from bot.ingest.matching_pool import MatcherPool
 from bot.domain.models import AlertKind, Post
-from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.domain.ports import Clock, SystemClock
+from bot.ingest.matching_pool import MatcherPool
+from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.sources import BadRecord, Deletion, Pause, SourceItem
 
 BATCH = 2000  # posts per transaction: large enough to amortise commits, small enough to keep memory flat

@@ -10,11 +10,11 @@ from datetime import datetime
 import aiosqlite
 
 from bot.alerts.gate import AlertGate, Candidate
-from bot.ingest.matching_pool import MatcherPool
-from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
-from bot.ingest.ordering import InOrder
-from bot.domain.ports import Clock, Matcher, SystemClock
 from bot.alerts.routing import Router, dedup_key
+from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
+from bot.domain.ports import Clock, Matcher, SystemClock
+from bot.ingest.matching_pool import MatcherPool
+from bot.ingest.ordering import InOrder
 from config.settings import RouteSettings
 from storage.alerts import NewAlert
 from storage.posts import SaveOutcome, SaveStatus

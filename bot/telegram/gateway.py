@@ -12,10 +12,10 @@ from telethon import errors as tg
 from telethon.extensions import html as tl_html
 from telethon.tl import types
 
-from bot.domain.refs import RefKind, parse_channel_ref
 from bot.domain.errors import AuthError, ChannelUnavailable, TelegramError
 from bot.domain.models import ChannelRef, Post
 from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
+from bot.domain.refs import RefKind, parse_channel_ref
 from bot.telegram.convert import post_from_message, resolved_from_chat, update_from_raw
 from bot.telegram.errors import translated
 from bot.telegram.markup import inline_markup

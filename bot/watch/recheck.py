@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from bot.watch.albums import merge_albums
 from bot.domain.errors import ChannelUnavailable, Disconnected, TelegramError
 from bot.domain.models import AlertKind, Post
-from bot.watch.pacing import Pacer
-from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.domain.ports import Clock, TelegramGateway
+from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.ingest.salvage import ingest_salvaging
+from bot.watch.albums import merge_albums
+from bot.watch.pacing import Pacer
 from bot.watch.resolve import Watched
 from config.settings import Settings
 from storage.codec import to_iso

@@ -6,11 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 from functools import partial
 
-from bot.domain.refs import ParsedRef, RefKind, parse_channel_ref
 from bot.domain.errors import ChannelUnavailable
 from bot.domain.models import ChannelRef, Post
-from bot.watch.pacing import Pacer
 from bot.domain.ports import Clock, ResolvedChannel, TelegramGateway
+from bot.domain.refs import ParsedRef, RefKind, parse_channel_ref
+from bot.watch.pacing import Pacer
 from config.settings import ChannelSettings, Settings
 from storage.watch_state import WatchState
 

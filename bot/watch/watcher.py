@@ -17,13 +17,13 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from bot.watch.albums import AlbumBuffer, merge_albums, trailing_album
 from bot.domain.errors import Disconnected
 from bot.domain.models import AlertKind, Post
-from bot.watch.pacing import FloodWait, Pacer
-from bot.ingest.pipeline import Pipeline
 from bot.domain.ports import Clock, PostUpdate, SystemClock, TelegramGateway
+from bot.ingest.pipeline import Pipeline
 from bot.ingest.salvage import ingest_salvaging
+from bot.watch.albums import AlbumBuffer, merge_albums, trailing_album
+from bot.watch.pacing import FloodWait, Pacer
 from bot.watch.recheck import RecheckResult, WindowRechecker
 from bot.watch.resolve import ChannelReport, ChannelResolver, Watched
 from config.settings import Settings

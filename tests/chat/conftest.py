@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.routing import Router
 from bot.chat.jobs import ChatServices, build_chat_services
 from bot.domain.models import ChannelRef, ForwardOrigin, Match, Post, Severity
 from bot.ingest.pipeline import Pipeline
-from bot.alerts.routing import Router
 from config.loader import load
 from config.settings import Settings
 from storage.store import Store

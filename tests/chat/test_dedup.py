@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.jobs import duplicate_edit_job
 from bot.alerts.dedup import near_identical, normalize
+from bot.chat.jobs import duplicate_edit_job
 from bot.domain.models import AlertStatus
 from storage.alerts import AlertFilter
 from tests.chat.conftest import BLOG, GOV, MEDIA, App, forward_of

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.chat.jobs import digest_job, mute_expiry_job
 from bot.alerts.digest import in_quiet_hours, last_boundary
-from bot.domain.models import AlertStatus
 from bot.alerts.mutes import format_duration, parse_duration
+from bot.chat.jobs import digest_job, mute_expiry_job
+from bot.domain.models import AlertStatus
 from storage.alerts import AlertFilter
 from tests.chat.conftest import BLOG, CONFIG, GOV, App, make_app
 

@@ -11,12 +11,12 @@ import pytest
 
 from bot.alerts.dispatcher import Dispatcher, DispatchPolicy
 from bot.alerts.format import render
+from bot.alerts.routing import Router
 from bot.alerts.sinks import JsonlSink
 from bot.domain.errors import DeliveryFailed
 from bot.domain.models import AlertStatus, ChannelRef, Post
-from bot.ingest.pipeline import Pipeline
 from bot.domain.ports import OutgoingAlert
-from bot.alerts.routing import Router
+from bot.ingest.pipeline import Pipeline
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.ports_fakes import FakeClock, RecordingSink, WordMatcher

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import bot.ingest.pipeline
-from bot.ingest.importer import import_items
+from bot.alerts.routing import Router
 from bot.domain.models import ChannelRef, Match, Post
+from bot.ingest.importer import import_items
 from bot.ingest.ordering import InOrder
 from bot.ingest.pipeline import Pipeline
-from bot.alerts.routing import Router
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.ports_fakes import FakeClock, WordMatcher

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts.routing import Router, dedup_key, random_id
 from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post, Severity
 from bot.ingest.pipeline import Pipeline
-from bot.alerts.routing import Router, dedup_key, random_id
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.ports_fakes import FakeClock, WordMatcher

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.dispatcher import Dispatcher, DispatchPolicy
+from bot.alerts.routing import Router
 from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post
 from bot.ingest.pipeline import Pipeline
-from bot.alerts.routing import Router
 from bot.telegram.sender import TelegramSink
 from config.settings import RouteSettings
 from storage.store import Store

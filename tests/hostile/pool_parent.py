@@ -6,8 +6,8 @@ import asyncio
 import os
 import sys
 
-from bot.ingest.matching_pool import MatcherPool
 from bot.domain.models import Match
+from bot.ingest.matching_pool import MatcherPool
 
 
 class NoMatches:

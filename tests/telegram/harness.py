@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ingest.pipeline import Pipeline
 from bot.alerts.routing import Router
+from bot.ingest.pipeline import Pipeline
 from bot.watch.watcher import Watcher
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from storage.store import Store

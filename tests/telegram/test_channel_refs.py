@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.refs import ParsedRef, RefKind, parse_channel_ref
 from bot.domain.errors import ConfigError
+from bot.domain.refs import ParsedRef, RefKind, parse_channel_ref
 
 
 @pytest.mark.parametrize(

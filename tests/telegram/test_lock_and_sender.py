@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.domain.errors import AlreadyRunning, DeliveryFailed, RateLimited, TargetUnreachable
-from bot.watch.lock import InstanceLock
 from bot.domain.ports import OutgoingAlert
 from bot.telegram.sender import TelegramSink, random_id_for
+from bot.watch.lock import InstanceLock
 from tests.fakes import FakeTelegram
 
 

@@ -11,8 +11,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app.run import keep_watching, run_live
 from bot.domain.errors import ChannelUnavailable, TelegramError
-from bot.watch.jobs import recheck_job
 from bot.domain.models import PostVersion
+from bot.watch.jobs import recheck_job
 from config.settings import ChannelSettings, Settings, TelegramSettings
 from tests.fakes import FakeTelegram
 from tests.ports_fakes import RecordingSink, WordMatcher
