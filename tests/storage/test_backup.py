@@ -37,6 +37,10 @@ def count(path: Path, table: str = "posts") -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+def partial_files(folder: Path) -> list[Path]:
+    return list(folder.glob("*.partial"))
+
+
 async def test_backup_copies_a_consistent_snapshot_while_another_connection_writes(tmp_path: Path) -> None:
     db = tmp_path / "tw.db"
     await make_db(db, 3000)
@@ -67,7 +71,7 @@ async def test_backup_copies_a_consistent_snapshot_while_another_connection_writ
     assert result.consistent
     assert count(result.path) == result.source_counts["posts"] >= 3000
     assert not (tmp_path / "copy.db-wal").exists()  # one self-contained file
-    assert not list(tmp_path.glob("*.partial"))
+    assert not partial_files(tmp_path)
 
 
 async def test_backup_into_a_folder_writes_a_dated_file_and_never_overwrites(tmp_path: Path) -> None:
@@ -124,7 +128,7 @@ async def test_restore_refuses_a_damaged_backup_and_leaves_the_database_alone(tm
     for offset in range(page * 3, page * 6):  # clobber a few b-tree pages, keep the header
         data[offset] = 0xFF
     copy.write_bytes(bytes(data))
-    with pytest.raises(StorageError, match="damaged|not a telewatch|malformed"):
+    with pytest.raises(StorageError, match=r"damaged|not a telewatch|malformed"):
         backups.restore(copy, db, replace=True)
     assert count(db) == 2000
 
