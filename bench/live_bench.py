@@ -21,7 +21,7 @@ from bot.alerts.routing import Router
 from bot.app.run import run_live
 from bot.app.runtime import open_runtime
 from bot.domain.models import AlertKind
-from bot.domain.ports import OutgoingAlert
+from bot.domain.ports import OutgoingAlert, SinkCapabilities
 from bot.ingest.pipeline import Pipeline
 from bot.watch.watcher import Watcher
 from config.settings import ChannelSettings, Settings, TelegramSettings
@@ -44,8 +44,7 @@ class TimingSink:
     """Records when each alert reaches the sink, by the post token in its text."""
 
     name = "console"
-    min_interval = 0.0
-    coalesces = False
+    capabilities = SinkCapabilities()
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
@@ -180,8 +179,7 @@ async def _found(store: Store) -> tuple[int, int]:
 class PacedChat(TimingSink):
     """One Telegram chat: at most one message per BURST_INTERVAL; many due alerts go out as one message."""
 
-    min_interval = BURST_INTERVAL
-    coalesces = True
+    capabilities = SinkCapabilities(coalesces=True, min_interval=BURST_INTERVAL)
 
     def __init__(self) -> None:
         super().__init__()

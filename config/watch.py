@@ -16,7 +16,9 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OnChange = Callable[[Settings], Awaitable[None] | None]
+OnChange = Callable[[Settings], Awaitable[object] | object]
+# Checks loaded settings beyond the file's schema (e.g. that each route names a known sink); raises ConfigError.
+Validate = Callable[[Settings], None]
 # (inode, mtime_ns, size) per watched file; None when the file does not exist.
 Fingerprint = tuple[tuple[int, int, int] | None, ...]
 
@@ -36,8 +38,11 @@ class ConfigWatcher:
         *,
         current: Settings | None = None,
         interval: float = 2.0,
+        validate: Validate | None = None,
     ) -> None:
         self.path = path
+        self.validate = validate
+        self._lock = asyncio.Lock()
         self.environ = environ
         self.on_change = on_change
         self.interval = interval
@@ -60,13 +65,22 @@ class ConfigWatcher:
         return tuple(out)
 
     async def check(self) -> Settings | None:
-        """One poll: if any watched file changed, reload; return the new settings, or None if none took effect."""
+        """One poll: if any watched file changed, reload; return the new settings, or None if none took effect.
+
+        A chat edit calls this right after writing the file, so the edit takes effect once, here, and the
+        next poll finds nothing new."""
+        async with self._lock:
+            return await self._check()
+
+    async def _check(self) -> Settings | None:
         seen = self._fingerprint()
         if seen == self._seen:
             return None
         self._seen = seen
         try:
             settings = load(self.path, self.environ)
+            if self.validate is not None:
+                self.validate(settings)
         except ConfigError as e:
             # Each bad version is reported once; the running settings stay in force.
             self.last_error = e
@@ -96,8 +110,14 @@ class ConfigWatcher:
 
 
 def start_watching(
-    path: Path, environ: Mapping[str, str], on_change: OnChange, *, current: Settings, interval: float = 2.0
-) -> asyncio.Task[None]:
+    path: Path,
+    environ: Mapping[str, str],
+    on_change: OnChange,
+    *,
+    current: Settings,
+    interval: float = 2.0,
+    validate: Validate | None = None,
+) -> tuple[ConfigWatcher, asyncio.Task[None]]:
     """Start a ConfigWatcher as a named asyncio task in the running loop."""
-    watcher = ConfigWatcher(path, environ, on_change, current=current, interval=interval)
-    return asyncio.create_task(watcher.run(), name=f"config-watch:{path}")
+    watcher = ConfigWatcher(path, environ, on_change, current=current, interval=interval, validate=validate)
+    return watcher, asyncio.create_task(watcher.run(), name=f"config-watch:{path}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from bot.chat.control import ChatControl
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
 from bot.domain.errors import DeliveryFailed, RateLimited
-from bot.domain.ports import OutgoingAlert, SentMessage
+from bot.domain.ports import OutgoingAlert, SentMessage, SinkCapabilities
 
 ADMIN = 111
 STRANGER = 666
@@ -105,8 +105,7 @@ class ChatSink:
     """A Telegram-like alert sink: message ids, edits in place, failures on demand (EditableSink)."""
 
     name: str = "telegram"
-    min_interval: float = 0.0
-    coalesces: bool = False
+    capabilities: SinkCapabilities = field(default_factory=lambda: SinkCapabilities(edit=True))
     messages: dict[int, OutgoingAlert] = field(default_factory=dict)
     delivered: list[OutgoingAlert] = field(default_factory=list)
     edits: list[tuple[int, OutgoingAlert]] = field(default_factory=list)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.errors import DeliveryFailed, RateLimited
 from bot.domain.models import Match, MatchedTerm, Severity
-from bot.domain.ports import OutgoingAlert
+from bot.domain.ports import OutgoingAlert, SinkCapabilities
 
 
 class WordMatcher:
@@ -38,8 +38,7 @@ class RecordingSink:
 
     def __init__(self, name: str = "console", *, coalesces: bool = False, min_interval: float = 0.0) -> None:
         self.name = name
-        self.coalesces = coalesces
-        self.min_interval = min_interval
+        self.capabilities = SinkCapabilities(coalesces=coalesces, min_interval=min_interval)
         self.delivered: list[OutgoingAlert] = []
         self.failures: list[Exception] = []
 

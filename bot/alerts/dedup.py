@@ -12,7 +12,7 @@ from bot.alerts.fingerprint import MIN_WORDS, SHINGLE, SIMILAR, SIZE_RATIO
 from bot.alerts.format import Copy, render
 from bot.domain.errors import DeliveryFailed, RateLimited
 from bot.domain.models import Alert, AlertStatus, Channel, Post
-from bot.domain.ports import AlertSink, EditableSink, OutgoingAlert
+from bot.domain.ports import AlertSink, EditableSink, OutgoingAlert, as_editable
 from storage.control import AlertInfo, ControlRepository
 from storage.store import Store
 
@@ -144,12 +144,8 @@ class DuplicateEditor:
                 else:
                     waiting += 1
                 continue
-            sink = self.sinks.get(primary.alert.sink)
-            if (
-                primary.alert.status is not AlertStatus.SENT
-                or not primary.sent_message_id
-                or not isinstance(sink, EditableSink)
-            ):
+            sink = as_editable(self.sinks.get(primary.alert.sink))
+            if primary.alert.status is not AlertStatus.SENT or not primary.sent_message_id or sink is None:
                 await self.repo.drop_edit(key)  # nothing to edit in place (console, batch, failed)
                 dropped += 1
                 continue

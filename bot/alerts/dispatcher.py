@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.alerts.format import Copy, render, render_batch
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert
-from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock
+from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock, as_batch
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.copies = copies
-        self.sinks = dict(sinks)
+        self.sinks = sinks  # shared: a sink built for a route added while running is used at once
         self.clock = clock or SystemClock()
         self.policy = policy or DispatchPolicy()
         self._last_send: dict[tuple[str, str | None], float] = {}
@@ -129,9 +129,11 @@ class Dispatcher:
             matches = [await self.store.matches.get(post_id, a.rule) for a in alerts]
             copies = await self.copies(alerts) if self.copies is not None else ()
             rendered.append((alerts, render(alerts, stored, matches, target, copies=copies)))
-        coalesce = len(rendered) >= self.policy.coalesce_at and getattr(sink, "coalesces", False)
-        if not coalesce and isinstance(sink, BatchSink) and float(getattr(sink, "min_interval", 0.0)) <= 0:
-            await self._send_many(sink, target, rendered, result)
+        can = sink.capabilities
+        coalesce = len(rendered) >= self.policy.coalesce_at and can.coalesces
+        many = as_batch(sink) if can.min_interval <= 0 else None
+        if not coalesce and many is not None:
+            await self._send_many(many, target, rendered, result)
         elif coalesce:
             batch = render_batch([r for _, r in rendered], target)
             alerts = [a for group, _ in rendered for a in group]
@@ -249,7 +251,7 @@ class Dispatcher:
         result.retried += len(ids)
 
     async def _pace(self, sink: AlertSink, target: str | None) -> None:
-        interval = float(getattr(sink, "min_interval", 0.0))
+        interval = sink.capabilities.min_interval
         last = self._last_send.get((sink.name, target))
         if interval <= 0 or last is None:
             return
@@ -260,8 +262,4 @@ class Dispatcher:
 
 def _message_id(sink: AlertSink, sent: SentMessage | None) -> int | None:
     """The chat message id of a delivered alert, when the sink reports one (0 means unknown)."""
-    if sent is None:
-        # Sinks written before deliver() returned the message keep it in `last_sent`.
-        last = getattr(sink, "last_sent", None)
-        sent = last if isinstance(last, SentMessage) else None
     return sent.message_id if sent is not None and sent.message_id else None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.alerts.sinks import sink_key
 from bot.domain.models import AlertKind, Channel, Match
 from config.settings import RouteSettings
 
@@ -25,7 +25,7 @@ class Route:
     def from_settings(cls, route: RouteSettings) -> Route:
         return cls(
             name=route.name,
-            sink=sink_key(route.sink, route.target),
+            sink=sink_key(route),
             target=route.target,
             rules=frozenset(route.rules),
             labels=frozenset(label.lower() for label in route.labels),
@@ -54,16 +54,6 @@ class Router:
         return [r for r in self.routes if r.accepts(match, channel)]
 
 
-def sink_key(sink: str, target: str | None) -> str:
-    """How a route's sink is named in the outbox and the sinks mapping (one JSONL sink per file)."""
-    return f"jsonl:{target}" if sink == "jsonl" else sink
-
-
 def dedup_key(channel: Channel, message_id: int, rule: str, kind: AlertKind, route: str) -> str:
     """The identity of an alert: the same post, rule, kind and route never alert twice."""
     return f"{channel.id}/{message_id}/{rule}/{kind.value}/{route}"
-
-
-def random_id(key: str) -> int:
-    """A signed 64-bit id derived from a dedup key (Telegram drops a second send with the same random_id)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)

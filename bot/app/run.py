@@ -8,23 +8,25 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.routing import Router
+from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
-from bot.app.runtime import Runtime
+from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
+from bot.chat.jobs import build_chat_services, register_chat_jobs
 from bot.domain.errors import Disconnected
-from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock, TelegramGateway
+from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
 from bot.watch.jobs import channel_job_ids, register_jobs
 from bot.watch.lock import InstanceLock
 from bot.watch.watcher import Watcher
 from config.settings import Settings
+from config.watch import ConfigWatcher
 
 log = logging.getLogger(__name__)
 
@@ -153,41 +155,34 @@ class ChatAdapter(Protocol):
 ChatSeen = Callable[[Sequence[str]], Awaitable[None]]
 
 
-class LiveSettings:
-    """The settings in force while running; `apply` swaps in new ones without a restart."""
+@runtime_checkable
+class SeenChat(Protocol):
+    """A chat adapter that reports chats writing to the bot (so alerts waiting for them are retried)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        runtime: Runtime,
-        watcher: Watcher,
-        scheduler: AsyncIOScheduler,
-        sinks: dict[str, AlertSink] | None = None,
-    ) -> None:
-        self.current = settings
+    def on_chat_seen(self, handler: ChatSeen) -> None: ...
+
+
+class LiveSettings:
+    """The settings in force while running; `apply` swaps in new ones without a restart.
+
+    The runtime rebuilds rules, routes and sinks (Runtime.apply); this adds the watcher's part: new
+    channels resolved and caught up, removed ones dropped with their jobs.
+    """
+
+    def __init__(self, runtime: Runtime, watcher: Watcher, scheduler: AsyncIOScheduler) -> None:
         self.runtime = runtime
         self.watcher = watcher
         self.scheduler = scheduler
-        self.sinks = sinks if sinks is not None else {}  # shared with digests and in-place edits
         self._lock = asyncio.Lock()
+
+    @property
+    def current(self) -> Settings:
+        return self.runtime.settings
 
     async def apply(self, new: Settings) -> None:
         """New rules, routes and labels at once; new channels resolved and caught up; removed ones dropped."""
-        from bot.app.runtime import build_local_sinks, build_matcher, sync_channel_labels
-
         async with self._lock:
-            matcher = build_matcher(new)  # compile first: a failure leaves the old settings in force
-            added = build_local_sinks(new)
-            for key, sink in added.items():  # a route added while running gets its sink now
-                if key not in self.sinks:
-                    self.sinks[key] = sink
-                    self.runtime.dispatcher.sinks[key] = sink
-                    log.info("new alert sink %s for a route added while running", key)
-            self.current = new
-            self.runtime.settings = new
-            self.runtime.pipeline.matcher = matcher
-            self.runtime.pipeline.router = Router(new.routes)
-            await sync_channel_labels(self.runtime.store, new)
+            await self.runtime.apply(new)  # a failure (bad rule, unknown sink) leaves the old settings
             self.watcher.settings = new
             configured = {parse_channel_ref(c.ref).key for c in new.channels if c.enabled}
             for tg_id, watched in list(self.watcher.watched.items()):
@@ -217,7 +212,9 @@ async def run_live(
     db_path: Path | str,
     *,
     gateway: TelegramGateway,
-    sinks: dict[str, AlertSink] | None = None,
+    sender: TelegramGateway | None = None,
+    editor: MessageEditor | None = None,
+    sinks: Mapping[str, AlertSink] | None = None,
     stop: asyncio.Event | None = None,
     clock: Clock | None = None,
     lock_file: Path | None = None,
@@ -230,96 +227,130 @@ async def run_live(
 ) -> list[UndeliveredLine]:
     """Run the watcher until `stop` (or a signal): the body of `telewatch run`, gateway injected.
 
+    Alerts are sent through `sender` (the alert bot; default: the watching account's `gateway`), and
+    edited in place through `editor`; `sinks` given replace the ones the routes would get.
     Returns what was left undelivered at shutdown (also logged), with why.
 
     With `chat`, the alert chat's commands and review buttons are served; with `config_path`, edits to
-    the config file (by hand or by chat command) take effect while running.
+    the config file (by hand or by chat command) take effect while running, once each.
     """
-    from bot.app.runtime import build_local_sinks, open_runtime
-    from bot.chat.jobs import build_chat_services, register_chat_jobs
-    from config.watch import start_watching
-
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     lock = InstanceLock(lock_file) if lock_file is not None else None
     if lock is not None:
         lock.acquire()
     try:
-        all_sinks: dict[str, AlertSink] = dict(build_local_sinks(settings))
-        all_sinks.update(sinks or {})
-        async with open_runtime(settings, db_path, sinks=all_sinks, clock=clock, matcher=matcher) as runtime:
-            watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock)
-            kicker = DispatchKicker(runtime.dispatcher)
-            watcher.on_alerts = kicker
-            scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
-            live = LiveSettings(settings, runtime, watcher, scheduler, all_sinks)
-            first_alert = await runtime.store.alerts.max_id()
-            services = build_chat_services(
-                runtime.store,
-                lambda: live.current,
-                all_sinks,
-                config_path=config_path,
-                clock=clock,
-                environ=environ,
-                on_config_change=live.apply,
+        async with open_runtime(
+            settings,
+            db_path,
+            sinks=sinks,
+            build_sinks=True,
+            sender=sender or gateway,
+            editor=editor,
+            clock=clock,
+            matcher=matcher,
+        ) as runtime:
+            summary = await _serve(
+                runtime, gateway, stop, clock, scheduler, chat, config_path, environ, reload_seconds
             )
-            runtime.pipeline.gate = services.gate
-            runtime.dispatcher.copies = services.copies
-            if chat is not None:
-                chat.attach(services.control)
-                seen = getattr(chat, "on_chat_seen", None)
-                if callable(seen):  # a chat that writes to the bot is reachable: retry what waits for it
-
-                    async def chat_seen(names: Sequence[str]) -> None:
-                        if await runtime.dispatcher.wake(*names):
-                            kicker()
-
-                    seen(chat_seen)
-            jobs_added = False
-
-            def on_live() -> None:
-                nonlocal jobs_added
-                if not jobs_added:
-                    register_jobs(scheduler, watcher)
-                    register_chat_jobs(scheduler, services, clock, notify=notify_admins)
-                    jobs_added = True
-                kicker()  # deliver alerts left pending by an earlier run or the catch-up
-
-            async def notify_admins(html: str) -> None:
-                if chat is not None:
-                    await chat.notify(live.current.admin.chats, html)
-
-            scheduler.start()
-            dispatching = asyncio.create_task(
-                runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
-            )
-            reloading = (
-                start_watching(
-                    config_path, environ or {}, live.apply, current=settings, interval=reload_seconds
-                )
-                if config_path is not None
-                else None
-            )
-            try:
-                await keep_watching(watcher, stop, on_live=on_live)
-            finally:
-                stop.set()
-                if reloading is not None:
-                    reloading.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reloading
-                scheduler.shutdown(wait=False)
-                await kicker.wait()
-                await dispatching
-                await watcher.flush_marks()
-                summary = await undelivered_lines(
-                    runtime.store, runtime.dispatcher.sinks, first_alert, all_pending=True
-                )
-                for line in summary:
-                    (log.error if line.error else log.warning)("at shutdown: %s", line.text)
-                with contextlib.suppress(Exception):
-                    await gateway.disconnect()
     finally:
         if lock is not None:
             lock.release()
+    return summary
+
+
+async def _serve(
+    runtime: Runtime,
+    gateway: TelegramGateway,
+    stop: asyncio.Event,
+    clock: Clock,
+    scheduler: AsyncIOScheduler | None,
+    chat: ChatAdapter | None,
+    config_path: Path | None,
+    environ: Mapping[str, str] | None,
+    reload_seconds: float,
+) -> list[UndeliveredLine]:
+    """Watch, dispatch, serve the chat and reload the config until `stop`; then close in order."""
+    settings = runtime.settings
+    watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock)
+    kicker = DispatchKicker(runtime.dispatcher)
+    watcher.on_alerts = kicker
+    scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
+    live = LiveSettings(runtime, watcher, scheduler)
+    reloader = (
+        ConfigWatcher(
+            config_path,
+            environ or {},
+            live.apply,
+            current=settings,
+            interval=reload_seconds,
+            validate=check_routes,
+        )
+        if config_path is not None
+        else None
+    )
+
+    async def reload_now(_edited: Settings) -> None:
+        # A chat edit wrote the file: reload through the file watcher, so the edit applies once.
+        if reloader is not None:
+            await reloader.check()
+
+    first_alert = await runtime.store.alerts.max_id()
+    services = build_chat_services(
+        runtime.store,
+        runtime.current,
+        runtime.sinks,
+        config_path=config_path,
+        clock=clock,
+        environ=environ,
+        on_config_change=reload_now,
+        repo=runtime.control,
+        gate=runtime.gate,
+        copies=runtime.copies,
+    )
+    if chat is not None:
+        chat.attach(services.control)
+        if isinstance(chat, SeenChat):  # a chat that writes to the bot is reachable: retry what waits for it
+
+            async def chat_seen(names: Sequence[str]) -> None:
+                if await runtime.dispatcher.wake(*names):
+                    kicker()
+
+            chat.on_chat_seen(chat_seen)
+    jobs_added = False
+
+    def on_live() -> None:
+        nonlocal jobs_added
+        if not jobs_added:
+            register_jobs(scheduler, watcher)
+            register_chat_jobs(scheduler, services, clock, notify=notify_admins)
+            jobs_added = True
+        kicker()  # deliver alerts left pending by an earlier run or the catch-up
+
+    async def notify_admins(html: str) -> None:
+        if chat is not None:
+            await chat.notify(live.current.admin.chats, html)
+
+    scheduler.start()
+    dispatching = asyncio.create_task(
+        runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
+    )
+    reloading = asyncio.create_task(reloader.run(), name="config-watch") if reloader is not None else None
+    try:
+        await keep_watching(watcher, stop, on_live=on_live)
+    finally:
+        stop.set()
+        if reloading is not None:
+            reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloading
+        scheduler.shutdown(wait=False)
+        await kicker.wait()
+        await dispatching
+        await watcher.flush_marks()
+        summary = await undelivered_lines(runtime.store, runtime.sinks, first_alert, all_pending=True)
+        for line in summary:
+            (log.error if line.error else log.warning)("at shutdown: %s", line.text)
+        with contextlib.suppress(Exception):
+            await gateway.disconnect()
     return summary

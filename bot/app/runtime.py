@@ -1,10 +1,17 @@
-"""Wiring shared by every way of running telewatch: store, matcher, router, pipeline, sinks, dispatcher."""
+"""The composition root: every service of a mode (demo, replay, import, run) built once from the settings.
+
+`open_runtime` builds the store, matcher, router, alert gate, pipeline, sinks and dispatcher; nothing is
+patched after construction. `Runtime.apply` is the one place a live reload rebuilds what changed (rules,
+routes, sinks, channel labels); `telewatch run` adds the watcher's part in bot/app/run.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -12,15 +19,16 @@ from rich.console import Console
 from bot.alerts.dedup import CopiesLookup
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.gate import AlertGate
-from bot.alerts.routing import Router, sink_key
-from bot.alerts.sinks import ConsoleSink, JsonlSink
-from bot.domain.errors import ConfigError
+from bot.alerts.routing import Router
+from bot.alerts.sinks import SinkEnv, SinkSet
 from bot.domain.models import ChannelRef
-from bot.domain.ports import AlertSink, Clock, Matcher, SystemClock
+from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
 from config.settings import ChannelSettings, Settings
 from storage.control import ControlRepository
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def build_matcher(settings: Settings) -> Matcher:
@@ -28,21 +36,6 @@ def build_matcher(settings: Settings) -> Matcher:
     from bot.rules import compile_rules  # the morphology dictionaries load on first use, not at import
 
     return compile_rules([r for r in settings.rules if r.enabled])
-
-
-def build_local_sinks(settings: Settings, console: Console | None = None) -> dict[str, AlertSink]:
-    """Sinks that need no network: console and JSONL files, keyed by route name."""
-    sinks: dict[str, AlertSink] = {}
-    for route in settings.routes:
-        if route.sink == "console":
-            sinks[route.sink] = ConsoleSink(console)
-        elif route.sink == "jsonl":
-            if not route.target:
-                raise ConfigError(
-                    "a jsonl route needs a target file", file=settings.path, key=f"routes.{route.name}.target"
-                )
-            sinks[sink_key(route.sink, route.target)] = JsonlSink(Path(route.target))
-    return sinks
 
 
 def channel_ref_of(setting: ChannelSettings) -> ChannelRef | None:
@@ -70,13 +63,38 @@ async def sync_channel_labels(store: Store, settings: Settings) -> None:
 
 @dataclass
 class Runtime:
-    """A running telewatch's parts."""
+    """The parts of a running telewatch, built once by open_runtime."""
 
     settings: Settings
     store: Store
+    control: ControlRepository
+    gate: AlertGate
+    copies: CopiesLookup
     pipeline: Pipeline
     dispatcher: Dispatcher
-    sinks: Mapping[str, AlertSink]
+    sinks: SinkSet
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def current(self) -> Settings:
+        """The settings in force (services that read settings per use are given this method)."""
+        return self.settings
+
+    async def apply(self, new: Settings, *, matcher: Matcher | None = None) -> list[str]:
+        """Put new settings in force: rules, routes, their sinks and channel labels, all or nothing.
+
+        Compiles and checks first, so a failure (ConfigError) leaves the old settings in force.
+        Returns the keys of sinks built for routes that had none.
+        """
+        async with self._lock:
+            matcher = matcher or build_matcher(new)
+            added = self.sinks.update(new)
+            for key in added:
+                log.info("new alert sink %s for a route added while running", key)
+            self.settings = new
+            self.pipeline.matcher = matcher
+            self.pipeline.router = Router(new.routes)
+            await sync_channel_labels(self.store, new)
+            return added
 
 
 @asynccontextmanager
@@ -85,23 +103,40 @@ async def open_runtime(
     db_path: Path | str,
     *,
     sinks: Mapping[str, AlertSink] | None = None,
+    build_sinks: bool | None = None,
+    sender: TelegramGateway | None = None,
+    editor: MessageEditor | None = None,
     matcher: Matcher | None = None,
     clock: Clock | None = None,
     policy: AlertPolicy = send_now,
     console: Console | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the store, compile rules and wire the pipeline; closes the store on exit."""
+    """Open the store and build every service on it; closes the store on exit.
+
+    Sinks are built from the routes through the sink registry (a telegram route gets one only with a
+    `sender`: outside `telewatch run` its alerts wait in the outbox). `sinks` given take their keys;
+    given alone (without build_sinks=True) they are the only ones.
+    """
     clock = clock or SystemClock()
     matcher = matcher or build_matcher(settings)
-    sinks = sinks if sinks is not None else build_local_sinks(settings, console)
+    build = build_sinks if build_sinks is not None else sinks is None
+    sink_set = SinkSet(SinkEnv(console=console, sender=sender, editor=editor), sinks, build=build)
+    sink_set.update(settings)  # checks every route names a known sink before anything is opened
     store = await Store.open(db_path)
     try:
         await sync_channel_labels(store, settings)
+        runtime: Runtime | None = None
+
+        def current() -> Settings:
+            return runtime.settings if runtime is not None else settings
+
         # Mutes, pause, quiet hours, digests and cross-channel dedup apply to replays as to live runs.
         control = ControlRepository(store.db)
-        gate = AlertGate(control, lambda: settings)
+        gate = AlertGate(control, current)
+        copies = CopiesLookup(store, control)
         pipeline = Pipeline(store, matcher, Router(settings.routes), clock=clock, policy=policy, gate=gate)
-        dispatcher = Dispatcher(store, sinks, clock=clock, copies=CopiesLookup(store, control))
-        yield Runtime(settings, store, pipeline, dispatcher, sinks)
+        dispatcher = Dispatcher(store, sink_set, clock=clock, copies=copies)
+        runtime = Runtime(settings, store, control, gate, copies, pipeline, dispatcher, sink_set)
+        yield runtime
     finally:
         await store.close()

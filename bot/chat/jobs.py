@@ -51,8 +51,8 @@ class ChatServices:
     """Everything chat control adds to a running telewatch."""
 
     control: ChatControl
-    gate: AlertGate  # pass as Pipeline(gate=...)
-    copies: CopiesLookup  # pass as Dispatcher(copies=...)
+    gate: AlertGate  # the pipeline's
+    copies: CopiesLookup  # the dispatcher's
     digests: DigestService
     editor: DuplicateEditor
     mutes: Mutes
@@ -68,10 +68,14 @@ def build_chat_services(
     environ: Mapping[str, str] | None = None,
     on_config_change: OnConfigChange | None = None,
     bot_username: str | None = None,
+    repo: ControlRepository | None = None,
+    gate: AlertGate | None = None,
+    copies: CopiesLookup | None = None,
 ) -> ChatServices:
-    """Build the gate, digests, duplicate editor and ChatControl on one store and one set of sinks."""
+    """Build digests, the duplicate editor and ChatControl on one store and one set of sinks; the gate
+    and copies lookup the pipeline and dispatcher use are passed in (built here when not given)."""
     clock = clock or SystemClock()
-    repo = ControlRepository(store.db)
+    repo = repo or ControlRepository(store.db)
     digests = DigestService(store, repo, sinks, settings)
     control = ChatControl(
         store,
@@ -85,8 +89,8 @@ def build_chat_services(
     )
     return ChatServices(
         control=control,
-        gate=AlertGate(repo, settings),
-        copies=CopiesLookup(store, repo),
+        gate=gate or AlertGate(repo, settings),
+        copies=copies or CopiesLookup(store, repo),
         digests=digests,
         editor=DuplicateEditor(store, repo, sinks),
         mutes=Mutes(repo),

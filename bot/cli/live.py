@@ -154,17 +154,14 @@ async def check(ctx: CliContext, as_json: bool) -> None:
 async def run(ctx: CliContext) -> None:
     """Watch the configured channels live, catch up on anything missed, and send alerts. Ctrl-C stops."""
     from bot.app.run import connect_with_retry, install_signal_handlers, run_live
-    from bot.domain.ports import AlertSink
-    from bot.telegram.chat import EditableTelegramSink, TelegramChat
+    from bot.telegram.chat import TelegramChat
     from bot.telegram.client import build_client, lock_path
     from bot.telegram.gateway import TelethonGateway
-    from bot.telegram.sender import TelegramSink
 
     settings = ctx.settings
     _require(settings)
     with InstanceLock(lock_path(settings.telegram)):
         gateway = TelethonGateway(build_client(settings.telegram))
-        sinks: dict[str, AlertSink] = {}
         bot_gateway: TelethonGateway | None = None
         chat: TelegramChat | None = None
         stop = asyncio.Event()
@@ -176,9 +173,6 @@ async def run(ctx: CliContext) -> None:
                 ctx.console.print("stopped")
                 return
             chat = TelegramChat(bot_gateway.client)
-            sinks["telegram"] = EditableTelegramSink(bot_gateway, chat)
-        else:  # always there, so a telegram route added while running has its sink
-            sinks["telegram"] = TelegramSink(gateway)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
         config_path = ctx.config_path if ctx.config_path.exists() else None
         try:
@@ -186,7 +180,8 @@ async def run(ctx: CliContext) -> None:
                 settings,
                 ctx.db_path,
                 gateway=gateway,
-                sinks=sinks,
+                sender=bot_gateway,  # None: the watching account sends the alerts itself
+                editor=chat,
                 stop=stop,
                 chat=chat,
                 config_path=config_path,

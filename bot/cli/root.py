@@ -52,7 +52,11 @@ class CliContext:
                 "(create it with `telewatch init`, or pass --config)"
             )
             return Settings()
-        return load(self.config_path, self.environ)
+        from bot.alerts.sinks import check_routes
+
+        settings = load(self.config_path, self.environ)
+        check_routes(settings)  # each route names a registered sink, with the target it needs
+        return settings
 
     @property
     def db_path(self) -> Path:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.domain.models import ChannelRef, Match, Post
 
@@ -49,41 +49,63 @@ class OutgoingAlert:
     buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data) review buttons
 
 
+@dataclass(frozen=True, slots=True)
+class SinkCapabilities:
+    """What a sink can do beyond `deliver`; the dispatcher and the duplicate editor read only this."""
+
+    batch: bool = False  # has deliver_many(alerts): confirms many at once (one flush to disk)
+    edit: bool = False  # has edit(alert, message_id): re-renders a message it sent earlier
+    coalesces: bool = False  # many alerts due for one target at once go out as one message
+    min_interval: float = 0.0  # seconds between two messages to one target (chat flood limits)
+
+
 @runtime_checkable
 class AlertSink(Protocol):
-    """Delivers alerts. Must raise (DeliveryFailed / RateLimited) rather than return on failure.
-
-    A sink that posts chat messages may return the SentMessage, so the alert can be edited later.
-    """
+    """Delivers alerts. Must raise (DeliveryFailed / RateLimited / TargetUnreachable) rather than return
+    on failure; returns what was sent (a chat sink: the message, so the alert can be edited later; a sink
+    without addressable messages: None)."""
 
     name: str
+    capabilities: SinkCapabilities
 
     async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
 
 
 @runtime_checkable
-class BatchSink(Protocol):
-    """A sink that can confirm many alerts at once (one write and one flush to disk for all of them).
+class BatchSink(AlertSink, Protocol):
+    """A sink with `capabilities.batch`: confirms many alerts at once.
 
     `deliver_many` either delivers every alert or raises; delivering one again must be harmless."""
-
-    name: str
-
-    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
 
     async def deliver_many(self, alerts: Sequence[OutgoingAlert]) -> None: ...
 
 
 @runtime_checkable
-class EditableSink(Protocol):
-    """A sink that can re-render an alert it delivered earlier (a repost merged into it, a review mark)."""
-
-    name: str
-
-    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None: ...
+class EditableSink(AlertSink, Protocol):
+    """A sink with `capabilities.edit`: re-renders an alert it delivered (a repost merged in, a review mark)."""
 
     async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
         """Replace the text and buttons of message `message_id` in `alert.target`; raises like deliver."""
+        ...
+
+
+def as_batch(sink: AlertSink) -> BatchSink | None:
+    """The sink as a BatchSink when it declares the capability."""
+    return cast(BatchSink, sink) if sink.capabilities.batch else None
+
+
+def as_editable(sink: AlertSink | None) -> EditableSink | None:
+    """The sink as an EditableSink when it declares the capability."""
+    return cast(EditableSink, sink) if sink is not None and sink.capabilities.edit else None
+
+
+class MessageEditor(Protocol):
+    """Edits a chat message the bot sent (the alert chat adapter implements it)."""
+
+    async def edit_message(
+        self, chat: str, message_id: int, html: str, buttons: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Raise RateLimited, DeliveryFailed (permanent when it can never be edited) or a TelegramError."""
         ...
 
 

@@ -15,11 +15,10 @@ from telethon.extensions import html as tl_html
 
 from bot.chat.control import ChatControl
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply
-from bot.domain.errors import ChannelUnavailable, DeliveryFailed, RateLimited, TelegramError
-from bot.domain.ports import OutgoingAlert, SentMessage, TelegramGateway
+from bot.domain.errors import DeliveryFailed, TelegramError
+from bot.domain.ports import SentMessage
 from bot.telegram.errors import translated
 from bot.telegram.markup import inline_markup
-from bot.telegram.sender import TelegramSink
 
 log = logging.getLogger(__name__)
 TOAST_LIMIT = 200  # Telegram shows at most 200 characters in a callback answer
@@ -170,6 +169,12 @@ class TelegramChat:
                     f"message {message_id} in {chat} cannot be edited: {e}", permanent=True
                 ) from e
 
+    async def edit_message(
+        self, chat: str, message_id: int, html: str, buttons: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """bot.domain.ports.MessageEditor: the telegram sink edits sent alerts in place through this."""
+        await self.edit(chat, message_id, Reply(html, tuple(buttons)))
+
     async def answer(self, query_id: int, answer: ButtonAnswer) -> None:
         """Answer a callback query (stops the button's spinner); an empty toast shows nothing."""
         toast = answer.toast[:TOAST_LIMIT] or None
@@ -190,35 +195,3 @@ class TelegramChat:
                 await self.send(chat, Reply(html))
             except TelegramError as e:
                 log.warning("cannot notify chat %s: %s", chat, e)
-
-
-class EditableTelegramSink:
-    """A TelegramSink that reports the sent message and can edit alerts in place (bot.domain.ports.EditableSink)."""
-
-    name = TelegramSink.name
-    min_interval = TelegramSink.min_interval
-    coalesces = TelegramSink.coalesces
-
-    def __init__(
-        self, gateway: TelegramGateway, chat: TelegramChat, *, default_target: str | None = None
-    ) -> None:
-        self.inner = TelegramSink(gateway, default_target=default_target)
-        self.default_target = default_target
-        self.chat = chat
-
-    async def deliver(self, alert: OutgoingAlert) -> SentMessage | None:
-        await self.inner.deliver(alert)
-        return self.inner.last_sent
-
-    async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
-        target = alert.target or self.default_target
-        if not target:
-            raise DeliveryFailed("a telegram route needs a target chat", permanent=True)
-        try:
-            await self.chat.edit(target, message_id, Reply(alert.html, alert.buttons))
-        except RateLimited:
-            raise
-        except ChannelUnavailable as e:
-            raise DeliveryFailed(f"cannot edit in {target}: {e.state}", permanent=True) from e
-        except TelegramError as e:
-            raise DeliveryFailed(f"cannot edit alert in {target}: {e.message}") from e

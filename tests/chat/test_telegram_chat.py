@@ -11,11 +11,11 @@ from telethon import errors as tg
 from telethon import events, functions
 from telethon.tl import types
 
+from bot.alerts.sinks.telegram import TelegramSink
 from bot.chat.models import Reply
 from bot.domain.errors import DeliveryFailed, RateLimited
 from bot.domain.ports import EditableSink, OutgoingAlert
 from bot.telegram.chat import (
-    EditableTelegramSink,
     TelegramChat,
     command_from_event,
     inline_markup,
@@ -180,7 +180,7 @@ async def test_the_editable_sink_sends_through_the_gateway_and_edits_through_the
     gateway = FakeTelegram()
     await gateway.connect()
     client = RecordingClient()
-    sink = EditableTelegramSink(gateway, TelegramChat(client, None))  # type: ignore[arg-type]
+    sink = TelegramSink(gateway, editor=TelegramChat(client, None))  # type: ignore[arg-type]
     assert isinstance(sink, EditableSink)
     alert = OutgoingAlert(
         "k", "plain", "<b>hi</b>", {}, target="-1001500", buttons=(("✅", "rv:1:relevant"),)
@@ -194,7 +194,7 @@ async def test_the_editable_sink_sends_through_the_gateway_and_edits_through_the
 
 async def test_edit_errors_are_translated_for_the_editor() -> None:
     client = RecordingClient(edit_error=tg.FloodWaitError(request=None, capture=7))
-    sink = EditableTelegramSink(FakeTelegram(), TelegramChat(client, None))  # type: ignore[arg-type]
+    sink = TelegramSink(FakeTelegram(), editor=TelegramChat(client, None))  # type: ignore[arg-type]
     alert = OutgoingAlert("k", "plain", "x", {}, target="-1001500")
     with pytest.raises(RateLimited) as flood:
         await sink.edit(alert, 5)

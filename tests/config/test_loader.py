@@ -212,11 +212,19 @@ def test_bad_quiet_hours_are_errors(write_config: WriteConfig, value: str) -> No
     assert "23:00-07:00" in (err.expected or "")
 
 
+def routes_error(path: Path) -> ConfigError:
+    from bot.alerts.sinks import check_routes  # which sinks exist is the sink registry's to say
+
+    with pytest.raises(ConfigError) as info:
+        check_routes(load(path, {}))
+    return info.value
+
+
 def test_route_needs_a_known_sink_and_a_target(write_config: WriteConfig) -> None:
-    err = error_of(write_config('[[routes]]\nname = "a"\nsink = "telegramm"\n'))
-    assert err.key == "routes[0].sink"
+    err = routes_error(write_config('[[routes]]\nname = "a"\nsink = "telegramm"\n'))
+    assert (err.key, err.line) == ("routes[0].sink", 3)
     assert "telegram" in (err.hint or "")
-    err = error_of(write_config('[[routes]]\nname = "a"\nsink = "telegram"\n'))
+    err = routes_error(write_config('[[routes]]\nname = "a"\nsink = "telegram"\n'))
     assert err.key == "routes[0].target"
 
 

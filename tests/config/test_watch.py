@@ -96,7 +96,7 @@ async def test_running_task_reloads_on_change(write_config: WriteConfig) -> None
         got.append(settings)
         changed.set()
 
-    task = start_watching(
+    _, task = start_watching(
         path, {}, on_change, current=ConfigWatcher(path, {}, on_change).current, interval=0.01
     )
     try:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.routing import Router, dedup_key, random_id
+from bot.alerts.routing import Router, dedup_key
+from bot.alerts.sinks.telegram import random_id_for as random_id
 from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post, Severity
 from bot.ingest.pipeline import Pipeline
 from config.settings import RouteSettings

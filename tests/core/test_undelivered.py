@@ -12,9 +12,9 @@ import pytest
 
 from bot.alerts.dispatcher import Dispatcher, DispatchPolicy
 from bot.alerts.routing import Router
+from bot.alerts.sinks.telegram import TelegramSink
 from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post
 from bot.ingest.pipeline import Pipeline
-from bot.telegram.sender import TelegramSink
 from config.settings import RouteSettings
 from storage.store import Store
 from tests.fakes import FakeTelegram

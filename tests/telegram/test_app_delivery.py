@@ -10,9 +10,9 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alerts.sinks.telegram import TelegramSink
 from bot.app.run import run_live
 from bot.chat.control import ChatControl
-from bot.telegram.sender import TelegramSink
 from config.loader import load
 from tests.fakes import FakeTelegram
 from tests.ports_fakes import RecordingSink
@@ -79,6 +79,45 @@ async def test_a_jsonl_route_added_while_running_gets_its_sink(tmp_path: Path) -
         await fake.publish("alpha", "Residents told to evacuate")
         await wait_until(lambda: out.exists() and out.read_text(encoding="utf-8").count("\n") == 1)
         assert json.loads(out.read_text(encoding="utf-8"))["rule"] == "evacuation"
+    finally:
+        stop.set()
+        summary = await asyncio.wait_for(task, 10)
+    assert summary == []
+
+
+async def test_a_telegram_route_added_while_running_gets_its_sink(tmp_path: Path) -> None:
+    """run_live builds every sink from its routes, so a telegram route added to the file while running
+    sends through the running gateway (none was built at start: no route needed it)."""
+    path = tmp_path / "telewatch.toml"
+    path.write_text(CONFIG + '[[routes]]\nname = "screen"\nsink = "console"\n', encoding="utf-8")
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_live(
+            load(path, {}),
+            tmp_path / "t.db",
+            gateway=fake,
+            sinks={"console": RecordingSink("console")},
+            stop=stop,
+            scheduler=scheduler,
+            config_path=path,
+            environ={},
+            reload_seconds=0.05,
+        )
+    )
+    try:
+        await wait_until(lambda: scheduler.get_job("gap-check:11") is not None)
+        path.write_text(
+            path.read_text(encoding="utf-8")
+            + '\n[[routes]]\nname = "desk"\nsink = "telegram"\ntarget = "@desk"\n',
+            encoding="utf-8",
+        )
+        await asyncio.sleep(0.3)  # the reload applies the new route
+        await fake.publish("alpha", "Residents told to evacuate")
+        await wait_until(lambda: len(fake.sent) == 1)
+        assert fake.sent[0].chat == "@desk"
     finally:
         stop.set()
         summary = await asyncio.wait_for(task, 10)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts.sinks.telegram import TelegramSink, random_id_for
 from bot.domain.errors import AlreadyRunning, DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.ports import OutgoingAlert
-from bot.telegram.sender import TelegramSink, random_id_for
 from bot.watch.lock import InstanceLock
 from tests.fakes import FakeTelegram
 

@@ -1,0 +1,104 @@
+"""The Telegram sink: HTML alerts with review buttons sent to a chat through the gateway, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.alerts.sinks.registry import SinkEnv, SinkKind
+from bot.domain.errors import (
+    AuthError,
+    ChannelUnavailable,
+    DeliveryFailed,
+    RateLimited,
+    TargetUnreachable,
+    TelegramError,
+)
+from bot.domain.ports import MessageEditor, OutgoingAlert, SentMessage, SinkCapabilities, TelegramGateway
+from config.settings import RouteSettings
+
+# Telegram allows about one message a second per chat; a burst for one chat goes out as one message.
+BASE = SinkCapabilities(coalesces=True, min_interval=1.0)
+
+
+def random_id_for(dedup_key: str) -> int:
+    """A signed 64-bit random_id fixed by the alert's dedup key: a resend after a crash is a duplicate
+    Telegram drops, so the chat never shows one alert twice."""
+    digest = hashlib.sha256(dedup_key.encode("utf-8")).digest()
+    value = int.from_bytes(digest[:8], "big", signed=True)
+    return value or 1  # Telegram treats 0 as "no random_id"
+
+
+class TelegramSink:
+    """bot.domain.ports.AlertSink sending HTML alerts; with an `editor` it also edits them in place."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        gateway: TelegramGateway,
+        *,
+        editor: MessageEditor | None = None,
+        default_target: str | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.editor = editor
+        self.default_target = default_target
+        self.capabilities = SinkCapabilities(
+            coalesces=BASE.coalesces, min_interval=BASE.min_interval, edit=editor is not None
+        )
+        self.delivered = 0
+
+    def _target(self, alert: OutgoingAlert) -> str:
+        target = alert.target or self.default_target
+        if not target:
+            raise DeliveryFailed("a telegram route needs a target chat", permanent=True)
+        return target
+
+    async def deliver(self, alert: OutgoingAlert) -> SentMessage:
+        """Send one alert; RateLimited on flood waits, TargetUnreachable when the chat cannot be written to
+        (yet): a user who never wrote to the bot, a group the bot is not in, a bot that was blocked."""
+        target = self._target(alert)
+        try:
+            sent = await self.gateway.send(
+                target, alert.html, random_id=random_id_for(alert.dedup_key), buttons=alert.buttons
+            )
+        except RateLimited:
+            raise
+        except ChannelUnavailable as e:
+            raise TargetUnreachable(target, e.state) from e
+        except AuthError as e:
+            # Not permanent: alerts wait in the outbox until the session is fixed with `telewatch login`.
+            raise DeliveryFailed(f"cannot send to {target}: {e.message}") from e
+        except TelegramError as e:
+            raise DeliveryFailed(f"cannot send to {target}: {e.message}") from e
+        self.delivered += 1
+        return sent
+
+    async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
+        """Re-render a sent alert in place (copies merged in, a review mark)."""
+        if self.editor is None:
+            raise DeliveryFailed("this telegram sink cannot edit messages", permanent=True)
+        target = self._target(alert)
+        try:
+            await self.editor.edit_message(target, message_id, alert.html, alert.buttons)
+        except RateLimited:
+            raise
+        except ChannelUnavailable as e:
+            raise DeliveryFailed(f"cannot edit in {target}: {e.state}", permanent=True) from e
+        except TelegramError as e:
+            raise DeliveryFailed(f"cannot edit alert in {target}: {e.message}") from e
+
+
+def build(route: RouteSettings, env: SinkEnv) -> TelegramSink | None:
+    # Without a running Telegram connection (replay, import, demo) alerts wait for `telewatch run`.
+    return TelegramSink(env.sender, editor=env.editor) if env.sender is not None else None
+
+
+KIND = SinkKind(
+    name="telegram",
+    build=build,
+    target='a chat: "me", "@group" or a numeric chat id',
+)
+
+
+__all__ = ["KIND", "TelegramSink", "random_id_for"]
