@@ -182,6 +182,38 @@ def schedule(data: Any, src: Source) -> ScheduleSettings:
     return sched
 
 
+MAX_KEEP_DAYS = 100 * 366
+
+
+def storage(data: Any, src: Source) -> StorageSettings:
+    """[storage]: path, keep_days and [storage.keep_days_by_label] (days >= 0; 0 keeps forever)."""
+    special = {"keep_days_by_label": _keep_days_by_label}
+    st = cv.build(StorageSettings, data, "storage", src, special=special)
+    _keep_days(st.keep_days, "storage.keep_days", src)
+    return st
+
+
+def _keep_days(value: int, key: str, src: Source) -> None:
+    if not 0 <= value <= MAX_KEEP_DAYS:
+        raise src.error(
+            "is out of range", key, value, expected=f"days, 0..{MAX_KEEP_DAYS} (0 keeps posts forever)"
+        )
+
+
+def _keep_days_by_label(raw: Any, key: str, src: Source) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, dict):
+        raise src.error("must be a table", key, expected="label = days, e.g. milblogger = 90")
+    out = []
+    for label, days in raw.items():
+        sub = f"{key}.{label}"
+        days = cv.convert(int, days, sub, src)
+        if not str(label).strip():
+            raise src.error("must name a label", sub)
+        _keep_days(days, sub, src)
+        out.append((str(label), days))
+    return tuple(out)
+
+
 def admin(data: Any, src: Source) -> AdminSettings:
     """[admin]: chats and user ids allowed to run chat commands."""
     adm = cv.build(AdminSettings, data, "admin", src)
@@ -214,7 +246,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "rules": rules,
         "rule_packs": lambda raw, s: cv.convert(tuple[str, ...], raw, "rule_packs", s),
         "routes": routes,
-        "storage": lambda raw, s: cv.build(StorageSettings, raw, "storage", s),
+        "storage": storage,
         "schedule": schedule,
         "admin": admin,
         "timezone": timezone,

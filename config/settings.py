@@ -68,7 +68,11 @@ class RouteSettings:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
+    """The database, and how long posts are kept (0 days: forever)."""
+
     path: Path = Path("data/telewatch.db")
+    keep_days: int = 0  # prune posts (and their media) published longer ago; 0 keeps them forever
+    keep_days_by_label: tuple[tuple[str, int], ...] = ()  # [storage.keep_days_by_label] label = days
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,9 @@ class Database:
         try:
             # busy_timeout first: a second process opening the same new file waits instead of failing.
             await conn.execute("PRAGMA busy_timeout=10000")
+            # Takes effect only on a new, empty file (an existing one keeps its mode until a VACUUM):
+            # pages freed by pruning can then be given back without rewriting the whole file.
+            await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             await _enable_wal(conn)
             for pragma in (
                 "PRAGMA synchronous=NORMAL",
@@ -269,6 +272,13 @@ class Database:
                 if is_storage_fault(e):
                     raise storage_error(e, self.path) from e
                 raise
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection with no transaction open and other writers held off (VACUUM, checkpoints)."""
+        async with self._write_lock:
+            with self.faults():
+                yield self.conn
 
     async def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (disk full, I/O error): nothing left to undo.

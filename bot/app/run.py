@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
+from bot.app.maintenance import register_prune_job
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
 from bot.chat.jobs import build_chat_services, register_chat_jobs
@@ -324,6 +325,7 @@ async def _serve(
         if not jobs_added:
             register_jobs(scheduler, watcher)
             register_chat_jobs(scheduler, services, clock, notify=notify_admins)
+            register_prune_job(scheduler, runtime.store, lambda: live.current, clock)
             jobs_added = True
         kicker()  # deliver alerts left pending by an earlier run or the catch-up
 

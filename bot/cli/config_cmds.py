@@ -229,6 +229,8 @@ def config_show(ctx: CliContext, as_json: bool) -> None:
 def settings_dict(settings: Settings) -> dict[str, Any]:
     """Settings as JSON-able data with the secrets replaced by '***'."""
     data: dict[str, Any] = _plain(settings)
+    # A label -> days table in the file, as written there (not a list of pairs).
+    data["storage"]["keep_days_by_label"] = dict(settings.storage.keep_days_by_label)
     for key in SECRET_FIELDS:
         if data["telegram"].get(key):
             data["telegram"][key] = "***"

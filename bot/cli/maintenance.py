@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot.cli.output import print_json
-from bot.cli.root import CliContext, cli, pass_ctx
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import AlreadyRunning, StorageError
 from bot.watch.lock import InstanceLock
 from storage import backup as backups
@@ -195,4 +195,103 @@ def stats(ctx: CliContext, as_json: bool) -> None:
     table.add_column("size", justify="right")
     for t in s.tables:
         table.add_row(t.name, f"{t.rows:,}", human_bytes(t.bytes))
+    out.print(table)
+
+
+@db.command()
+@click.option("--dry-run", is_flag=True, help="Count what would be pruned; change nothing.")
+@click.option(
+    "--include-relevant", is_flag=True, help="Prune posts with alerts marked relevant too (kept otherwise)."
+)
+@click.option(
+    "--vacuum", is_flag=True, help="Rewrite the file (VACUUM) to return all free space to the disk."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def prune(ctx: CliContext, dry_run: bool, include_relevant: bool, vacuum: bool, as_json: bool) -> None:
+    """Delete posts older than [storage] keep_days (per-label overrides) with their media, then reclaim space.
+
+    \b
+    Posts whose alerts were marked relevant are kept unless --include-relevant;
+    posts with alerts still waiting in the outbox are always kept. `run` prunes
+    once a day by itself when keep_days or an override is set. Exit code 4 on a
+    database problem.
+    """
+    from bot.app.maintenance import run_prune  # late: opening the composition root loads the rules
+
+    settings = ctx.settings
+    with Progress(
+        TextColumn("[bold]pruning"),
+        TextColumn("{task.fields[posts]:,} posts"),
+        console=ctx.err_console,
+        disable=as_json or dry_run or not ctx.err_console.is_terminal,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("prune", total=None, posts=0)
+        report, plans = await run_prune(
+            settings,
+            ctx.db_path,
+            dry_run=dry_run,
+            include_relevant=include_relevant,
+            vacuum=vacuum,
+            on_batch=lambda r: bar.update(task, posts=r.posts),
+        )
+    if as_json:
+        print_json(
+            {
+                "dry_run": report.dry_run,
+                "posts": report.posts,
+                "versions": report.versions,
+                "alerts": report.alerts,
+                "media_files": report.media_files,
+                "media_bytes": report.media_bytes,
+                "kept_relevant": report.kept_relevant,
+                "kept_pending": report.kept_pending,
+                "freed_bytes": report.freed_bytes,
+                "free_bytes_left": report.free_bytes_left,
+                "per_channel": report.per_channel,
+                "policies": [{"channel": p.name, "days": p.days, "by": p.reason} for p in plans],
+                "media_errors": report.media_errors,
+            }
+        )
+    else:
+        _print_prune(ctx, report, plans)
+    for problem in report.media_errors[:5]:
+        ctx.warn(f"media file not removed: {problem}")
+
+
+def _print_prune(ctx: CliContext, report: Any, plans: list[Any]) -> None:
+    out = ctx.console
+    if not any(p.days > 0 for p in plans):
+        out.print(
+            "nothing to prune: posts are kept forever "
+            "(set [storage] keep_days or [storage.keep_days_by_label] in the config)"
+        )
+        return
+    verb = "would prune" if report.dry_run else "pruned"
+    out.print(
+        f"{verb} {report.posts:,} posts ({report.versions:,} earlier versions, {report.alerts:,} alerts, "
+        f"{report.media_files:,} media files, {human_bytes(report.media_bytes)})"
+    )
+    if report.kept_relevant:
+        out.print(
+            f"kept {report.kept_relevant:,} old posts with alerts marked relevant (--include-relevant prunes them)"
+        )
+    if report.kept_pending:
+        out.print(f"kept {report.kept_pending:,} old posts whose alerts are still waiting to be sent")
+    if not report.dry_run:
+        out.print(
+            f"space returned to the disk: {human_bytes(report.freed_bytes)}; "
+            f"free inside the file: {human_bytes(report.free_bytes_left)}"
+            + (" (telewatch db prune --vacuum returns it)" if report.free_bytes_left > 1 << 20 else "")
+        )
+    table = Table(box=None, pad_edge=False)
+    table.add_column("channel")
+    table.add_column("keep", justify="right")
+    table.add_column("by")
+    table.add_column(verb, justify="right")
+    for p in plans:
+        keep = "forever" if p.days <= 0 else f"{p.days} d"
+        table.add_row(p.name, keep, p.reason, f"{report.per_channel.get(p.name, 0):,}")
     out.print(table)
