@@ -127,9 +127,12 @@ class Database:
         try:
             # busy_timeout first: a second process opening the same new file waits instead of failing.
             await conn.execute("PRAGMA busy_timeout=10000")
-            # Takes effect only on a new, empty file (an existing one keeps its mode until a VACUUM):
-            # pages freed by pruning can then be given back without rewriting the whole file.
-            await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            # On a new, empty file only (an existing one is left exactly as it is): pages freed by
+            # pruning can then be given back to the disk without rewriting the whole file.
+            async with conn.execute("PRAGMA page_count") as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] == 0:
+                await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             await _enable_wal(conn)
             for pragma in (
                 "PRAGMA synchronous=NORMAL",
