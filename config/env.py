@@ -17,8 +17,10 @@ API_ID = "TELEWATCH_API_ID"
 API_HASH = "TELEWATCH_API_HASH"
 BOT_TOKEN = "TELEWATCH_BOT_TOKEN"
 ENV_KEYS = (API_ID, API_HASH, BOT_TOKEN)
+WEB_PASSWORD = "TELEWATCH_WEB_PASSWORD"  # `telewatch web`: the password (or bearer token) of the pages
+WEB_SECRET = "TELEWATCH_WEB_SECRET"  # `telewatch web`: the key signing session cookies (random if unset)
 # Every TELEWATCH_* name telewatch reads: the secrets above and the command line's global options.
-KNOWN_KEYS = (*ENV_KEYS, "TELEWATCH_CONFIG", "TELEWATCH_DB", "TELEWATCH_DEBUG")
+KNOWN_KEYS = (*ENV_KEYS, WEB_PASSWORD, WEB_SECRET, "TELEWATCH_CONFIG", "TELEWATCH_DB", "TELEWATCH_DEBUG")
 PREFIX = "TELEWATCH_"
 
 # TOML keys that must never hold a value in the file (it may end up in git); value = where it belongs.
@@ -76,6 +78,18 @@ def collect(config_path: Path, environ: Mapping[str, str]) -> dict[str, EnvValue
             if key not in found and raw and raw.strip():
                 found[key] = EnvValue(raw.strip(), str(file))
     return found
+
+
+def lookup(key: str, config_path: Path, environ: Mapping[str, str]) -> EnvValue | None:
+    """One variable, with the precedence of `collect`: the environment, then .env beside the config, ./.env."""
+    if environ.get(key, "").strip():
+        return EnvValue(environ[key].strip(), "environment")
+    for file in dotenv_files(config_path):
+        if file.is_file():
+            raw = _read_dotenv(file).get(key)
+            if raw and raw.strip():
+                return EnvValue(raw.strip(), str(file))
+    return None
 
 
 def _read_dotenv(file: Path) -> dict[str, str | None]:

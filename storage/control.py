@@ -365,6 +365,22 @@ class ControlRepository:
                 [(mark, by, to_iso(at), i) for i in alert_ids],
             )
 
+    async def review_and_refresh(
+        self, alert_ids: Sequence[int], mark: str, by: str, at: datetime, refresh_keys: Sequence[str]
+    ) -> None:
+        """Mark alerts (as review_many) and ask for the sent messages of `refresh_keys` to be re-rendered
+        in place, so a mark made outside the chat (the web page) shows on the alert message too."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
+                [(mark, by, to_iso(at), i) for i in alert_ids],
+            )
+            await tx.executemany(
+                "INSERT INTO alert_edits (dedup_key, requested_at) VALUES (?, ?) "
+                "ON CONFLICT (dedup_key) DO NOTHING",
+                [(key, to_iso(at)) for key in refresh_keys],
+            )
+
     # -- digests --------------------------------------------------------------------------------------
 
     async def held_routes(self) -> list[HeldRoute]:

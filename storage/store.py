@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.alerts import AlertRepository
+from storage.archive import ArchiveQueries
 from storage.channels import ChannelRepository
 from storage.cursors import CursorRepository
 from storage.db import Database
@@ -22,6 +23,7 @@ class Store:
         self.matches = MatchRepository(db)
         self.alerts = AlertRepository(db)
         self.cursors = CursorRepository(db)
+        self.archive = ArchiveQueries(db)
 
     @classmethod
     async def open(cls, path: Path | str, *, read_only: bool = False) -> Store:

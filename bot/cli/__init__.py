@@ -11,6 +11,7 @@ import click
 from bot.cli import alerts_cmds, config_cmds, demo, importing, maintenance, posts  # noqa: F401
 from bot.cli import live as _live  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
+from bot.cli import web as _web  # noqa: F401
 from bot.cli.root import cli
 from bot.domain.errors import StorageError, TelewatchError
 

@@ -1,0 +1,314 @@
+"""Read-side queries of the review pages: filtered search pages with snippets, per-hour/day counts,
+copies of a post in other channels, reply threads, review queues and per-channel activity."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.models import StoredPost
+from storage.codec import from_iso, to_iso
+from storage.db import Database
+from storage.posts import POST_COLUMNS, SELECT_POSTS, _stored, fts_query, literal_query
+
+# Private-use characters mark where FTS5 put a highlight; the web layer turns them into <mark> after
+# escaping the text, so a highlight can never carry markup of its own.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+SORTS = ("date", "oldest", "relevance")
+REVIEWS = ("unreviewed", "relevant", "false_positive")
+
+
+@dataclass(frozen=True, slots=True)
+class PostQuery:
+    """What the search page asks for. An empty `text` lists posts by the filters alone."""
+
+    text: str = ""
+    channel_ids: tuple[int, ...] = ()
+    rule: str | None = None
+    min_severity: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    has_media: bool | None = None
+    edited: bool | None = None
+    deleted: bool | None = None
+    sort: str = "date"  # date (newest first) | oldest | relevance (FTS5 bm25; date without text)
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PostHit:
+    """One search result: the post and a snippet of its text with MARK_OPEN/MARK_CLOSE around hits."""
+
+    stored: StoredPost
+    snippet: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostPage:
+    hits: tuple[PostHit, ...]
+    has_more: bool
+    literal: bool  # the query was not valid FTS5 syntax and was searched as plain words
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A count in one time bucket (an ISO hour 'YYYY-MM-DDTHH' or day 'YYYY-MM-DD') for one series."""
+
+    bucket: str
+    series: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelActivity:
+    """Per stored channel: watch state, newest post, posts in the window, total posts."""
+
+    channel_id: int
+    state: str
+    last_post_at: datetime | None
+    posts_in_window: int
+    total_posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Narrowing of the alert review queue."""
+
+    rule: str | None = None
+    route: str | None = None
+    statuses: tuple[str, ...] = ()
+    review: str | None = None  # unreviewed | relevant | false_positive
+    post_id: int | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+def _post_filters(q: PostQuery) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.channel_ids:
+        clauses.append(f"p.channel_id IN ({','.join('?' * len(q.channel_ids))})")
+        params.extend(q.channel_ids)
+    if q.since is not None:
+        clauses.append("p.date >= ?")
+        params.append(to_iso(q.since))
+    if q.until is not None:
+        clauses.append("p.date < ?")
+        params.append(to_iso(q.until))
+    if q.rule:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.rule = ? AND m.superseded_at IS NULL)"
+        )
+        params.append(q.rule)
+    if q.min_severity is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.severity >= ? "
+            "AND m.superseded_at IS NULL)"
+        )
+        params.append(q.min_severity)
+    for flag, sql in (
+        (q.has_media, "p.media IS NOT NULL AND p.media != '[]'"),
+        (q.edited, "p.version_count > 1"),
+        (q.deleted, "p.deleted_at IS NOT NULL"),
+    ):
+        if flag is not None:
+            clauses.append(f"({sql})" if flag else f"NOT ({sql})")
+    return clauses, params
+
+
+class ArchiveQueries:
+    """Queries behind the review pages; read-only, so they work on a database opened read-only."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- posts ----------------------------------------------------------------------------------------
+
+    async def search_page(self, q: PostQuery) -> PostPage:
+        """One page of posts matching `q` (FTS5 syntax with the fallbacks of `posts search`)."""
+        clauses, params = _post_filters(q)
+        where = "".join(f" AND {c}" for c in clauses)
+        if not q.text.strip():
+            order = "p.date ASC, p.id ASC" if q.sort == "oldest" else "p.date DESC, p.id DESC"
+            select = (
+                f"SELECT {POST_COLUMNS}, NULL AS snip FROM posts p JOIN channels c ON c.id = p.channel_id"
+            )
+            if q.rule and q.min_severity is None and not q.channel_ids:
+                # Few posts match a rule: reading its matches first beats walking every post by date.
+                select += " JOIN (SELECT DISTINCT post_id FROM matches WHERE rule = ?) r ON r.post_id = p.id"
+                params = [q.rule, *params]
+            rows = await self.db.fetchall(
+                f"{select} WHERE 1 = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                (*params, q.limit + 1, q.offset),
+            )
+            return _page(rows, q.limit, literal=False)
+        order = {
+            "relevance": "rank, p.date DESC",
+            "oldest": "p.date ASC, p.id ASC",
+        }.get(q.sort, "p.date DESC, p.id DESC")
+        sql = (
+            f"SELECT {POST_COLUMNS}, snippet(posts_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 40) AS snip "
+            "FROM posts_fts f JOIN posts p ON p.id = f.rowid JOIN channels c ON c.id = p.channel_id "
+            f"WHERE posts_fts MATCH ? {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        try:
+            rows = await self.db.fetchall(sql, (fts_query(q.text), *params, q.limit + 1, q.offset))
+            return _page(rows, q.limit, literal=False)
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+        rows = await self.db.fetchall(sql, (literal_query(q.text), *params, q.limit + 1, q.offset))
+        return _page(rows, q.limit, literal=True)
+
+    async def highlighted(self, post_id: int, text_query: str) -> str | None:
+        """The post's current text with MARK_OPEN/MARK_CLOSE around the words `text_query` finds."""
+        sql = (
+            f"SELECT highlight(posts_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}') FROM posts_fts "
+            "WHERE posts_fts MATCH ? AND rowid = ?"
+        )
+        for query in (fts_query(text_query), literal_query(text_query)):
+            try:
+                row = await self.db.fetchone(sql, (query, post_id))
+            except sqlite3.OperationalError as e:
+                if "fts5" not in str(e):
+                    raise
+                continue
+            return str(row[0]) if row else None
+        return None
+
+    async def copies(self, post_id: int, limit: int = 50) -> list[StoredPost]:
+        """The same post elsewhere: near-identical copies (one dedup group) and forwards of one original."""
+        rows = await self.db.fetchall(
+            f"{SELECT_POSTS} WHERE p.id != ? AND (p.id IN (SELECT t.post_id FROM dedup_texts t WHERE t.group_key = "
+            "(SELECT group_key FROM dedup_texts WHERE post_id = ?)) OR p.forward_key = "
+            "(SELECT forward_key FROM posts WHERE id = ?)) ORDER BY p.date LIMIT ?",
+            (post_id, post_id, post_id, limit),
+        )
+        return [_stored(r) for r in rows]
+
+    async def replies(self, channel_id: int, message_id: int, limit: int = 50) -> list[StoredPost]:
+        """Stored posts of the same channel that reply to `message_id`, oldest first."""
+        rows = await self.db.fetchall(
+            f"{SELECT_POSTS} WHERE p.channel_id = ? AND p.reply_to = ? ORDER BY p.message_id LIMIT ?",
+            (channel_id, message_id, limit),
+        )
+        return [_stored(r) for r in rows]
+
+    async def rule_names(self) -> list[str]:
+        """Every rule that has matched a stored post."""
+        rows = await self.db.fetchall("SELECT DISTINCT rule FROM matches ORDER BY rule")
+        return [str(r[0]) for r in rows]
+
+    async def labels(self) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT label FROM channels WHERE label IS NOT NULL AND label != '' ORDER BY label"
+        )
+        return [str(r[0]) for r in rows]
+
+    # -- counts for charts and the rules page ---------------------------------------------------------
+
+    async def matches_per_hour(self, since: datetime, until: datetime | None = None) -> list[Bucket]:
+        """Current matches per rule per hour of the post's date."""
+        rows = await self.db.fetchall(
+            "SELECT substr(p.date, 1, 13) AS b, m.rule, count(*) FROM matches m JOIN posts p ON p.id = m.post_id "
+            "WHERE m.superseded_at IS NULL AND p.date >= ? AND (? IS NULL OR p.date < ?) GROUP BY b, m.rule ORDER BY b",
+            (to_iso(since), to_iso(until), to_iso(until)),
+        )
+        return [Bucket(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def matches_per_day(self, since: datetime) -> list[Bucket]:
+        """Current matches per rule per day of the post's date."""
+        rows = await self.db.fetchall(
+            "SELECT substr(p.date, 1, 10) AS b, m.rule, count(*) FROM matches m JOIN posts p ON p.id = m.post_id "
+            "WHERE m.superseded_at IS NULL AND p.date >= ? GROUP BY b, m.rule ORDER BY b",
+            (to_iso(since),),
+        )
+        return [Bucket(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def posts_per_day(self, since: datetime, until: datetime | None = None) -> list[Bucket]:
+        """Posts per channel (row id as text) per day."""
+        rows = await self.db.fetchall(
+            "SELECT substr(date, 1, 10) AS b, channel_id, count(*) FROM posts "
+            "WHERE date >= ? AND (? IS NULL OR date < ?) GROUP BY b, channel_id ORDER BY b",
+            (to_iso(since), to_iso(until), to_iso(until)),
+        )
+        return [Bucket(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def newest_post_date(self) -> datetime | None:
+        row = await self.db.fetchone("SELECT max(date) FROM posts")
+        return from_iso(row[0]) if row and row[0] else None
+
+    async def channel_activity(self, since: datetime) -> dict[int, ChannelActivity]:
+        """Per stored channel: state, newest post, posts since `since`, all posts."""
+        rows = await self.db.fetchall(
+            "SELECT c.id, c.state, (SELECT max(date) FROM posts p WHERE p.channel_id = c.id) AS last, "
+            "(SELECT count(*) FROM posts p WHERE p.channel_id = c.id AND p.date >= ?) AS recent, "
+            "(SELECT count(*) FROM posts p WHERE p.channel_id = c.id) AS total FROM channels c",
+            (to_iso(since),),
+        )
+        return {
+            int(r[0]): ChannelActivity(int(r[0]), str(r[1]), from_iso(r[2]), int(r[3]), int(r[4]))
+            for r in rows
+        }
+
+    # -- alerts ---------------------------------------------------------------------------------------
+
+    async def review_queue(self, f: QueueFilter) -> tuple[list[dict[str, Any]], bool]:
+        """Alerts newest first with their post and channel, one page; (rows, whether more follow)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if f.rule:
+            clauses.append("a.rule = ?")
+            params.append(f.rule)
+        if f.route:
+            clauses.append("a.route = ?")
+            params.append(f.route)
+        if f.statuses:
+            clauses.append(f"a.status IN ({','.join('?' * len(f.statuses))})")
+            params.extend(f.statuses)
+        if f.post_id is not None:
+            clauses.append("a.post_id = ?")
+            params.append(f.post_id)
+        if f.review == "unreviewed":
+            clauses.append("a.review IS NULL")
+        elif f.review:
+            clauses.append("a.review = ?")
+            params.append(f.review)
+        rows = await self.db.fetchall(
+            "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.created_at, a.sent_at, "
+            "a.last_error, a.review, a.reviewed_by, a.reviewed_at, a.merged_into, p.id AS post_id, p.message_id, "
+            "p.date, p.text, p.deleted_at, c.id AS channel_id, c.username, c.title, c.tg_id "
+            "FROM alerts a JOIN posts p ON p.id = a.post_id JOIN channels c ON c.id = p.channel_id"
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY a.id DESC LIMIT ? OFFSET ?",
+            (*params, f.limit + 1, f.offset),
+        )
+        found = [dict(r) for r in rows]
+        for row in found:
+            for key in ("date", "created_at", "sent_at", "reviewed_at", "deleted_at"):
+                row[key] = from_iso(row[key])
+        return found[: f.limit], len(found) > f.limit
+
+    async def routes(self) -> list[str]:
+        rows = await self.db.fetchall("SELECT DISTINCT route FROM alerts ORDER BY route")
+        return [str(r[0]) for r in rows]
+
+    async def alert_ids_for_review(self, alert_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(id, dedup key) of the alerts that exist among `alert_ids`."""
+        if not alert_ids:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT id, dedup_key FROM alerts WHERE id IN ({','.join('?' * len(alert_ids))})",
+            list(alert_ids),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def _page(rows: list[Any], limit: int, *, literal: bool) -> PostPage:
+    hits = tuple(PostHit(_stored(r), r["snip"]) for r in rows[:limit])
+    return PostPage(hits, len(rows) > limit, literal)
