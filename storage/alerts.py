@@ -3,66 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from bot.domain.models import Alert, AlertKind, AlertStatus, Severity
+from bot.domain.records import (  # re-exported: the port's records, once defined here
+    AlertFilter as AlertFilter,
+)
+from bot.domain.records import (
+    NewAlert as NewAlert,
+)
+from bot.domain.records import (
+    RulePrecision as RulePrecision,
+)
+from bot.domain.records import (
+    UndeliveredGroup as UndeliveredGroup,
+)
 from storage.codec import from_iso, must_iso, to_iso
 from storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class NewAlert:
-    """An alert to enqueue; `dedup_key` makes enqueueing the same alert twice a no-op."""
-
-    dedup_key: str
-    post_id: int
-    rule: str
-    severity: Severity
-    kind: AlertKind
-    route: str
-    sink: str
-    target: str | None = None
-    status: AlertStatus = AlertStatus.PENDING
-    group_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertFilter:
-    statuses: tuple[AlertStatus, ...] = ()
-    rule: str | None = None
-    review: str | None = None  # relevant | false_positive | unreviewed
-    since: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RulePrecision:
-    rule: str
-    alerts: int
-    relevant: int
-    false_positive: int
-
-    @property
-    def precision(self) -> float | None:
-        reviewed = self.relevant + self.false_positive
-        return self.relevant / reviewed if reviewed else None
-
-
-@dataclass(frozen=True, slots=True)
-class UndeliveredGroup:
-    """Alerts of one route in one undelivered state, with why (for run summaries and `telewatch status`)."""
-
-    route: str
-    sink: str
-    target: str | None
-    status: AlertStatus
-    waiting_for: str | None
-    last_error: str | None
-    count: int
-
 
 # A deletion report follows up an earlier alert (same post, rule and route): it is sent only after that one.
 ORIGINAL_SENT = (

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.records import (  # re-exported: the port's records, once defined here
+    Cursor as Cursor,
+)
 from storage.codec import from_iso, to_iso
 from storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    channel_id: int
-    last_message_id: int = 0
-    last_post_at: datetime | None = None
-    last_checked_at: datetime | None = None
-    errors: int = 0
-    last_error: str | None = None
 
 
 class CursorRepository:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from bot.domain.models import Channel, ChannelRef, Post, PostVersion, StoredPost
+from bot.domain.records import (  # re-exported: the port's records, once defined here
+    SaveOutcome as SaveOutcome,
+)
+from bot.domain.records import (
+    SaveStatus as SaveStatus,
+)
+from bot.domain.records import (
+    SearchFilter as SearchFilter,
+)
 from storage.channels import ChannelRepository
 from storage.codec import (
     channel_from_row,
@@ -32,34 +39,6 @@ POST_COLUMNS = (
 )
 SELECT_POSTS = f"SELECT {POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id"
 CHUNK = 400  # SQLite's default limit is 999 bound parameters per statement
-
-
-class SaveStatus(enum.StrEnum):
-    NEW = "new"
-    EDITED = "edited"  # the text changed: a version was added
-    UPDATED = "updated"  # only metadata (views, forwards, media...) changed
-    UNCHANGED = "unchanged"
-
-
-@dataclass(frozen=True, slots=True)
-class SaveOutcome:
-    """What saving one post did."""
-
-    post_id: int
-    channel: Channel
-    post: Post
-    status: SaveStatus
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilter:
-    """Narrowing of `search` and `recent`: channels (row ids), a time window, deleted posts or not."""
-
-    channel_ids: tuple[int, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    include_deleted: bool = True
 
 
 def _row_values(channel_id: int, post: Post, captured_at: str | None) -> tuple[Any, ...]:

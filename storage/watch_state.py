@@ -4,47 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import ChannelRef, Media
+from bot.domain.models import ChannelRef
 from bot.domain.ports import ResolvedChannel
+from bot.domain.records import (  # re-exported: the port's records, once defined here
+    AlbumRow as AlbumRow,
+)
+from bot.domain.records import (
+    CachedChannel as CachedChannel,
+)
+from bot.domain.records import (
+    WindowRow as WindowRow,
+)
 from storage.codec import from_iso, media_from, to_iso
 from storage.store import Store
 
 SAFE_PREFIX = "watch.safe."  # meta key prefix: every message id <= the value has been fetched
-
-
-@dataclass(frozen=True, slots=True)
-class CachedChannel:
-    """A channel resolution remembered from an earlier run (so restarts need no username look-up)."""
-
-    channel_id: int
-    resolved: ResolvedChannel
-    state: str
-    reference: str | None
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRow:
-    """A stored post as a re-check compares it with Telegram's answer."""
-
-    message_id: int
-    text: str
-    edit_date: str | None  # ISO text, as stored
-    grouped_id: int | None
-    deleted: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AlbumRow:
-    """The stored post an album was merged into."""
-
-    message_id: int
-    text: str
-    media: tuple[Media, ...]
 
 
 class WatchState:

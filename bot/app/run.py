@@ -273,9 +273,8 @@ async def _serve(
 ) -> list[UndeliveredLine]:
     """Watch, dispatch, serve the chat and reload the config until `stop`; then close in order."""
     settings = runtime.settings
-    watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock)
     kicker = DispatchKicker(runtime.dispatcher)
-    watcher.on_alerts = kicker
+    watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock, on_alerts=kicker)
     scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
     live = LiveSettings(runtime, watcher, scheduler)
     reloader = (

@@ -48,6 +48,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         pacer: Pacer | None = None,
         album_wait: float = 0.5,
         page_size: int = PAGE,
+        on_alerts: Callable[[], None] | None = None,
     ) -> None:
         self.gateway = gateway
         self.pipeline = pipeline
@@ -67,7 +68,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         self.connected = asyncio.Event()
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
-        self.on_alerts: Callable[[], None] | None = None  # wakes the outbox dispatcher
+        self.on_alerts = on_alerts  # wakes the outbox dispatcher
         gateway.on_update(self.handle_update)
 
     # -- history --------------------------------------------------------------------------------------

@@ -1,0 +1,226 @@
+"""Records the storage port takes and returns (beyond bot.domain.models): plain, frozen dataclasses."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.models import Alert, AlertKind, AlertStatus, Channel, Media, Post, Severity
+from bot.domain.ports import ResolvedChannel
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert to enqueue; `dedup_key` makes enqueueing the same alert twice a no-op."""
+
+    dedup_key: str
+    post_id: int
+    rule: str
+    severity: Severity
+    kind: AlertKind
+    route: str
+    sink: str
+    target: str | None = None
+    status: AlertStatus = AlertStatus.PENDING
+    group_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    statuses: tuple[AlertStatus, ...] = ()
+    rule: str | None = None
+    review: str | None = None  # relevant | false_positive | unreviewed
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RulePrecision:
+    rule: str
+    alerts: int
+    relevant: int
+    false_positive: int
+
+    @property
+    def precision(self) -> float | None:
+        reviewed = self.relevant + self.false_positive
+        return self.relevant / reviewed if reviewed else None
+
+
+@dataclass(frozen=True, slots=True)
+class UndeliveredGroup:
+    """Alerts of one route in one undelivered state, with why (for run summaries and `telewatch status`)."""
+
+    route: str
+    sink: str
+    target: str | None
+    status: AlertStatus
+    waiting_for: str | None
+    last_error: str | None
+    count: int
+
+
+class SaveStatus(enum.StrEnum):
+    NEW = "new"
+    EDITED = "edited"  # the text changed: a version was added
+    UPDATED = "updated"  # only metadata (views, forwards, media...) changed
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOutcome:
+    """What saving one post did."""
+
+    post_id: int
+    channel: Channel
+    post: Post
+    status: SaveStatus
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """Narrowing of `search` and `recent`: channels (row ids), a time window, deleted posts or not."""
+
+    channel_ids: tuple[int, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    include_deleted: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    channel_id: int
+    last_message_id: int = 0
+    last_post_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    errors: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A rule or channel muted until `until`."""
+
+    id: int
+    kind: str  # rule | channel
+    value: str  # rule name, or channel row id as text
+    label: str
+    until: datetime
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Alert delivery paused by someone, at some time."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInfo:
+    """An alert with the columns chat control needs beyond bot.domain.models.Alert."""
+
+    alert: Alert
+    route: str
+    target: str | None
+    group_key: str | None
+    merged_into: str | None
+    sent_message_id: int | None
+    review: str | None
+    reviewed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecentText:
+    """A recently alerted post's normalised text and its shingle hashes."""
+
+    post_id: int
+    channel_id: int
+    group_key: str
+    norm: str
+    shingles: bytes | None = None
+    seen_at: str = ""
+    order: int = 0  # > 0: remembered in the batch being judged, later ones higher (newer than any row)
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedText:
+    """A text to remember for deduplication, with its fingerprint."""
+
+    post_id: int
+    channel_id: int
+    group_key: str
+    norm: str
+    shingles: bytes
+    keys: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRoute:
+    """Alerts held for a route's digest."""
+
+    route: str
+    count: int
+    oldest: datetime
+    max_severity: int
+    sink: str
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A digest being (or having been) delivered."""
+
+    id: int
+    route: str
+    sink: str
+    target: str | None
+    status: str
+    parts_sent: int
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelOverview:
+    """What `/channels` shows about one stored channel."""
+
+    channel_id: int
+    state: str
+    last_post_at: datetime | None
+    posts_since: int
+
+
+@dataclass(frozen=True, slots=True)
+class CachedChannel:
+    """A channel resolution remembered from an earlier run (so restarts need no username look-up)."""
+
+    channel_id: int
+    resolved: ResolvedChannel
+    state: str
+    reference: str | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRow:
+    """A stored post as a re-check compares it with Telegram's answer."""
+
+    message_id: int
+    text: str
+    edit_date: str | None  # ISO text, as stored
+    grouped_id: int | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumRow:
+    """The stored post an album was merged into."""
+
+    message_id: int
+    text: str
+    media: tuple[Media, ...]
