@@ -6,8 +6,6 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.models import Alert, AlertKind, AlertStatus, Severity
 from bot.domain.records import (  # re-exported: the port's records, once defined here
     AlertFilter as AlertFilter,
@@ -21,8 +19,9 @@ from bot.domain.records import (
 from bot.domain.records import (
     UndeliveredGroup as UndeliveredGroup,
 )
+from bot.domain.storage import Transaction
 from storage.codec import from_iso, must_iso, to_iso
-from storage.db import Database
+from storage.db import Database, connection
 
 # A deletion report follows up an earlier alert (same post, rule and route): it is sent only after that one.
 ORIGINAL_SENT = (
@@ -64,11 +63,12 @@ class AlertRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def enqueue(self, tx: aiosqlite.Connection, alerts: Sequence[NewAlert], at: datetime) -> int:
+    async def enqueue(self, tx: Transaction, alerts: Sequence[NewAlert], at: datetime) -> int:
         """Insert alerts, ignoring any whose dedup key exists already; returns how many were new."""
+        conn = connection(tx)
         stamp = to_iso(at)
-        before = tx.total_changes
-        await tx.executemany(
+        before = conn.total_changes
+        await conn.executemany(
             "INSERT OR IGNORE INTO alerts (dedup_key, post_id, rule, severity, kind, route, sink, target, status, "
             "group_key, created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -89,11 +89,12 @@ class AlertRepository:
                 for a in alerts
             ],
         )
-        return tx.total_changes - before
+        return conn.total_changes - before
 
-    async def alerted_rules(self, tx: aiosqlite.Connection, post_id: int) -> list[tuple[str, Severity]]:
+    async def alerted_rules(self, tx: Transaction, post_id: int) -> list[tuple[str, Severity]]:
         """The rules that raised a (non-deletion) alert for a post."""
-        async with tx.execute(
+        conn = connection(tx)
+        async with conn.execute(
             "SELECT DISTINCT rule, severity FROM alerts WHERE post_id = ? AND kind != 'deleted'", (post_id,)
         ) as cur:
             return [(r[0], Severity(r[1])) for r in await cur.fetchall()]

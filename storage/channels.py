@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.domain.models import Channel, ChannelRef
+from bot.domain.storage import Transaction
 from storage.codec import channel_from_row, to_iso
-from storage.db import Database
+from storage.db import Database, connection
 
 COLUMNS = "id, tg_id, username, title, label, tags"
 
@@ -41,15 +42,16 @@ class ChannelRepository:
         cached = self._cached(ref)
         return cached if cached is not None and _agrees(cached, ref) else None
 
-    async def ensure(self, tx: aiosqlite.Connection, ref: ChannelRef) -> Channel:
+    async def ensure(self, tx: Transaction, ref: ChannelRef) -> Channel:
         """The row for `ref`, created if new; fills in a missing id/username/title; records renames."""
+        conn = connection(tx)
         cached = self._cached(ref)
         if cached is not None and _agrees(cached, ref):
             return cached
-        row = await self._find_row(tx, ref)
+        row = await self._find_row(conn, ref)
         now = to_iso(datetime.now(UTC))
         if row is None:
-            async with tx.execute(
+            async with conn.execute(
                 "INSERT INTO channels (tg_id, username, title, created_at) VALUES (?, ?, ?, ?) "
                 f"RETURNING {COLUMNS}",
                 (ref.tg_id, ref.username, ref.title, now),
@@ -59,7 +61,7 @@ class ChannelRepository:
             return self._remember(channel_from_row(row))
         channel = channel_from_row(row)
         if not _agrees(channel, ref):
-            channel = await self._update_identity(tx, channel, ref, now)
+            channel = await self._update_identity(conn, channel, ref, now)
         return self._remember(channel)
 
     async def _find_row(self, tx: aiosqlite.Connection, ref: ChannelRef) -> aiosqlite.Row | None:
@@ -101,9 +103,10 @@ class ChannelRepository:
         return channel_from_row(row)
 
     async def set_label(
-        self, tx: aiosqlite.Connection, channel_id: int, label: str | None, tags: Sequence[str]
+        self, tx: Transaction, channel_id: int, label: str | None, tags: Sequence[str]
     ) -> None:
-        await tx.execute(
+        conn = connection(tx)
+        await conn.execute(
             "UPDATE channels SET label = ?, tags = ? WHERE id = ?",
             (label, json.dumps(list(tags)), channel_id),
         )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.records import (  # re-exported: the port's records, once defined here
     Cursor as Cursor,
 )
+from bot.domain.storage import Transaction
 from storage.codec import from_iso, to_iso
-from storage.db import Database
+from storage.db import Database, connection
 
 
 class CursorRepository:
@@ -33,9 +32,10 @@ class CursorRepository:
         )
 
     async def advance(
-        self, tx: aiosqlite.Connection, channel_id: int, message_id: int, post_date: datetime | None
+        self, tx: Transaction, channel_id: int, message_id: int, post_date: datetime | None
     ) -> None:
-        await tx.execute(
+        conn = connection(tx)
+        await conn.execute(
             "INSERT INTO cursors (channel_id, last_message_id, last_post_at) VALUES (?, ?, ?) "
             "ON CONFLICT (channel_id) DO UPDATE SET "
             "last_post_at = CASE WHEN excluded.last_message_id > last_message_id "

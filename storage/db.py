@@ -11,11 +11,18 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
 from bot.domain.errors import StorageError
+from bot.domain.storage import Transaction
+
+
+def connection(tx: Transaction) -> aiosqlite.Connection:
+    """The connection behind a transaction handle this module gave out (Database.transaction)."""
+    return cast(aiosqlite.Connection, tx)
+
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

@@ -6,11 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.models import Match, MatchedTerm, Severity
+from bot.domain.storage import Transaction
 from storage.codec import must_iso, to_iso
-from storage.db import Database
+from storage.db import Database, connection
 
 
 def hits_json(match: Match) -> str:
@@ -35,24 +34,26 @@ class MatchRepository:
         self.db = db
 
     async def insert_new(
-        self, tx: aiosqlite.Connection, rows: Sequence[tuple[int, Match]], at: datetime, version: int = 1
+        self, tx: Transaction, rows: Sequence[tuple[int, Match]], at: datetime, version: int = 1
     ) -> None:
         """Matches of freshly inserted posts (no earlier matches can exist): one executemany."""
+        conn = connection(tx)
         stamp = to_iso(at)
-        await tx.executemany(
+        await conn.executemany(
             "INSERT OR IGNORE INTO matches (post_id, rule, severity, hits, version, matched_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(post_id, m.rule, int(m.severity), hits_json(m), version, stamp) for post_id, m in rows],
         )
 
     async def replace(
-        self, tx: aiosqlite.Connection, post_id: int, matches: Sequence[Match], at: datetime, version: int
+        self, tx: Transaction, post_id: int, matches: Sequence[Match], at: datetime, version: int
     ) -> list[Match]:
         """Record the matches of a post's new version; returns the rules that did not match before."""
-        async with tx.execute("SELECT rule FROM matches WHERE post_id = ?", (post_id,)) as cur:
+        conn = connection(tx)
+        async with conn.execute("SELECT rule FROM matches WHERE post_id = ?", (post_id,)) as cur:
             before = {r[0] for r in await cur.fetchall()}
         stamp = to_iso(at)
-        await tx.executemany(
+        await conn.executemany(
             "INSERT INTO matches (post_id, rule, severity, hits, version, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (post_id, rule) DO UPDATE SET hits = excluded.hits, severity = excluded.severity, "
             "version = excluded.version, superseded_at = NULL",
@@ -60,14 +61,13 @@ class MatchRepository:
         )
         return [m for m in matches if m.rule not in before]
 
-    async def supersede(
-        self, tx: aiosqlite.Connection, post_id: int, rules: Sequence[str], at: datetime
-    ) -> int:
+    async def supersede(self, tx: Transaction, post_id: int, rules: Sequence[str], at: datetime) -> int:
         """Mark the matches of `rules` that a post no longer makes (a changed rule) as superseded, keeping
         them as history; returns how many were newly marked. Matches are never deleted."""
+        conn = connection(tx)
         if not rules:
             return 0
-        cur = await tx.execute(
+        cur = await conn.execute(
             f"UPDATE matches SET superseded_at = ? WHERE post_id = ? AND rule IN ({','.join('?' * len(rules))}) "
             "AND superseded_at IS NULL",
             (to_iso(at), post_id, *rules),

@@ -6,11 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.records import Mute, Pause
+from bot.domain.storage import Transaction
 from storage.codec import must_iso, to_iso
-from storage.db import Database
+from storage.db import Database, connection
 
 PAUSE_KEY = "control.paused"
 
@@ -39,11 +38,12 @@ class MuteRepository:
             cur = await tx.execute("DELETE FROM mutes WHERE kind = ? AND value = ?", (kind, value))
             return cur.rowcount > 0
 
-    async def active_mutes(self, now: datetime, tx: aiosqlite.Connection | None = None) -> list[Mute]:
+    async def active_mutes(self, now: datetime, tx: Transaction | None = None) -> list[Mute]:
         """Mutes still in force at `now` (read inside `tx` when given)."""
+        conn = connection(tx) if tx is not None else None
         sql = "SELECT * FROM mutes WHERE until > ? ORDER BY until"
-        if tx is not None:
-            rows = list(await tx.execute_fetchall(sql, (to_iso(now),)))
+        if conn is not None:
+            rows = list(await conn.execute_fetchall(sql, (to_iso(now),)))
         else:
             rows = await self.db.fetchall(sql, (to_iso(now),))
         return [_mute(r) for r in rows]
@@ -66,8 +66,9 @@ class MuteRepository:
         data = json.loads(row[0])
         return Pause(by=str(data["by"]), at=must_iso(data["at"]))
 
-    async def paused_in(self, tx: aiosqlite.Connection) -> bool:
-        return bool(await tx.execute_fetchall("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)))
+    async def paused_in(self, tx: Transaction) -> bool:
+        conn = connection(tx)
+        return bool(await conn.execute_fetchall("SELECT 1 FROM meta WHERE key = ?", (PAUSE_KEY,)))
 
     async def set_paused(self, by: str, at: datetime) -> None:
         await self.db.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.records import ChannelOverview
+from bot.domain.records import ArchiveSummary, ChannelOverview, ChannelStatus
 from storage.codec import from_iso, to_iso
 from storage.db import Database
 
@@ -38,3 +38,36 @@ class OverviewRepository:
     async def count_alerts_since(self, since: datetime) -> int:
         row = await self.db.fetchone("SELECT count(*) FROM alerts WHERE created_at >= ?", (to_iso(since),))
         return int(row[0]) if row else 0
+
+    async def channel_statuses(self) -> list[ChannelStatus]:
+        """Channels a live run resolved, with their cursors, by username."""
+        rows = await self.db.fetchall(
+            "SELECT c.id, c.tg_id, c.username, c.title, c.state, c.joined, k.last_message_id, k.last_post_at, "
+            "k.last_checked_at, k.errors, k.last_error FROM channels c LEFT JOIN cursors k ON k.channel_id = c.id "
+            "WHERE c.tg_id IS NOT NULL AND c.resolved_at IS NOT NULL ORDER BY c.username, c.id"
+        )
+        return [
+            ChannelStatus(
+                id=r["id"],
+                tg_id=r["tg_id"],
+                username=r["username"],
+                title=r["title"],
+                state=r["state"],
+                joined=bool(r["joined"]),
+                last_message_id=r["last_message_id"] or 0,
+                last_post_at=from_iso(r["last_post_at"]),
+                last_checked_at=from_iso(r["last_checked_at"]),
+                errors=r["errors"] or 0,
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+    async def archive_summary(self) -> ArchiveSummary:
+        """Posts, channels with posts, alerts, and the newest post's date."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(DISTINCT channel_id) FROM posts), "
+            "(SELECT COUNT(*) FROM alerts), (SELECT MAX(date) FROM posts)"
+        )
+        assert row is not None
+        return ArchiveSummary(posts=row[0], channels=row[1], alerts=row[2], newest_post=from_iso(row[3]))

@@ -19,6 +19,7 @@ from bot.domain.records import (
 from bot.domain.records import (
     SearchFilter as SearchFilter,
 )
+from bot.domain.storage import Transaction
 from storage.channels import ChannelRepository
 from storage.codec import (
     channel_from_row,
@@ -30,7 +31,7 @@ from storage.codec import (
     post_from_row,
     to_iso,
 )
-from storage.db import Database
+from storage.db import Database, connection
 
 POST_COLUMNS = (
     "p.id AS pid, p.message_id, p.date, p.text, p.entities, p.media, p.forward, p.reply_to, p.grouped_id, "
@@ -76,19 +77,18 @@ class PostRepository:
         self.db = db
         self.channels = channels
 
-    async def save(
-        self, tx: aiosqlite.Connection, posts: Sequence[Post], captured_at: datetime
-    ) -> list[SaveOutcome]:
+    async def save(self, tx: Transaction, posts: Sequence[Post], captured_at: datetime) -> list[SaveOutcome]:
         """Store a batch idempotently: new posts inserted, text edits versioned, repeats left alone."""
+        conn = connection(tx)
         captured = to_iso(captured_at)
         by_channel: dict[ChannelRef, list[Post]] = {}
         for post in posts:
             by_channel.setdefault(post.channel, []).append(post)
         outcomes: list[SaveOutcome] = []
         for ref, group in by_channel.items():
-            channel = await self.channels.ensure(tx, ref)
+            channel = await self.channels.ensure(conn, ref)
             for wave in _waves(group):
-                outcomes.extend(await self._save_channel_batch(tx, channel, wave, captured))
+                outcomes.extend(await self._save_channel_batch(conn, channel, wave, captured))
         return outcomes
 
     async def _save_channel_batch(
@@ -174,14 +174,15 @@ class PostRepository:
         return SaveOutcome(post_id, channel, post, SaveStatus.UPDATED, version)
 
     async def mark_deleted(
-        self, tx: aiosqlite.Connection, channel_id: int, message_ids: Sequence[int], at: datetime
+        self, tx: Transaction, channel_id: int, message_ids: Sequence[int], at: datetime
     ) -> list[tuple[int, int]]:
         """Mark posts deleted (never erase them); returns (post id, message id) of posts newly marked."""
+        conn = connection(tx)
         marked: list[tuple[int, int]] = []
         for start in range(0, len(message_ids), CHUNK):
             chunk = list(message_ids[start : start + CHUNK])
             marks = ",".join("?" * len(chunk))
-            async with tx.execute(
+            async with conn.execute(
                 f"UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id IN ({marks}) "
                 "AND deleted_at IS NULL RETURNING id, message_id",
                 (to_iso(at), channel_id, *chunk),

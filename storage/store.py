@@ -1,16 +1,26 @@
-"""The storage facade: one Database and the repositories built on it."""
+"""The SQLite implementation of bot.domain.storage.Storage: one Database and the repositories on it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.domain.storage import Storage, Transaction
 from storage.alerts import AlertRepository
 from storage.archive import ArchiveQueries
 from storage.channels import ChannelRepository
+from storage.control import ControlRepository
 from storage.cursors import CursorRepository
 from storage.db import Database
+from storage.dedup_index import DedupRepository
+from storage.digests import DigestRepository
 from storage.matches import MatchRepository
+from storage.mutes import MuteRepository
+from storage.overview import OverviewRepository
 from storage.posts import PostRepository
+from storage.reviews import ReviewRepository
+from storage.watch_state import WatchState
 
 
 class Store:
@@ -24,6 +34,19 @@ class Store:
         self.alerts = AlertRepository(db)
         self.cursors = CursorRepository(db)
         self.archive = ArchiveQueries(db)
+        self.mutes = MuteRepository(db)
+        self.dedup = DedupRepository(db)
+        self.reviews = ReviewRepository(db)
+        self.digests = DigestRepository(db)
+        self.overview = OverviewRepository(db)
+        self.watch = WatchState(db, self.channels)
+        self.control = ControlRepository(db)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One serialised write transaction (bot.domain.storage.Storage.transaction)."""
+        async with self.db.transaction() as tx:
+            yield tx
 
     @classmethod
     async def open(cls, path: Path | str, *, read_only: bool = False) -> Store:
@@ -48,3 +71,10 @@ class Store:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def _conforms(store: Store) -> Storage:
+    return store  # mypy checks here that Store implements the storage port
+
+
+__all__ = ["Store"]

@@ -18,8 +18,9 @@ from bot.domain.records import (
 from bot.domain.records import (
     WindowRow as WindowRow,
 )
+from storage.channels import ChannelRepository
 from storage.codec import from_iso, media_from, to_iso
-from storage.store import Store
+from storage.db import Database
 
 SAFE_PREFIX = "watch.safe."  # meta key prefix: every message id <= the value has been fetched
 
@@ -27,9 +28,9 @@ SAFE_PREFIX = "watch.safe."  # meta key prefix: every message id <= the value ha
 class WatchState:
     """Reads and writes of the columns and meta keys only the watcher uses."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
+    def __init__(self, db: Database, channels: ChannelRepository) -> None:
+        self.db = db
+        self.channels = channels
 
     async def cached(self, reference_key: str) -> CachedChannel | None:
         """The resolution cached for a canonical reference key (ParsedRef.key)."""
@@ -55,7 +56,7 @@ class WatchState:
         before = await self.by_tg_id(resolved.tg_id)
         async with self.db.transaction() as tx:
             ref = ChannelRef(tg_id=resolved.tg_id, username=resolved.username, title=resolved.title or None)
-            channel = await self.store.channels.ensure(tx, ref)  # records a rename in channel_names
+            channel = await self.channels.ensure(tx, ref)  # records a rename in channel_names
             # Another row may still claim this reference (a channel that now resolves elsewhere).
             if reference_key is not None:
                 await tx.execute(
@@ -113,7 +114,7 @@ class WatchState:
             "WHERE channel_id = ? AND message_id BETWEEN ? AND ? ORDER BY message_id",
             (channel_id, low, high),
         )
-        return [WindowRow(int(r[0]), str(r[1]), r[2], r[3], r[4] is not None) for r in rows]
+        return [WindowRow(int(r[0]), str(r[1]), from_iso(r[2]), r[3], r[4] is not None) for r in rows]
 
     # -- albums, status -----------------------------------------------------------------------------
 
@@ -129,10 +130,14 @@ class WatchState:
         return AlbumRow(message_id=int(row[0]), text=str(row[1]), media=media_from(row[2]))
 
     async def put_status(self, key: str, value: Mapping[str, Any]) -> None:
-        await self.store.set_meta(f"watch.{key}", json.dumps(dict(value), default=str))
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (f"watch.{key}", json.dumps(dict(value), default=str)),
+        )
 
     async def status(self, key: str) -> dict[str, Any] | None:
-        raw = await self.store.meta(f"watch.{key}")
+        row = await self.db.fetchone("SELECT value FROM meta WHERE key = ?", (f"watch.{key}",))
+        raw = str(row[0]) if row else None
         return json.loads(raw) if raw else None
 
 

@@ -13,8 +13,8 @@ from bot.alerts.format import Copy, render
 from bot.domain.errors import DeliveryFailed, RateLimited
 from bot.domain.models import Alert, AlertStatus, Channel, Post
 from bot.domain.ports import AlertSink, EditableSink, OutgoingAlert, as_editable
-from storage.control import AlertInfo, ControlRepository
-from storage.store import Store
+from bot.domain.records import AlertInfo
+from bot.domain.storage import ControlStore, Storage
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class EditReport:
     dropped: int = 0
 
 
-async def copies_of(store: Store, repo: ControlRepository, primary_key: str) -> list[Copy]:
+async def copies_of(store: Storage, repo: ControlStore, primary_key: str) -> list[Copy]:
     """Channels (with links) whose copies were merged into the alert with this dedup key."""
     found: list[Copy] = []
     for post_id in await repo.copies(primary_key):
@@ -84,7 +84,7 @@ async def copies_of(store: Store, repo: ControlRepository, primary_key: str) -> 
 class CopiesLookup:
     """The Dispatcher's `copies` hook: copies merged into the alerts of one message."""
 
-    def __init__(self, store: Store, repo: ControlRepository) -> None:
+    def __init__(self, store: Storage, repo: ControlStore) -> None:
         self.store = store
         self.repo = repo
 
@@ -106,7 +106,7 @@ def review_note(infos: Sequence[AlertInfo]) -> str:
     return f"{label} — marked by {mark.reviewed_by or '?'}"
 
 
-async def render_message(store: Store, repo: ControlRepository, primary: AlertInfo) -> OutgoingAlert | None:
+async def render_message(store: Storage, repo: ControlStore, primary: AlertInfo) -> OutgoingAlert | None:
     """The current rendering of the message `primary` was sent in (copies and review mark included)."""
     group = await repo.message_group(primary)
     stored = await store.posts.get(primary.alert.post_id)
@@ -126,7 +126,7 @@ async def render_message(store: Store, repo: ControlRepository, primary: AlertIn
 class DuplicateEditor:
     """Applies requested in-place edits: a sent alert re-rendered to list every channel that posted it."""
 
-    def __init__(self, store: Store, repo: ControlRepository, sinks: Mapping[str, AlertSink]) -> None:
+    def __init__(self, store: Storage, repo: ControlStore, sinks: Mapping[str, AlertSink]) -> None:
         self.store = store
         self.repo = repo
         self.sinks = sinks

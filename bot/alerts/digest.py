@@ -14,9 +14,9 @@ from bot.alerts.format import SEVERITY_MARK, pack_lines
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert, Severity, StoredPost
 from bot.domain.ports import AlertSink, OutgoingAlert
+from bot.domain.records import Digest, HeldRoute
+from bot.domain.storage import ControlStore, Storage
 from config.settings import RouteSettings, Settings
-from storage.control import ControlRepository, Digest, HeldRoute
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -126,8 +126,8 @@ class DigestService:
 
     def __init__(
         self,
-        store: Store,
-        repo: ControlRepository,
+        store: Storage,
+        repo: ControlStore,
         sinks: Mapping[str, AlertSink],
         settings: Callable[[], Settings],
     ) -> None:

@@ -14,7 +14,7 @@ from bot.alerts.format import Copy, render, render_batch
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert
 from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock, as_batch
-from storage.store import Store
+from bot.domain.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         sinks: Mapping[str, AlertSink],
         *,
         clock: Clock | None = None,

@@ -9,17 +9,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.alerts.dedup import normalize, origin_key
 from bot.alerts.digest import in_quiet_hours
 from bot.alerts.fingerprint import MAX_TEXTS_PER_KEY, Fingerprint, fingerprint
 from bot.alerts.mutes import muted_by
 from bot.domain.models import AlertKind, AlertStatus, Channel, Match, Post, Severity
+from bot.domain.records import Mute, NewAlert, RecentText, RememberedText
+from bot.domain.storage import ControlStore, Storage, Transaction
 from config.settings import RouteSettings, Settings
-from storage.alerts import NewAlert
-from storage.control import ControlRepository, Mute, RecentText, RememberedText
-from storage.store import Store
 
 DEDUP_KINDS = (AlertKind.NEW, AlertKind.LATE, AlertKind.EDITED)
 
@@ -38,14 +35,14 @@ class Candidate:
 class AlertGate:
     """Mutes, pause, quiet hours, digests and cross-channel deduplication, applied at enqueue time."""
 
-    def __init__(self, repo: ControlRepository, settings: Callable[[], Settings]) -> None:
+    def __init__(self, repo: ControlStore, settings: Callable[[], Settings]) -> None:
         self.repo = repo
         self.settings = settings
         self._indexed_since: datetime | None = None  # texts since then all have fingerprints
         self._pruned_at: datetime | None = None
 
     async def enqueue(
-        self, store: Store, tx: aiosqlite.Connection, candidates: Sequence[Candidate], now: datetime
+        self, store: Storage, tx: Transaction, candidates: Sequence[Candidate], now: datetime
     ) -> int:
         """Judge and enqueue a batch's alerts in the caller's transaction; returns how many were new."""
         settings = self.settings()
@@ -101,7 +98,7 @@ class AlertGate:
         return AlertStatus.PENDING
 
     async def _group_all(
-        self, tx: aiosqlite.Connection, candidates: Sequence[Candidate], batch: _Batch, now: datetime
+        self, tx: Transaction, candidates: Sequence[Candidate], batch: _Batch, now: datetime
     ) -> None:
         """The duplicate group of every post of the batch that takes part in deduplication: its forward
         origin, or the group of the newest near-identical text from another channel in the window.
@@ -140,7 +137,7 @@ class AlertGate:
         groups = sorted(set(batch.groups.values()))
         batch.earlier = await self.repo.group_primaries(tx, groups, batch.since)
 
-    async def _maintain_index(self, tx: aiosqlite.Connection, since: datetime, now: datetime) -> None:
+    async def _maintain_index(self, tx: Transaction, since: datetime, now: datetime) -> None:
         """Fingerprint texts remembered before fingerprints existed (once per window start), and drop
         the index entries of texts that left the window (at most once per window length)."""
         if self._indexed_since is None or since < self._indexed_since:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain.models import Channel
-from storage.control import ControlRepository, Mute
+from bot.domain.records import Mute
+from bot.domain.storage import ControlStore
 
 DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
 UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -48,7 +49,7 @@ def muted_by(mutes: Sequence[Mute], rule: str, channel: Channel) -> Mute | None:
 class Mutes:
     """Muting and unmuting, on top of the control repository."""
 
-    def __init__(self, repo: ControlRepository) -> None:
+    def __init__(self, repo: ControlStore) -> None:
         self.repo = repo
 
     async def mute_rule(self, rule: str, duration: timedelta, by: str, now: datetime) -> datetime:

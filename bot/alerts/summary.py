@@ -6,8 +6,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.domain.models import AlertStatus
-from storage.alerts import UndeliveredGroup
-from storage.store import Store
+from bot.domain.records import UndeliveredGroup
+from bot.domain.storage import Storage
 
 RUN_ONLY = "`telewatch run`: the {sink} sink sends only while telewatch runs"
 
@@ -44,7 +44,7 @@ def describe(g: UndeliveredGroup, available: Collection[str]) -> UndeliveredLine
 
 
 async def undelivered_lines(
-    store: Store, available: Collection[str], after_id: int = 0, *, all_pending: bool = False
+    store: Storage, available: Collection[str], after_id: int = 0, *, all_pending: bool = False
 ) -> list[UndeliveredLine]:
     """Alerts created after `after_id` (and with `all_pending`, every pending one) that were not delivered.
 

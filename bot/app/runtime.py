@@ -23,9 +23,9 @@ from bot.alerts.routing import Router
 from bot.alerts.sinks import SinkEnv, SinkSet
 from bot.domain.models import ChannelRef
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
+from bot.domain.storage import ControlStore
 from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
 from config.settings import ChannelSettings, Settings
-from storage.control import ControlRepository
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def channel_ref_of(setting: ChannelSettings) -> ChannelRef | None:
 
 async def sync_channel_labels(store: Store, settings: Settings) -> None:
     """Copy each configured channel's label and tags to its row, so rules and routes can scope on them."""
-    async with store.db.transaction() as tx:
+    async with store.transaction() as tx:
         for setting in settings.channels:
             ref = channel_ref_of(setting)
             if ref is None:
@@ -67,7 +67,7 @@ class Runtime:
 
     settings: Settings
     store: Store
-    control: ControlRepository
+    control: ControlStore
     gate: AlertGate
     copies: CopiesLookup
     pipeline: Pipeline
@@ -131,7 +131,7 @@ async def open_runtime(
             return runtime.settings if runtime is not None else settings
 
         # Mutes, pause, quiet hours, digests and cross-channel dedup apply to replays as to live runs.
-        control = ControlRepository(store.db)
+        control = store.control
         gate = AlertGate(control, current)
         copies = CopiesLookup(store, control)
         pipeline = Pipeline(store, matcher, Router(settings.routes), clock=clock, policy=policy, gate=gate)

@@ -7,10 +7,10 @@ from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_rule
 from bot.domain.errors import ConfigError, NotFound, TelewatchError
 from bot.domain.models import RuleSpec
+from bot.domain.records import ChannelOverview
 from bot.rules.report_text import explanation_lines
 from config.edit import rule_to_toml
 from config.settings import ChannelSettings
-from storage.control import ChannelOverview
 
 USAGE = {
     "watch": "/watch <channel> [label]",

@@ -6,7 +6,7 @@ from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_post_link, parse_search, parse_since
 from bot.domain.models import StoredPost
-from storage.posts import SearchFilter
+from bot.domain.records import SearchFilter
 
 USAGE = {
     "search": "/search <query> [in <channel|label>] [since <date>]",

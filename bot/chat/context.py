@@ -18,10 +18,9 @@ from bot.domain.errors import TelewatchError
 from bot.domain.models import Channel, RuleSpec
 from bot.domain.ports import Clock
 from bot.domain.refs import RefKind, parse_channel_ref
+from bot.domain.storage import Storage
 from config.edit import ConfigEditor
 from config.settings import Settings
-from storage.control import ControlRepository
-from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.rules import CompiledRules
@@ -46,7 +45,7 @@ class ChatContext:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         settings: Callable[[], Settings],
         clock: Clock,
         *,
@@ -56,7 +55,7 @@ class ChatContext:
         pages: PageStore,
     ) -> None:
         self.store = store
-        self.repo = ControlRepository(store.db)
+        self.repo = store.control
         self.mutes = Mutes(self.repo)
         self._settings = settings
         self.clock = clock

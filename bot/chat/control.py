@@ -15,9 +15,9 @@ from bot.chat.pages import PageStore
 from bot.chat.parsing import parse_command
 from bot.domain.errors import TelewatchError
 from bot.domain.ports import Clock, SystemClock
+from bot.domain.storage import Storage
 from config.edit import ConfigEditor
 from config.settings import Settings
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ChatControl:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         settings: Callable[[], Settings],
         *,
         config_path: Path | None = None,

@@ -17,9 +17,8 @@ from bot.alerts.mutes import Mutes
 from bot.chat.context import OnConfigChange
 from bot.chat.control import ChatControl
 from bot.domain.ports import AlertSink, Clock, SystemClock
+from bot.domain.storage import ControlStore, Storage
 from config.settings import Settings
-from storage.control import ControlRepository
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ class ChatServices:
 
 
 def build_chat_services(
-    store: Store,
+    store: Storage,
     settings: Callable[[], Settings],
     sinks: Mapping[str, AlertSink],
     *,
@@ -68,14 +67,14 @@ def build_chat_services(
     environ: Mapping[str, str] | None = None,
     on_config_change: OnConfigChange | None = None,
     bot_username: str | None = None,
-    repo: ControlRepository | None = None,
+    repo: ControlStore | None = None,
     gate: AlertGate | None = None,
     copies: CopiesLookup | None = None,
 ) -> ChatServices:
     """Build digests, the duplicate editor and ChatControl on one store and one set of sinks; the gate
     and copies lookup the pipeline and dispatcher use are passed in (built here when not given)."""
     clock = clock or SystemClock()
-    repo = repo or ControlRepository(store.db)
+    repo = repo or store.control
     digests = DigestService(store, repo, sinks, settings)
     control = ChatControl(
         store,

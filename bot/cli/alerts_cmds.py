@@ -12,7 +12,7 @@ from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
 from bot.domain.models import AlertStatus, Severity
-from storage.alerts import AlertFilter
+from bot.domain.records import AlertFilter
 from storage.store import Store
 
 STATES = [s.value for s in AlertStatus]

@@ -195,40 +195,36 @@ async def run(ctx: CliContext) -> None:
         ctx.err_console.print(f"[{'red' if line.error else 'yellow'}]not delivered:[/] {escape(line.text)}")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
 async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
     """Per channel: state, last post, last check, lag, errors; plus the last long flood wait."""
-    from storage.watch_state import WatchState
-
-    state = WatchState(store)
-    marks = await state.safe_marks()
-    rows = await store.db.fetchall(
-        "SELECT c.id, c.tg_id, c.username, c.title, c.state, c.joined, k.last_message_id, k.last_post_at, "
-        "k.last_checked_at, k.errors, k.last_error FROM channels c LEFT JOIN cursors k ON k.channel_id = c.id "
-        "WHERE c.tg_id IS NOT NULL AND c.resolved_at IS NOT NULL ORDER BY c.username, c.id"
-    )
-    channels = []
-    for r in rows:
-        extra = await state.status(f"channel.{r['id']}") or {}
-        last_post = r["last_post_at"]
-        lag = (now - datetime.fromisoformat(last_post)).total_seconds() if last_post else None
-        channels.append(
-            {
-                "channel": f"@{r['username']}" if r["username"] else str(r["tg_id"]),
-                "title": r["title"],
-                "state": r["state"],
-                "joined": bool(r["joined"]),
-                "last_message_id": r["last_message_id"] or 0,
-                "complete_to": marks.get(r["id"], 0),
-                "behind": extra.get("behind"),
-                "last_post_at": last_post,
-                "last_checked_at": r["last_checked_at"],
-                "since_last_post_s": lag,
-                "errors": r["errors"] or 0,
-                "last_error": r["last_error"],
-            }
-        )
     from bot.alerts.summary import describe
 
+    state = store.watch
+    marks = await state.safe_marks()
+    channels = []
+    for c in await store.overview.channel_statuses():
+        extra = await state.status(f"channel.{c.id}") or {}
+        lag = (now - c.last_post_at).total_seconds() if c.last_post_at else None
+        channels.append(
+            {
+                "channel": f"@{c.username}" if c.username else str(c.tg_id),
+                "title": c.title,
+                "state": c.state,
+                "joined": c.joined,
+                "last_message_id": c.last_message_id,
+                "complete_to": marks.get(c.id, 0),
+                "behind": extra.get("behind"),
+                "last_post_at": _iso(c.last_post_at),
+                "last_checked_at": _iso(c.last_checked_at),
+                "since_last_post_s": lag,
+                "errors": c.errors,
+                "last_error": c.last_error,
+            }
+        )
     pending = await store.alerts.undelivered(await store.alerts.max_id(), all_pending=True)
     waiting = [describe(g, {g.sink}).text for g in pending if g.waiting_for or g.last_error]
     return {"channels": channels, "last_flood": await state.status("last_flood"), "alerts_waiting": waiting}
@@ -236,12 +232,13 @@ async def collect_status(store: Store, now: datetime) -> dict[str, Any]:
 
 async def describe_archive(store: Store) -> dict[str, Any]:
     """What a database holds: posts, channels with posts, alerts, the newest post's date."""
-    row = await store.db.fetchone(
-        "SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(DISTINCT channel_id) FROM posts), "
-        "(SELECT COUNT(*) FROM alerts), (SELECT MAX(date) FROM posts)"
-    )
-    assert row is not None
-    return {"posts": row[0], "channels": row[1], "alerts": row[2], "newest_post": row[3]}
+    summary = await store.overview.archive_summary()
+    return {
+        "posts": summary.posts,
+        "channels": summary.channels,
+        "alerts": summary.alerts,
+        "newest_post": _iso(summary.newest_post),
+    }
 
 
 @cli.command()

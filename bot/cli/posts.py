@@ -13,7 +13,7 @@ from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
 from bot.domain.models import StoredPost
-from storage.posts import SearchFilter
+from bot.domain.records import SearchFilter
 from storage.store import Store
 
 

@@ -390,7 +390,7 @@ async def rescan_cmd(
     and alerts already sent stay in the outbox as history.
     """
     from bot.app.runtime import open_runtime
-    from storage.posts import SearchFilter
+    from bot.domain.records import SearchFilter
 
     specs = [s for s in _specs(ctx, packs) if s.name == rule]
     if not specs:

@@ -212,7 +212,7 @@ class WindowRow:
 
     message_id: int
     text: str
-    edit_date: str | None  # ISO text, as stored
+    edit_date: datetime | None
     grouped_id: int | None
     deleted: bool
 
@@ -224,3 +224,30 @@ class AlbumRow:
     message_id: int
     text: str
     media: tuple[Media, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    """A channel a live run resolved, with its cursor: what `telewatch status` lists."""
+
+    id: int
+    tg_id: int
+    username: str | None
+    title: str | None
+    state: str
+    joined: bool
+    last_message_id: int
+    last_post_at: datetime | None
+    last_checked_at: datetime | None
+    errors: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSummary:
+    """What a database holds."""
+
+    posts: int
+    channels: int  # channels with posts
+    alerts: int
+    newest_post: datetime | None

@@ -54,7 +54,7 @@ async def import_items(
     on_batch: Callable[[ImportReport], None] | None = None,
     parallel: bool = True,
 ) -> ImportReport:
-    """Store every post of `items` in batches; deletions are applied in order; pauses are ignored.
+    """Storage every post of `items` in batches; deletions are applied in order; pauses are ignored.
 
     With `parallel`, once a file proves big (a full batch), matching moves to a worker process.
     """

@@ -7,18 +7,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from bot.alerts.gate import AlertGate, Candidate
 from bot.alerts.routing import Router, dedup_key
 from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
 from bot.domain.ports import Clock, Matcher, SystemClock
+from bot.domain.records import NewAlert, SaveOutcome, SaveStatus
+from bot.domain.storage import Storage, Transaction
 from bot.ingest.matching_pool import MatcherPool
 from bot.ingest.ordering import InOrder
 from config.settings import RouteSettings
-from storage.alerts import NewAlert
-from storage.posts import SaveOutcome, SaveStatus
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +64,7 @@ class Pipeline:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         matcher: Matcher,
         router: Router,
         *,
@@ -88,13 +85,13 @@ class Pipeline:
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
     ) -> IngestResult:
-        """Store a batch; match new posts and changed texts; enqueue alerts (unless `alert` is False)."""
+        """Storage a batch; match new posts and changed texts; enqueue alerts (unless `alert` is False)."""
         result = IngestResult()
         if not posts:
             return result
         ticket = self.order.ticket()  # taken before any await: commits follow the order of calls
         matched = await self._prematch(posts)
-        async with self.order.turn(ticket), self.store.db.transaction() as tx:
+        async with self.order.turn(ticket), self.store.transaction() as tx:
             now = self.clock.now()
             outcomes = await self.store.posts.save(tx, posts, now)
             new_matches: list[tuple[int, Match]] = []
@@ -134,7 +131,7 @@ class Pipeline:
         result = IngestResult()
         ticket = self.order.ticket()
         now = self.clock.now()
-        async with self.order.turn(ticket), self.store.db.transaction() as tx:
+        async with self.order.turn(ticket), self.store.transaction() as tx:
             alerts: list[Candidate] = []
             for stored in posts:
                 outcome = SaveOutcome(
@@ -158,7 +155,7 @@ class Pipeline:
         result = IngestResult()
         ticket = self.order.ticket()
         now = self.clock.now()
-        async with self.order.turn(ticket), self.store.db.transaction() as tx:
+        async with self.order.turn(ticket), self.store.transaction() as tx:
             row = await self.store.channels.ensure(tx, channel)
             marked = await self.store.posts.mark_deleted(tx, row.id, message_ids, now)
             result.deleted = len(marked)
@@ -183,7 +180,7 @@ class Pipeline:
                 result.alerts = await self._enqueue(tx, alerts, now)
         return result
 
-    async def _enqueue(self, tx: aiosqlite.Connection, candidates: Sequence[Candidate], now: datetime) -> int:
+    async def _enqueue(self, tx: Transaction, candidates: Sequence[Candidate], now: datetime) -> int:
         if self.gate is not None:
             return await self.gate.enqueue(self.store, tx, candidates, now)
         return await self.store.alerts.enqueue(tx, [c.alert for c in candidates], now)
@@ -195,7 +192,7 @@ class Pipeline:
         for ref in {p.channel for p in posts}:
             known = self.store.channels.known(ref)
             if known is None:
-                async with self.store.db.transaction() as tx:
+                async with self.store.transaction() as tx:
                     known = await self.store.channels.ensure(tx, ref)
             channels[ref] = known
 
@@ -244,7 +241,7 @@ class Pipeline:
                 alerts.append(_candidate(new, match, outcome.channel, route.settings, outcome.post))
         return alerts
 
-    async def _advance_cursors(self, tx: aiosqlite.Connection, outcomes: Sequence[SaveOutcome]) -> None:
+    async def _advance_cursors(self, tx: Transaction, outcomes: Sequence[SaveOutcome]) -> None:
         newest: dict[int, SaveOutcome] = {}
         for o in outcomes:
             best = newest.get(o.channel.id)

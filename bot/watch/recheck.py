@@ -23,20 +23,20 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.domain.errors import ChannelUnavailable, Disconnected, TelegramError
 from bot.domain.models import AlertKind, Post
 from bot.domain.ports import Clock, TelegramGateway
+from bot.domain.records import WindowRow
+from bot.domain.storage import WatchStateStore
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.ingest.salvage import ingest_salvaging
 from bot.watch.albums import merge_albums
 from bot.watch.pacing import Pacer
 from bot.watch.resolve import Watched
 from config.settings import Settings
-from storage.codec import to_iso
-from storage.watch_state import WatchState, WindowRow
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class WindowRechecker:
     pipeline: Pipeline
     settings: Settings
     clock: Clock
-    state: WatchState
+    state: WatchStateStore
     pacer: Pacer
     page_size: int
     stopping: asyncio.Event
@@ -180,4 +180,12 @@ def _changed(row: WindowRow | None, post: Post) -> bool:
     """A stored, undeleted post whose text or edit date differs from Telegram's copy."""
     if row is None or row.deleted:
         return False  # not stored: older than the channel's start, or above the mark (catch-up's part)
-    return post.text != row.text or to_iso(post.edit_date) != row.edit_date
+    return post.text != row.text or _to_second(post.edit_date) != _to_second(row.edit_date)
+
+
+def _to_second(value: datetime | None) -> datetime | None:
+    """A time as storage keeps it: UTC, whole seconds (naive times are UTC)."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).replace(microsecond=0)

@@ -10,9 +10,9 @@ from bot.domain.errors import ChannelUnavailable
 from bot.domain.models import ChannelRef, Post
 from bot.domain.ports import Clock, ResolvedChannel, TelegramGateway
 from bot.domain.refs import ParsedRef, RefKind, parse_channel_ref
+from bot.domain.storage import WatchStateStore
 from bot.watch.pacing import Pacer
 from config.settings import ChannelSettings, Settings
-from storage.watch_state import WatchState
 
 
 @dataclass
@@ -57,7 +57,7 @@ class ChannelResolver:
     gateway: TelegramGateway
     settings: Settings
     clock: Clock
-    state: WatchState
+    state: WatchStateStore
     pacer: Pacer
     watched: dict[int, Watched]
 

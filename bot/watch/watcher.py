@@ -27,7 +27,6 @@ from bot.watch.pacing import FloodWait, Pacer
 from bot.watch.recheck import RecheckResult, WindowRechecker
 from bot.watch.resolve import ChannelReport, ChannelResolver, Watched
 from config.settings import Settings
-from storage.watch_state import WatchState
 
 __all__ = ["PAGE", "ChannelReport", "RecheckResult", "Watched", "Watcher"]
 
@@ -54,7 +53,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         self.pipeline = pipeline
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.state = WatchState(pipeline.store)
+        self.state = pipeline.store.watch
         self.stopping = asyncio.Event()
         self.pacer = pacer or Pacer(
             settings.telegram.requests_per_second,
