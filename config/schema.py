@@ -17,6 +17,7 @@ from config.refs import parse_ref
 from config.settings import (
     AdminSettings,
     ChannelSettings,
+    MetricsSettings,
     RouteSettings,
     ScheduleSettings,
     ServerSettings,
@@ -182,6 +183,16 @@ def schedule(data: Any, src: Source) -> ScheduleSettings:
     return sched
 
 
+def metrics(data: Any, src: Source) -> MetricsSettings:
+    """[metrics]: port (0 turns the endpoint off) and address to listen on."""
+    m = cv.build(MetricsSettings, data, "metrics", src)
+    if not 0 <= m.port <= 65535:
+        raise src.error("is not a port", "metrics.port", m.port, expected="1..65535, or 0 for no endpoint")
+    if not m.address.strip():
+        raise src.error("must not be empty", "metrics.address", m.address, expected='e.g. "127.0.0.1"')
+    return m
+
+
 MAX_KEEP_DAYS = 100 * 366
 
 
@@ -250,6 +261,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "schedule": schedule,
         "admin": admin,
         "timezone": timezone,
+        "metrics": metrics,
     }
     valid = sorted(k for k in cv.toml_keys(Settings) if k not in TOP_EXCLUDE)
     kwargs: dict[str, Any] = {}

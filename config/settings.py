@@ -76,6 +76,14 @@ class StorageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The optional Prometheus endpoint of `run` (port 0: none)."""
+
+    port: int = 0
+    address: str = "127.0.0.1"  # "0.0.0.0" to let a scraper on another host (or container) in
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleSettings:
     """Intervals of the periodic jobs."""
 
@@ -114,3 +122,4 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     timezone: str = "UTC"
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)

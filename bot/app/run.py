@@ -17,6 +17,7 @@ from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
 from bot.app.maintenance import register_prune_job
+from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
 from bot.chat.jobs import build_chat_services, register_chat_jobs
@@ -332,7 +333,10 @@ async def _serve(
         if chat is not None:
             await chat.notify(live.current.admin.chats, html)
 
+    register_heartbeat(scheduler, runtime.store, clock)
+    metrics = start_metrics(settings.metrics, Path(runtime.store.db.path), ProcessState(watcher), clock)
     scheduler.start()
+    await heartbeat_job(runtime.store, clock)
     dispatching = asyncio.create_task(
         runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
     )
@@ -346,6 +350,8 @@ async def _serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await reloading
         scheduler.shutdown(wait=False)
+        if metrics is not None:
+            metrics.close()
         await kicker.wait()
         await dispatching
         await watcher.flush_marks()

@@ -8,7 +8,7 @@ import sys
 import click
 
 # Each module registers its commands on `cli` when imported.
-from bot.cli import alerts_cmds, config_cmds, demo, importing, maintenance, posts  # noqa: F401
+from bot.cli import alerts_cmds, config_cmds, demo, importing, maintenance, ops, posts  # noqa: F401
 from bot.cli import live as _live  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli import web as _web  # noqa: F401

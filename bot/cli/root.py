@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from bot import __version__
+from bot.cli.logs import configure as configure_logs
 from config.settings import Settings
 
 T = TypeVar("T")
@@ -103,9 +104,19 @@ pass_ctx = click.make_pass_decorator(CliContext)
     help="SQLite database; overrides [storage] path (env TELEWATCH_DB).",
 )
 @click.option("--debug", is_flag=True, envvar="TELEWATCH_DEBUG", help="Log verbosely; show tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    envvar="TELEWATCH_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    help="Logs on stderr as text lines, or one JSON object per line for log shippers.",
+)
 @click.version_option(__version__, prog_name="telewatch")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, db_override: Path | None, debug: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: Path, db_override: Path | None, debug: bool, log_format: str
+) -> None:
     """telewatch: watch Telegram channels, keep every post, flag keyword matches, alert a chat.
 
     \b
@@ -115,10 +126,7 @@ def cli(ctx: click.Context, config_path: Path, db_override: Path | None, debug: 
                   5 not found, 6 Telegram refused, 7 not signed in, 8 already running,
                   9 cannot reach Telegram, 130 interrupted
     """
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logs(logging.DEBUG if debug else logging.WARNING, log_format)
     if not debug:
         # Telethon logs each of its connection attempts; telewatch reports them itself, in one line.
         logging.getLogger("telethon").setLevel(logging.ERROR)

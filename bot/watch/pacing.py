@@ -76,6 +76,9 @@ class Pacer:
         self.on_flood = on_flood
         self.stop = stop
         self.floods: list[FloodWait] = []
+        # Totals since start, per request kind (the metrics endpoint exports them as counters).
+        self.flood_seconds: dict[str, float] = {}
+        self.flood_counts: dict[str, int] = {}
         self._blocked: dict[str, asyncio.Event] = {}
 
     async def call(self, kind: str, target: str, request: Callable[[], Awaitable[T]]) -> T:
@@ -94,6 +97,8 @@ class Pacer:
         wait = FloodWait(kind, target, seconds, self.clock.now())
         self.floods.append(wait)
         del self.floods[:-100]  # keep the recent ones only
+        self.flood_seconds[kind] = self.flood_seconds.get(kind, 0.0) + seconds
+        self.flood_counts[kind] = self.flood_counts.get(kind, 0) + 1
         level = logging.WARNING if seconds >= LONG_WAIT else logging.INFO
         log.log(level, "flood wait: %s for %s must wait %.0fs", kind, target, seconds)
         if self.on_flood is not None:

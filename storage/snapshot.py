@@ -1,0 +1,145 @@
+"""A read-only snapshot of what the database says about the service, for metrics and health checks.
+
+Read through its own short-lived connection (the metrics endpoint runs in another thread than the
+writer); WAL lets it read while `run` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.domain.errors import StorageError
+from storage.db import storage_error
+
+HEARTBEAT_KEY = "run.heartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSnapshot:
+    """One watched channel: how far behind and how long since its last post and last check."""
+
+    name: str
+    behind: int | None
+    last_post_age: float | None
+    last_check_age: float | None
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Counts and ages at one moment."""
+
+    posts: int
+    deleted_posts: int
+    matches_by_rule: dict[str, int]
+    alerts_by_state: dict[str, int]
+    oldest_pending_age: float | None
+    channels: tuple[ChannelSnapshot, ...]
+    heartbeat_age: float | None
+    media_by_state: dict[str, int] = field(default_factory=dict)
+    media_bytes: int = 0
+    db_bytes: int = 0
+
+
+def _age(now: datetime, iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return max(0.0, (now - when).total_seconds())
+
+
+def take(path: Path, now: datetime) -> Snapshot:
+    """Read the snapshot; StorageError (one line) when the database cannot be read."""
+    if not path.is_file():
+        raise StorageError(f"no database at {path}", hint="start `telewatch run`, or check --db")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as e:
+        raise storage_error(e, path) from e
+    try:
+        return _take(conn, path, now)
+    except sqlite3.Error as e:
+        raise storage_error(e, path) from e
+    finally:
+        conn.close()
+
+
+def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
+    conn.row_factory = sqlite3.Row
+
+    def one(sql: str) -> Any:
+        return conn.execute(sql).fetchone()[0]
+
+    posts = int(one("SELECT count(*) FROM posts"))
+    deleted = int(one("SELECT count(*) FROM posts WHERE deleted_at IS NOT NULL"))
+    matches = {str(r[0]): int(r[1]) for r in conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule")}
+    alerts = {
+        str(r[0]): int(r[1]) for r in conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+    }
+    oldest = one("SELECT min(created_at) FROM alerts WHERE status = 'pending'")
+    meta = _meta(conn)
+    channels = []
+    for r in conn.execute(
+        "SELECT c.id, c.tg_id, c.username, k.last_post_at, k.last_checked_at, k.errors FROM channels c "
+        "LEFT JOIN cursors k ON k.channel_id = c.id WHERE c.tg_id IS NOT NULL AND c.resolved_at IS NOT NULL "
+        "ORDER BY c.username, c.id"
+    ):
+        extra = _json(meta.get(f"watch.channel.{r['id']}"))
+        behind = extra.get("behind")
+        channels.append(
+            ChannelSnapshot(
+                name=f"@{r['username']}" if r["username"] else str(r["tg_id"]),
+                behind=int(behind) if isinstance(behind, int) else None,
+                last_post_age=_age(now, r["last_post_at"]),
+                last_check_age=_age(now, r["last_checked_at"]),
+                errors=int(r["errors"] or 0),
+            )
+        )
+    media_states: dict[str, int] = {}
+    media_bytes = 0
+    if one("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'media'"):
+        media_states = {
+            str(r[0]): int(r[1]) for r in conn.execute("SELECT state, count(*) FROM media GROUP BY state")
+        }
+        media_bytes = int(
+            one(
+                "SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT sha256, size FROM media WHERE state = 'stored')"
+            )
+        )
+    return Snapshot(
+        posts=posts,
+        deleted_posts=deleted,
+        matches_by_rule=matches,
+        alerts_by_state=alerts,
+        oldest_pending_age=_age(now, oldest),
+        channels=tuple(channels),
+        heartbeat_age=_age(now, meta.get(HEARTBEAT_KEY)),
+        media_by_state=media_states,
+        media_bytes=media_bytes,
+        db_bytes=path.stat().st_size,
+    )
+
+
+def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT key, value FROM meta WHERE key LIKE 'watch.channel.%' OR key = ?", (HEARTBEAT_KEY,)
+    )
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def _json(raw: str | None) -> dict[str, object]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

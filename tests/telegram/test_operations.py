@@ -1,0 +1,220 @@
+"""What `run` offers operators: the Prometheus endpoint, the heartbeat behind `telewatch health`, JSON logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app.run import run_live
+from bot.cli import main
+from bot.cli.logs import JsonFormatter
+from config.loader import load
+from storage.snapshot import HEARTBEAT_KEY
+from storage.store import Store
+from tests.fakes import FakeTelegram
+from tests.ports_fakes import RecordingSink
+from tests.telegram.harness import wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CONFIG = """
+[telegram]
+requests_per_second = 1000
+
+[[channels]]
+ref = "@alpha"
+
+[[rules]]
+name = "evacuation"
+any = ["evacuate"]
+
+[metrics]
+port = {port}
+"""
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+async def test_the_metrics_endpoint_reports_posts_matches_alerts_floods_lag_and_health(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    path = tmp_path / "telewatch.toml"
+    path.write_text(CONFIG.format(port=port), encoding="utf-8")
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    fake.flood("resolve", 1, times=1)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    sink = RecordingSink("console")
+    task = asyncio.create_task(
+        run_live(
+            load(path, {}),
+            tmp_path / "t.db",
+            gateway=fake,
+            sinks={"console": sink},
+            stop=stop,
+            scheduler=scheduler,
+        )
+    )
+    try:
+        await wait_until(lambda: scheduler.get_job("gap-check:11") is not None)
+        await fake.publish("alpha", "Residents told to evacuate")
+        await fake.publish("alpha", "Weather")
+        await wait_until(lambda: len(sink.delivered) == 1)
+        m: dict[str, float] = {}
+        async with asyncio.timeout(10):
+            while m.get('telewatch_alerts{state="sent"}') != 1:
+                m = await asyncio.to_thread(scrape, port)
+    finally:
+        stop.set()
+        await task
+    assert m["telewatch_posts_stored"] == 2
+    assert m['telewatch_matches{rule="evacuation"}'] == 1
+    assert m['telewatch_alerts{state="sent"}'] == 1
+    assert m['telewatch_alerts{state="pending"}'] == 0
+    assert m["telewatch_outbox_oldest_pending_seconds"] == 0
+    assert m['telewatch_health_ok{check="database"}'] == 1
+    assert m['telewatch_health_ok{check="telegram_connected"}'] == 1
+    assert m['telewatch_health_ok{check="outbox"}'] == 1
+    assert m['telewatch_flood_wait_seconds_total{request="resolve"}'] == 1
+    assert m['telewatch_flood_waits_total{request="resolve"}'] == 1
+    assert 'telewatch_channel_last_check_age_seconds{channel="@alpha"}' in m
+    assert m["telewatch_database_bytes"] > 0
+    with pytest.raises(urllib.error.URLError):  # the endpoint stops with run
+        await asyncio.to_thread(scrape, port)
+
+
+async def test_a_port_in_use_is_one_config_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        path = tmp_path / "telewatch.toml"
+        path.write_text(CONFIG.format(port=busy.getsockname()[1]), encoding="utf-8")
+        fake = FakeTelegram()
+        fake.add_channel("alpha", tg_id=11)
+        from bot.domain.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="cannot serve metrics"):
+            await run_live(
+                load(path, {}), tmp_path / "t.db", gateway=fake, sinks={"console": RecordingSink("console")}
+            )
+
+
+async def test_health_follows_the_heartbeat_run_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "t.db"
+    (tmp_path / "telewatch.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "telewatch.toml"))
+    monkeypatch.setenv("TELEWATCH_DB", str(db))
+    assert await asyncio.to_thread(main, ["health"]) == 4
+    assert "no database at" in capsys.readouterr().err
+    async with await Store.open(db) as store:
+        pass
+    assert await asyncio.to_thread(main, ["health"]) == 1
+    assert "never written a heartbeat" in capsys.readouterr().err
+    async with await Store.open(db) as store:
+        await store.set_meta(HEARTBEAT_KEY, (datetime.now(UTC) - timedelta(minutes=10)).isoformat())
+    assert await asyncio.to_thread(main, ["health"]) == 1
+    assert "not running" in capsys.readouterr().err
+    async with await Store.open(db) as store:
+        await store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat())
+    assert await asyncio.to_thread(main, ["health", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["healthy"] is True
+
+
+async def test_run_writes_a_heartbeat_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "telewatch.toml"
+    path.write_text(CONFIG.format(port=0), encoding="utf-8")
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_live(
+            load(path, {}),
+            tmp_path / "t.db",
+            gateway=fake,
+            sinks={"console": RecordingSink("console")},
+            stop=stop,
+            scheduler=scheduler,
+        )
+    )
+    try:
+        await wait_until(lambda: scheduler.get_job("heartbeat") is not None)
+        await wait_until(lambda: scheduler.get_job("gap-check:11") is not None)
+    finally:
+        stop.set()
+        await task
+    async with await Store.open(tmp_path / "t.db") as store:
+        beat = await store.meta(HEARTBEAT_KEY)
+    assert beat is not None
+    assert (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds() < 60
+
+
+def test_json_logs_are_one_object_per_line_with_the_exception() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "telewatch.x", logging.ERROR, __file__, 1, "failed: %s", ("эвакуация",), sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    data = json.loads(line)
+    assert "\n" not in line
+    assert data["level"] == "error"
+    assert data["message"] == "failed: эвакуация"
+    assert "ValueError: boom" in data["exception"]
+
+
+def test_log_format_json_through_the_entry_point(tmp_path: Path) -> None:
+    """A real process: with --log-format json every log line on stderr is a JSON object."""
+    (tmp_path / "t.toml").write_text("", encoding="utf-8")
+    args = ["--log-format", "json", "--debug", "--config", str(tmp_path / "t.toml")]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            *args,
+            "--db",
+            str(tmp_path / "x.db"),
+            "db",
+            "prune",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines, "asyncio logs its selector at debug level"
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= json.loads(line).keys()
