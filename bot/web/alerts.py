@@ -16,7 +16,7 @@ from storage.archive import REVIEWS, QueueFilter
 from storage.control import ControlRepository
 
 PAGE_SIZE = 50
-MARKS = {"relevant": "✅ relevant", "false_positive": "❌ false positive"}
+MARKS = {"relevant": "✓ relevant", "false_positive": "✗ false positive"}
 STATUSES = tuple(s.value for s in AlertStatus)
 
 
@@ -131,13 +131,13 @@ async def mute(request: Request) -> Response:
     now = web.now()
     if what == "rule":
         await mutes.mute_rule(info.alert.rule, duration, web.options.reviewer, now)
-        notice = f"🔕 rule {info.alert.rule} muted for {format_duration(duration)}"
+        notice = f"rule {info.alert.rule} muted for {format_duration(duration)}"
     else:
         stored = await web.store.posts.get(info.alert.post_id)
         if stored is None:
             raise BadParam("the post of this alert is gone")
         await mutes.mute_channel(stored.channel, duration, web.options.reviewer, now)
-        notice = f"🔇 {stored.channel.display} muted for {format_duration(duration)}"
+        notice = f"{stored.channel.display} muted for {format_duration(duration)}"
     if is_htmx(request):
         return await _row(request, alert_id, notice)
     return RedirectResponse(_back(request), status_code=303)

@@ -100,7 +100,7 @@ def _row(
         "last": last,
         "per_day": (info.posts_in_window / WINDOW_DAYS) if info else None,
         "total": info.total_posts if info else 0,
-        "silent": bool(last and now - last > SILENT_AFTER and enabled is not False),
+        "silent": bool(configured and enabled and last and now - last > SILENT_AFTER),
         "silent_for": _ago(now - last) if last else None,
     }
 

@@ -86,7 +86,7 @@ def timeline(
     width: int = 960,
 ) -> Markup:
     """One lane per channel with a dot per post, linked to the post page."""
-    left, right, top, lane_h = 170, 16, 8, 28
+    left, right, top, lane_h = 170, 44, 8, 28
     height = top + lane_h * max(1, len(lanes)) + 30
     plot_w = width - left - right
     parts = [

@@ -58,7 +58,7 @@ def spans_marked(text: str, hits: Iterable[MatchedTerm]) -> Markup:
     return Markup("".join(out))
 
 
-_WORDS = re.compile(r"\s+|[^\s]+")
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]+")
 
 
 def diff_html(old: str, new: str) -> Markup:

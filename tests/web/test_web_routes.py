@@ -193,7 +193,7 @@ async def test_marking_an_alert_is_the_chat_buttons_mark_and_changes_precision(a
         )
         after = await client.get("/rules")
     assert answer.status_code == 200
-    assert "✅ relevant" in answer.text
+    assert "✓ relevant" in answer.text
     assert f'id="alert-{alert}"' in answer.text
     with sqlite3.connect(archive.db) as conn:
         review, by = conn.execute("SELECT review, reviewed_by FROM alerts WHERE id = ?", (alert,)).fetchone()
@@ -284,7 +284,7 @@ async def test_read_only_mode_offers_no_changes_and_refuses_them(archive: Archiv
         add = await client.post("/channels/add", data={"ref": "@new_one", "csrf_token": token})
         tested = await client.post("/rules/test", data={"text": "обстрел", "csrf_token": token})
     assert "read-only" in queue.text
-    assert "✅ Relevant" not in queue.text
+    assert "✓ Relevant" not in queue.text
     assert refused.status_code == 403
     assert add.status_code == 403
     assert tested.status_code == 200
