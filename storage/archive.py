@@ -4,88 +4,23 @@ copies of a post in other channels, reply threads, review queues and per-channel
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.archive import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    Bucket,
+    ChannelActivity,
+    PostHit,
+    PostPage,
+    PostQuery,
+    QueueFilter,
+)
 from bot.domain.models import StoredPost
 from storage.codec import from_iso, to_iso
 from storage.db import Database
 from storage.posts import POST_COLUMNS, SELECT_POSTS, _stored, fts_query, literal_query
-
-# Private-use characters mark where FTS5 put a highlight; the web layer turns them into <mark> after
-# escaping the text, so a highlight can never carry markup of its own.
-MARK_OPEN = "\ue000"
-MARK_CLOSE = "\ue001"
-SORTS = ("date", "oldest", "relevance")
-REVIEWS = ("unreviewed", "relevant", "false_positive")
-
-
-@dataclass(frozen=True, slots=True)
-class PostQuery:
-    """What the search page asks for. An empty `text` lists posts by the filters alone."""
-
-    text: str = ""
-    channel_ids: tuple[int, ...] = ()
-    rule: str | None = None
-    min_severity: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    has_media: bool | None = None
-    edited: bool | None = None
-    deleted: bool | None = None
-    sort: str = "date"  # date (newest first) | oldest | relevance (FTS5 bm25; date without text)
-    offset: int = 0
-    limit: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class PostHit:
-    """One search result: the post and a snippet of its text with MARK_OPEN/MARK_CLOSE around hits."""
-
-    stored: StoredPost
-    snippet: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PostPage:
-    hits: tuple[PostHit, ...]
-    has_more: bool
-    literal: bool  # the query was not valid FTS5 syntax and was searched as plain words
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """A count in one time bucket (an ISO hour 'YYYY-MM-DDTHH' or day 'YYYY-MM-DD') for one series."""
-
-    bucket: str
-    series: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelActivity:
-    """Per stored channel: watch state, newest post, posts in the window, total posts."""
-
-    channel_id: int
-    state: str
-    last_post_at: datetime | None
-    posts_in_window: int
-    total_posts: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    """Narrowing of the alert review queue."""
-
-    rule: str | None = None
-    route: str | None = None
-    statuses: tuple[str, ...] = ()
-    review: str | None = None  # unreviewed | relevant | false_positive
-    post_id: int | None = None
-    offset: int = 0
-    limit: int = 50
 
 
 def _post_filters(q: PostQuery) -> tuple[list[str], list[Any]]:
@@ -297,16 +232,6 @@ class ArchiveQueries:
     async def routes(self) -> list[str]:
         rows = await self.db.fetchall("SELECT DISTINCT route FROM alerts ORDER BY route")
         return [str(r[0]) for r in rows]
-
-    async def alert_ids_for_review(self, alert_ids: Sequence[int]) -> list[tuple[int, str]]:
-        """(id, dedup key) of the alerts that exist among `alert_ids`."""
-        if not alert_ids:
-            return []
-        rows = await self.db.fetchall(
-            f"SELECT id, dedup_key FROM alerts WHERE id IN ({','.join('?' * len(alert_ids))})",
-            list(alert_ids),
-        )
-        return [(int(r[0]), str(r[1])) for r in rows]
 
 
 def _page(rows: list[Any], limit: int, *, literal: bool) -> PostPage:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.domain.archive import ArchiveStorage
 from bot.domain.storage import Storage, Transaction
 from storage.alerts import AlertRepository
 from storage.archive import ArchiveQueries
@@ -75,6 +76,10 @@ class Store:
 
 def _conforms(store: Store) -> Storage:
     return store  # mypy checks here that Store implements the storage port
+
+
+def _serves_the_web(store: Store) -> ArchiveStorage:
+    return store  # ... and the review pages' port (bot.domain.archive)
 
 
 __all__ = ["Store"]

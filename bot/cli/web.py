@@ -14,6 +14,7 @@ import click
 from bot.cli.root import DEFAULT_CONFIG, CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import ConfigError, StorageError
 from config.edit import ConfigEditor
+from storage.store import Store
 
 
 def has_display() -> bool:
@@ -91,7 +92,7 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
         session_secret=secret.value if secret else None,
         environ=ctx.environ,
     )
-    app = create_app(options)
+    app = create_app(options, lambda: Store.open(db_path, read_only=read_only))
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
     ctx.console.print(

@@ -8,12 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.alerts.mutes import Mutes, format_duration, parse_duration
+from bot.domain.archive import REVIEWS, QueueFilter
 from bot.domain.models import AlertStatus
 from bot.web.pages import BadParam, is_htmx, one, page_number, render, state
 from bot.web.security import checked_form
 from bot.web.text import short
-from storage.archive import REVIEWS, QueueFilter
-from storage.control import ControlRepository
 
 PAGE_SIZE = 50
 MARKS = {"relevant": "✓ relevant", "false_positive": "✗ false positive"}
@@ -42,7 +41,7 @@ async def queue(request: Request) -> Response:
     web = state(request)
     f = queue_filter(request)
     rows, has_more = await web.store.archive.review_queue(f)
-    mutes = await Mutes(ControlRepository(web.store.db)).active(web.now())
+    mutes = await Mutes(web.store.control).active(web.now())
     return render(
         request,
         "alerts.html",
@@ -73,7 +72,7 @@ async def _row(request: Request, alert_id: int, notice: str) -> Response:
 
 async def _rows_for(request: Request, alert_id: int) -> list[dict[str, Any]]:
     store = state(request).store
-    info = await ControlRepository(store.db).alert_info(alert_id)
+    info = await store.reviews.alert_info(alert_id)
     if info is None:
         return []
     rows, _ = await store.archive.review_queue(QueueFilter(post_id=info.alert.post_id, limit=200))
@@ -94,7 +93,7 @@ async def review(request: Request) -> Response:
     mark = str(form.get("mark", ""))
     if mark not in MARKS:
         raise BadParam(f"mark={mark!r}: use relevant or false_positive")
-    repo = ControlRepository(web.store.db)
+    repo = web.store.reviews
     info = await repo.alert_info(alert_id)
     if info is None:
         return render(request, "error.html", {"title": "Not found", "message": f"No alert #{alert_id}."}, 404)
@@ -123,11 +122,10 @@ async def mute(request: Request) -> Response:
         duration = parse_duration(str(form.get("duration", "1h")))
     except ValueError as e:
         raise BadParam(str(e)) from None
-    repo = ControlRepository(web.store.db)
-    info = await repo.alert_info(alert_id)
+    info = await web.store.reviews.alert_info(alert_id)
     if info is None:
         return render(request, "error.html", {"title": "Not found", "message": f"No alert #{alert_id}."}, 404)
-    mutes = Mutes(repo)
+    mutes = Mutes(web.store.control)
     now = web.now()
     if what == "rule":
         await mutes.mute_rule(info.alert.rule, duration, web.options.reviewer, now)
@@ -150,5 +148,5 @@ async def unmute(request: Request) -> Response:
     kind, value = str(form.get("kind", "")), str(form.get("value", ""))
     if kind not in ("rule", "channel") or not value:
         raise BadParam("say which rule or channel to unmute")
-    await ControlRepository(web.store.db).remove_mute(kind, value)
+    await web.store.mutes.remove_mute(kind, value)
     return RedirectResponse(_back(request), status_code=303)

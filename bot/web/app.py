@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.domain.archive import ArchiveStorage
 from bot.domain.errors import StorageError, TelewatchError
 from bot.domain.ports import Clock
 from bot.web import alerts, channels, charts, posts, rules
@@ -101,9 +102,11 @@ def routes() -> list[Route | Mount]:
     ]
 
 
-def create_app(options: WebOptions, *, clock: Clock | None = None) -> Starlette:
-    """The web app over the database at options.db_path (opened when the app starts, closed at its end)."""
-    web = WebState(options, clock)
+def create_app(
+    options: WebOptions, open_store: Callable[[], Awaitable[ArchiveStorage]], *, clock: Clock | None = None
+) -> Starlette:
+    """The web app over the store `open_store` opens when the app starts (and the app closes at its end)."""
+    web = WebState(options, open_store, clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -33,9 +33,7 @@ async def _find(request: Request, ref: str) -> Channel | None:
     except TelewatchError:
         return None
     if parsed.kind is RefKind.INVITE:
-        from storage.control import ControlRepository
-
-        row_id = await ControlRepository(store.db).channel_by_reference(parsed.key)
+        row_id = await store.overview.channel_by_reference(parsed.key)
         return await store.channels.get(row_id) if row_id is not None else None
     return None
 

@@ -10,10 +10,10 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.domain.archive import PostQuery
 from bot.web.pages import BadParam, one, render, state
 from bot.web.svg import PALETTE, Dot, stacked_bars, timeline
 from bot.web.text import short
-from storage.archive import PostQuery
 
 TOP_CHANNELS = 9  # more channels than this are summed as "other"
 TIMELINE_POSTS = 300

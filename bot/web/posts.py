@@ -7,10 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.domain.archive import SORTS, PostQuery, QueueFilter
 from bot.domain.models import Severity, StoredPost
 from bot.web.pages import BadParam, day, is_htmx, one, page_number, render, state, tri
 from bot.web.text import diff_html, marked, post_links, short, spans_marked
-from storage.archive import SORTS, PostQuery, QueueFilter
 
 PAGE_SIZE = 20
 

@@ -3,6 +3,7 @@ from a search, tested against recent posts before it is saved through the config
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,16 +13,19 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.domain.errors import TelewatchError
 from bot.domain.models import RuleSpec, Severity
+from bot.domain.records import SearchFilter
 from bot.rules.report_text import shown_reports, term_words
 from bot.web.pages import one, render, state
 from bot.web.security import Forbidden, checked_form
 from bot.web.svg import sparkline
 from bot.web.text import short
 from config.edit import rule_to_toml
-from storage.posts import SearchFilter
 
 DAYS = 14
-TRIAL_POSTS = 2000  # a new rule is tried on this many of the newest posts before it is saved
+TRIAL_POSTS = 2000
+QUERY_TOKENS = re.compile(
+    r'"[^"]*"?|[()]|[^\s()"]+'
+)  # a new rule is tried on this many of the newest posts before it is saved
 
 
 async def rules_page(request: Request) -> Response:
@@ -61,10 +65,9 @@ async def rules_page(request: Request) -> Response:
 
 async def _mutes(request: Request) -> list[Any]:
     from bot.alerts.mutes import Mutes
-    from storage.control import ControlRepository
 
     web = state(request)
-    return await Mutes(ControlRepository(web.store.db)).active(web.now())
+    return await Mutes(web.store.control).active(web.now())
 
 
 async def test_text(request: Request) -> Response:
@@ -102,9 +105,7 @@ async def test_text(request: Request) -> Response:
 
 def terms_from_query(query: str) -> dict[str, list[str]]:
     """A search query as rule terms: OR-ed words become `any`, other words `all`, NOT words `none`."""
-    from storage.posts import _tokens
-
-    tokens = _tokens(query)
+    tokens = QUERY_TOKENS.findall(query)
     any_: list[str] = []
     all_: list[str] = []
     none_: list[str] = []

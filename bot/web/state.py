@@ -4,19 +4,19 @@ the time zone, the templates."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.archive import ArchiveStorage
 from bot.domain.errors import TelewatchError
 from bot.domain.models import RuleSpec
 from bot.domain.ports import Clock, SystemClock
 from config.edit import ConfigEditor
 from config.settings import Settings
-from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.rules import CompiledRules
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class WebOptions:
     """How `telewatch web` was started."""
 
-    db_path: Path
+    db_path: Path  # shown to people; the store itself is opened by the caller's opener
     config_path: Path | None = None  # None: no config file (rules and channels pages read the store only)
     read_only: bool = False
     password: str | None = None
@@ -73,11 +73,17 @@ class ConfigSource:
 class WebState:
     """Shared by every request (one per app)."""
 
-    def __init__(self, options: WebOptions, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        options: WebOptions,
+        open_store: Callable[[], Awaitable[ArchiveStorage]],
+        clock: Clock | None = None,
+    ) -> None:
         self.options = options
+        self._open_store = open_store
         self.config = ConfigSource(options.config_path, options.environ)
         self.clock = clock or SystemClock()
-        self._store: Store | None = None
+        self._store: ArchiveStorage | None = None
         self._compiled: tuple[tuple[RuleSpec, ...], CompiledRules] | None = None
 
     @property
@@ -85,12 +91,12 @@ class WebState:
         return self.options.read_only
 
     @property
-    def store(self) -> Store:
+    def store(self) -> ArchiveStorage:
         assert self._store is not None, "the store opens in the app's lifespan"
         return self._store
 
     async def open(self) -> None:
-        self._store = await Store.open(self.options.db_path, read_only=self.options.read_only)
+        self._store = await self._open_store()
 
     async def close(self) -> None:
         if self._store is not None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from bot.domain.archive import MARK_CLOSE, MARK_OPEN
 from bot.domain.models import MatchedTerm, Post
-from storage.archive import MARK_CLOSE, MARK_OPEN
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 

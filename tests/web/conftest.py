@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.web import WebOptions, create_app
+from storage.store import Store
 
 HOSTILE = '<script>alert("x")</script> &amp; &lt;b&gt; <img src=x onerror=alert(1)> эвакуация'
 LINES = [
@@ -132,7 +133,8 @@ def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Archive:
 @asynccontextmanager
 async def serve(archive: Archive, **options: object) -> AsyncIterator[httpx.AsyncClient]:
     """The app over the archive (its lifespan run), with an ASGI client holding cookies."""
-    app = create_app(WebOptions(db_path=archive.db, config_path=archive.config, environ={}, **options))  # type: ignore[arg-type]
+    opts = WebOptions(db_path=archive.db, config_path=archive.config, environ={}, **options)  # type: ignore[arg-type]
+    app = create_app(opts, lambda: Store.open(archive.db, read_only=opts.read_only))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.web import WebOptions, create_app
+from storage.store import Store
 from tests.web.conftest import Archive, build_archive
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -40,7 +41,9 @@ def _require_browser() -> tuple[str, str]:
     browser, driver = _find(CHROMIUM), _find(DRIVER)
     if browser and driver:
         return browser, driver
-    message = "headless Chromium is needed: apt-get install -y chromium chromium-driver (.ci/run installs them)"
+    message = (
+        "headless Chromium is needed: apt-get install -y chromium chromium-driver (.ci/run installs them)"
+    )
     if os.environ.get("TELEWATCH_ALLOW_SKIP") == "1":
         pytest.skip(message)
     pytest.fail(message)
@@ -59,7 +62,8 @@ class LiveServer:
         import uvicorn
 
         self.port = _free_port()
-        app = create_app(WebOptions(db_path=archive.db, config_path=archive.config, environ={}))
+        options = WebOptions(db_path=archive.db, config_path=archive.config, environ={})
+        app = create_app(options, lambda: Store.open(archive.db))
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
@@ -197,7 +201,8 @@ def test_screenshot_of_every_page(site: LiveServer, driver: Any, size: str) -> N
         if name == "post":
             d.find_element(By.CSS_SELECTOR, ".results a.snippet").click()
         title = d.title
-        assert "Error" not in title and "Not found" not in title, name
+        assert "Error" not in title, name
+        assert "Not found" not in title, name
         # The page's own width fits the window: nothing runs off the side on a phone.
         overflow = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px window"
