@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
+from bot.domain.errors import TelewatchError
 from bot.domain.models import Channel, ChannelRef
+from bot.domain.refs import RefKind, parse_channel_ref
 from bot.domain.storage import Transaction
 from storage.codec import channel_from_row, to_iso
 from storage.db import Database, connection
@@ -36,6 +38,11 @@ class ChannelRepository:
             return self._by_tg.get(ref.tg_id)
         assert ref.username is not None
         return self._by_name.get(ref.username.lower())
+
+    def forget(self) -> None:
+        """Drop the cached rows (after a rollback, a cached row may no longer exist)."""
+        self._by_tg.clear()
+        self._by_name.clear()
 
     def known(self, ref: ChannelRef) -> Channel | None:
         """The cached row for `ref` when it already agrees with everything `ref` says (no I/O)."""
@@ -118,21 +125,23 @@ class ChannelRepository:
         return channel_from_row(row) if row else None
 
     async def find(self, handle: str) -> Channel | None:
-        """A channel by @username, username, t.me link or numeric id; None when unknown."""
-        key = (
-            handle.strip().removeprefix("https://").removeprefix("http://").removeprefix("t.me/").lstrip("@")
-        )
-        key = key.rstrip("/")
-        if key.lstrip("-").isdigit():
-            tg_id = int(key)
-            if tg_id < 0:
-                tg_id = int(str(tg_id).removeprefix("-100"))
+        """A channel by @username, username, t.me link (t.me/s/name too) or numeric id (the channel's, or
+        its row id); None when unknown or not a channel handle (invite links are not kept here)."""
+        try:
+            parsed = parse_channel_ref(handle)
+        except TelewatchError:
+            return None
+        if parsed.kind is RefKind.ID:
             row = await self.db.fetchone(
                 f"SELECT {COLUMNS} FROM channels WHERE tg_id = ? OR id = ? ORDER BY tg_id = ? DESC",
-                (tg_id, tg_id, tg_id),
+                (parsed.tg_id, parsed.tg_id, parsed.tg_id),
+            )
+        elif parsed.kind is RefKind.USERNAME:
+            row = await self.db.fetchone(
+                f"SELECT {COLUMNS} FROM channels WHERE username = ?", (parsed.username,)
             )
         else:
-            row = await self.db.fetchone(f"SELECT {COLUMNS} FROM channels WHERE username = ?", (key,))
+            return None
         return channel_from_row(row) if row else None
 
     async def all(self) -> list[Channel]:

@@ -46,8 +46,13 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One serialised write transaction (bot.domain.storage.Storage.transaction)."""
-        async with self.db.transaction() as tx:
-            yield tx
+        try:
+            async with self.db.transaction() as tx:
+                yield tx
+        except BaseException:
+            # Rows created in the rolled-back transaction are gone: so must their cached copies be.
+            self.channels.forget()
+            raise
 
     @classmethod
     async def open(cls, path: Path | str, *, read_only: bool = False) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.refs import channel_handle
 from config.settings import AdminSettings
 
 
@@ -24,8 +25,7 @@ def chat_is_admin(admin: AdminSettings, chat_id: int, chat_username: str | None,
             if bare_id(int(value)) == bare_id(chat_id):
                 return True
         else:
-            name = value.removeprefix("https://").removeprefix("t.me/").lstrip("@").lower()
-            if chat_username and chat_username.lower() == name:
+            if chat_username and channel_handle(chat_username) == channel_handle(value):
                 return True
     return False
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
-from bot.chat.parsing import parse_post_link, parse_search, parse_since
+from bot.chat.parsing import parse_search, parse_since
+from bot.domain.lookup import NotAPostReference, find_post
 from bot.domain.models import StoredPost
 from bot.domain.records import SearchFilter
 
@@ -72,17 +73,10 @@ async def recent(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
 
 
 async def _find_post(ctx: ChatContext, text: str) -> StoredPost | None:
-    value = text.strip().lstrip("#")
-    if value.isdigit():
-        return await ctx.store.posts.get(int(value))
-    link = parse_post_link(text)
-    if link is None:
-        raise Usage(f"{text!r} is not a post link or id", USAGE["post"])
-    handle = link.username if link.username else str(link.tg_id)
-    channel = await ctx.store.channels.find(handle)
-    if channel is None or (link.tg_id is not None and channel.tg_id != link.tg_id):
-        return None
-    return await ctx.store.posts.get_by_message(channel.id, link.message_id)
+    try:
+        return await find_post(ctx.store, text)
+    except NotAPostReference:
+        raise Usage(f"{text!r} is not a post link or id", USAGE["post"]) from None
 
 
 async def post(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:

@@ -17,10 +17,6 @@ COMMAND = re.compile(
 RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 TRAILING = re.compile(r"^(?P<head>.*?)(?:^|\s+)(?P<key>in|since)\s+(?P<value>\S+)\s*$", re.S | re.I)
-POST_LINK = re.compile(
-    r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?(?:(?P<c>c)/(?P<id>\d+)|(?P<name>[A-Za-z][A-Za-z0-9_]+))"
-    r"/(?P<msg>\d+)/?(?:\?.*)?$"
-)
 SECTION = re.compile(r"^\s*(any|all|none|labels|channels)\s*:\s*(.*)$", re.S | re.I)
 DATE_HELP = "2024-08-06, 2024-08-06T10:00, 3d, 12h, 30m, today or yesterday"
 
@@ -76,24 +72,6 @@ def parse_since(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     except ValueError:
         raise Usage(f"{text!r} is not a date; use {DATE_HELP}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
-@dataclass(frozen=True, slots=True)
-class PostLink:
-    """A t.me link to one post: by channel username, or by bare channel id (t.me/c/<id>/<msg>)."""
-
-    message_id: int
-    username: str | None = None
-    tg_id: int | None = None
-
-
-def parse_post_link(text: str) -> PostLink | None:
-    m = POST_LINK.match(text.strip())
-    if not m:
-        return None
-    if m.group("c"):
-        return PostLink(int(m.group("msg")), tg_id=int(m.group("id")))
-    return PostLink(int(m.group("msg")), username=m.group("name"))
 
 
 def split_terms(text: str) -> list[str]:

@@ -174,22 +174,18 @@ async def recent(
 
 async def find_post(store: Store, ref: str) -> StoredPost:
     """A post by row id, by channel/message ('@name/123', 't.me/name/123', 't.me/c/123/45')."""
-    text = ref.strip()
-    if text.isdigit():
-        found = await store.posts.get(int(text))
-        if found is None:
-            raise NotFound(f"no post with id {text}", hint="ids are shown by `telewatch posts recent`")
-        return found
-    text = text.removeprefix("https://").removeprefix("http://").removeprefix("t.me/").removeprefix("c/")
-    handle, _, message = text.rpartition("/")
-    if not handle or not message.isdigit():
-        raise NotFound(f"{ref!r} is not a post id or link; use 42, @channel/123 or https://t.me/channel/123")
-    channel = await store.channels.find(handle)
-    if channel is None:
-        raise NotFound(f"no stored channel {handle!r}")
-    found = await store.posts.get_by_message(channel.id, int(message))
+    from bot.domain.lookup import NotAPostReference
+    from bot.domain.lookup import find_post as lookup
+
+    try:
+        found = await lookup(store, ref)
+    except NotAPostReference:
+        raise NotFound(
+            f"{ref!r} is not a post id or link; use 42, @channel/123 or https://t.me/channel/123"
+        ) from None
     if found is None:
-        raise NotFound(f"no stored post {message} in {channel.display}")
+        what = f"with id {ref.strip()}" if ref.strip().isdigit() else f"{ref!r} stored"
+        raise NotFound(f"no post {what}", hint="ids are shown by `telewatch posts recent`")
     return found
 
 

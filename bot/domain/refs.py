@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 from bot.domain.errors import ConfigError
@@ -87,6 +88,36 @@ def parse_channel_ref(reference: str) -> ParsedRef:
     if "/" in text or "." in text:
         return _from_link(reference, text)
     return _username(reference, text)
+
+
+def parse_post_ref(reference: str) -> ParsedRef | None:
+    """A reference to one post: a t.me post link (t.me/name/123, t.me/s/name/123, t.me/c/<id>/123) or
+    @name/123, name/123, <channel id>/123; None when it names no post."""
+    text = reference.strip()
+    try:
+        head, _, tail = text.partition("/")
+        if tail.isdigit() and "." not in head and ":" not in head:  # @name/123 or -100123/45
+            found = replace(parse_channel_ref(head), message_id=int(tail))
+        else:
+            found = parse_channel_ref(text)
+    except ConfigError:
+        return None
+    return found if found.message_id is not None and found.kind is not RefKind.INVITE else None
+
+
+@functools.lru_cache(maxsize=4096)  # matching compares a post's channel for every scoped rule
+def channel_handle(reference: str) -> str:
+    """The handle a channel is compared by: its lower-case username, else its bare id (as text).
+    A reference that is none of the known forms is compared as written (lower-cased)."""
+    try:
+        parsed = parse_channel_ref(reference)
+    except ConfigError:
+        return reference.strip().lower()
+    if parsed.kind is RefKind.USERNAME and parsed.username:
+        return parsed.username.lower()
+    if parsed.kind is RefKind.ID:
+        return str(parsed.tg_id)
+    return parsed.key
 
 
 def _is_integer(text: str) -> bool:

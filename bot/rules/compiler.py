@@ -10,6 +10,7 @@ import ahocorasick
 
 from bot.domain.errors import RuleError
 from bot.domain.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
+from bot.domain.refs import channel_handle
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
 Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]
@@ -86,19 +87,6 @@ class Tables:
     regex_terms: frozenset[int]  # terms that the automaton cannot find
     automaton: ahocorasick.Automaton
     key_count: int
-
-
-def channel_handle(value: str) -> str:
-    """Canonical form of a channel reference for scope checks: lower-case username or bare numeric id."""
-    v = value.strip().lower()
-    for prefix in ("https://", "http://"):
-        v = v.removeprefix(prefix)
-    v = v.removeprefix("www.").removeprefix("t.me/").removeprefix("telegram.me/").lstrip("@").rstrip("/")
-    if v.lstrip("-").isdigit():
-        v = v.lstrip("-")
-        if v.startswith("100") and len(v) > 12:
-            v = v[3:]  # -100<id> is Telegram's marked form of channel <id>
-    return v
 
 
 class _Builder:

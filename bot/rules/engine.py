@@ -7,7 +7,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from bot.domain.models import SENTENCE, TEXT, Match, MatchedTerm
-from bot.rules.compiler import CompiledRule, Gate, Tables, channel_handle
+from bot.domain.refs import channel_handle
+from bot.rules.compiler import CompiledRule, Gate, Tables
 from bot.rules.normalize import NormalizedText, normalize
 
 # Regexes see at most this much text: Telegram posts are at most 4,096 characters, so anything

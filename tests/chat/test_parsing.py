@@ -12,12 +12,12 @@ from bot.chat.models import Usage
 from bot.chat.pages import TELEGRAM_LIMIT, PageStore, pack_lines
 from bot.chat.parsing import (
     parse_command,
-    parse_post_link,
     parse_rule,
     parse_search,
     parse_since,
     split_terms,
 )
+from bot.domain.refs import parse_post_ref as parse_post_link
 from config.settings import AdminSettings
 
 
@@ -57,6 +57,10 @@ def test_since_accepts_dates_in_the_local_zone_and_relative_times() -> None:
 
 def test_post_links() -> None:
     assert parse_post_link("https://t.me/rybar/123") is not None
+    assert parse_post_link("https://t.me/s/rybar/123") is not None
+    assert parse_post_link("@rybar/123") is not None
+    assert parse_post_link("https://t.me/rybar") is None
+    assert parse_post_link("https://t.me/+AbCdEfGh12/5") is None
     link = parse_post_link("t.me/c/1234567/89")
     assert link is not None
     assert (link.tg_id, link.message_id) == (1234567, 89)
