@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.chat.context import ChatContext, esc, problem
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_rule
+from bot.chat.router import Router
 from bot.domain.errors import ConfigError, NotFound, TelewatchError
 from bot.domain.models import RuleSpec
 from bot.domain.records import ChannelOverview
@@ -12,37 +13,32 @@ from bot.rules.report_text import explanation_lines
 from config.edit import rule_to_toml
 from config.settings import ChannelSettings
 
-USAGE = {
-    "watch": "/watch <channel> [label]",
-    "unwatch": "/unwatch <channel>",
-    "channels": "/channels",
-    "rules": "/rules",
-    "rule": "/rule add <name> [info|warning|critical] <term>, <term>… [; all: …] [; none: …] | /rule rm <name> | /rule show <name>",
-    "test": "/test <text>",
-}
+router = Router()
 
 
+@router.command("watch", summary="add a channel (label optional)", usage="/watch <channel> [label]")
 async def watch(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Add a channel to the config (with an optional label); the watcher picks it up at once."""
     parts = args.split()
     if not 1 <= len(parts) <= 2:
-        raise Usage("give one channel and at most one label", USAGE["watch"])
+        raise Usage("give one channel and at most one label")
     ref, label = parts[0], (parts[1] if len(parts) == 2 else None)
     editor = ctx.require_editor()
     try:
         added = editor.add_channel(ref, label=label)
         await ctx.applied(editor.settings())
     except (ConfigError, NotFound) as e:
-        return [Reply(problem(e) + f"\nusage: <code>{esc(USAGE['watch'])}</code>")]
+        return [Reply(problem(e) + f"\nusage: <code>{esc(router.usage('watch'))}</code>")]
     where = f" with label <b>{esc(added.label)}</b>" if added.label else ""
     return [Reply(f"👁 Now watching <b>{esc(added.ref)}</b>{where}. Saved to {esc(editor.path.name)}.")]
 
 
+@router.command("unwatch", summary="stop watching a channel", usage="/unwatch <channel>")
 async def unwatch(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Remove a channel from the config; its stored posts are kept."""
     parts = args.split()
     if len(parts) != 1:
-        raise Usage("give exactly one channel", USAGE["unwatch"])
+        raise Usage("give exactly one channel")
     editor = ctx.require_editor()
     try:
         removed = editor.remove_channel(parts[0])
@@ -52,10 +48,11 @@ async def unwatch(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [Reply(f"🚫 Stopped watching <b>{esc(removed.ref)}</b>. Its stored posts are kept.")]
 
 
+@router.command("channels", summary="channels with state, last post, posts today")
 async def channels(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Configured channels with their state, newest post time and posts today."""
     if args:
-        raise Usage("/channels takes no arguments", USAGE["channels"])
+        raise Usage("/channels takes no arguments")
     configured = ctx.settings().channels
     if not configured:
         return [Reply("No channels are configured. Add one with <code>/watch @name</code>.")]
@@ -97,10 +94,11 @@ def _rule_line(rule: RuleSpec, muted: set[str]) -> str:
     return f"• <b>{esc(rule.name)}</b> {rule.severity.label} — {esc(terms)}{tail}"
 
 
+@router.command("rules", summary="every rule in force")
 async def rules(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Every rule in force (the file's and its rule packs'), with severity, terms and scope."""
     if args:
-        raise Usage("/rules takes no arguments; see /rule show <name>", USAGE["rules"])
+        raise Usage("/rules takes no arguments; see /rule show <name>")
     specs = ctx.settings().rules
     if not specs:
         return [Reply("No rules are configured. Add one with <code>/rule add name term, term</code>.")]
@@ -108,17 +106,22 @@ async def rules(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [ctx.pages.paginate(f"<b>Rules ({len(specs)})</b>", [_rule_line(r, muted) for r in specs])]
 
 
+@router.command(
+    "rule",
+    summary="add, remove or show a rule",
+    usage="/rule add <name> [info|warning|critical] <term>, <term>… [; all: …] [; none: …] | /rule rm <name> | /rule show <name>",
+)
 async def rule(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """/rule add|rm|show."""
     sub, _, rest = args.partition(" ")
     sub, rest = sub.lower(), rest.strip()
     if sub == "show":
         if not rest or " " in rest:
-            raise Usage("give one rule name", USAGE["rule"])
+            raise Usage("give one rule name")
         return [_show_rule(ctx, rest)]
     if sub in ("rm", "remove", "del"):
         if not rest or " " in rest:
-            raise Usage("give one rule name", USAGE["rule"])
+            raise Usage("give one rule name")
         editor = ctx.require_editor()
         try:
             removed = editor.remove_rule(rest)
@@ -133,9 +136,9 @@ async def rule(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
             added = editor.add_rule(values)
             await ctx.applied(editor.settings())
         except (ConfigError, NotFound) as e:
-            return [Reply(problem(e) + f"\nusage: <code>{esc(USAGE['rule'])}</code>")]
+            return [Reply(problem(e) + f"\nusage: <code>{esc(router.usage('rule'))}</code>")]
         return [Reply(f"✅ Rule added and in force:\n{_rule_line(added, set())}")]
-    raise Usage("say add, rm or show", USAGE["rule"])
+    raise Usage("say add, rm or show")
 
 
 def _show_rule(ctx: ChatContext, name: str) -> Reply:
@@ -156,10 +159,11 @@ def _toml(value: object) -> str:
     return str(value)
 
 
+@router.command("test", summary="which rules match a text, and why", usage="/test <text>")
 async def test(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Which rules match a text and why others do not (as `telewatch rules test`)."""
     if not args.strip():
-        raise Usage("give a text to test", USAGE["test"])
+        raise Usage("give a text to test")
     specs = ctx.settings().rules
     if not specs:
         return [Reply("No rules are configured, so nothing can match.")]

@@ -7,14 +7,10 @@ from datetime import datetime, timedelta
 from bot.alerts.mutes import format_duration, parse_duration
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
+from bot.chat.router import Router
 from bot.domain.models import Channel
 
-USAGE = {
-    "mute": "/mute <rule|channel> <duration>   (e.g. /mute shelling 2h, /mute @rybar 30m; /mute alone lists mutes)",
-    "unmute": "/unmute <rule|channel>",
-    "pause": "/pause",
-    "resume": "/resume",
-}
+router = Router()
 
 
 async def _target(ctx: ChatContext, name: str) -> tuple[str, Channel | None]:
@@ -24,9 +20,14 @@ async def _target(ctx: ChatContext, name: str) -> tuple[str, Channel | None]:
     channel = await ctx.find_channel(name)
     if channel is not None:
         return "channel", channel
-    raise Usage(f"no rule or stored channel named {name!r}; /rules and /channels list them", USAGE["mute"])
+    raise Usage(f"no rule or stored channel named {name!r}; /rules and /channels list them")
 
 
+@router.command(
+    "mute",
+    summary="mute a rule or channel for a while",
+    usage="/mute <rule|channel> <duration>   (e.g. /mute shelling 2h, /mute @rybar 30m; /mute alone lists mutes)",
+)
 async def mute(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Mute a rule or a channel for a while; alerts it would raise are kept but not sent."""
     parts = args.split()
@@ -42,14 +43,14 @@ async def mute(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
         ]
         return [Reply("\n".join(lines))]
     if len(parts) != 2:
-        raise Usage("give a rule or channel and a duration", USAGE["mute"])
+        raise Usage("give a rule or channel and a duration")
     name, duration_text = parts
     if duration_text.lower() == "off":
         return await unmute(ctx, cmd, name)
     try:
         duration = parse_duration(duration_text)
     except ValueError as e:
-        raise Usage(str(e), USAGE["mute"]) from None
+        raise Usage(str(e)) from None
     kind, channel = await _target(ctx, name)
     return [Reply(await mute_now(ctx, kind, name, channel, duration, cmd.who, now))]
 
@@ -75,11 +76,12 @@ async def mute_now(
     )
 
 
+@router.command("unmute", summary="end a mute", usage="/unmute <rule|channel>")
 async def unmute(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """End a mute early."""
     parts = args.split()
     if len(parts) != 1:
-        raise Usage("give one rule or channel", USAGE["unmute"])
+        raise Usage("give one rule or channel")
     kind, channel = await _target(ctx, parts[0])
     if channel is not None:
         done = await ctx.mutes.unmute_channel(channel)
@@ -90,10 +92,11 @@ async def unmute(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [Reply(f"🔔 {kind} <b>{esc(parts[0])}</b> unmuted.")]
 
 
+@router.command("pause", summary="hold all alerts")
 async def pause(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Stop sending alerts; new ones are kept and go out as one digest on /resume."""
     if args:
-        raise Usage("/pause takes no arguments", USAGE["pause"])
+        raise Usage("/pause takes no arguments")
     current = await ctx.repo.paused()
     if current is not None:
         return [Reply(f"Already paused by {esc(current.by)} since {ctx.fmt_time(current.at)}.")]
@@ -106,10 +109,11 @@ async def pause(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     ]
 
 
+@router.command("resume", summary="send alerts again (held ones as a digest)")
 async def resume(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Send alerts again, starting with a digest of what was held while paused."""
     if args:
-        raise Usage("/resume takes no arguments", USAGE["resume"])
+        raise Usage("/resume takes no arguments")
     if not await ctx.repo.clear_paused():
         return [Reply("Alerts were not paused.")]
     held = sum(h.count for h in await ctx.repo.held_routes())

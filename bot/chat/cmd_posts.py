@@ -5,16 +5,12 @@ from __future__ import annotations
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_search, parse_since
+from bot.chat.router import Router
 from bot.domain.lookup import NotAPostReference, find_post
 from bot.domain.models import StoredPost
 from bot.domain.records import SearchFilter
 
-USAGE = {
-    "search": "/search <query> [in <channel|label>] [since <date>]",
-    "recent": "/recent [channel|label]",
-    "post": "/post <t.me link | post id>",
-    "stats": "/stats",
-}
+router = Router()
 SEARCH_LIMIT = 50
 RECENT_LIMIT = 20
 EXCERPT = 240
@@ -32,10 +28,15 @@ def post_line(ctx: ChatContext, stored: StoredPost) -> str:
     return f"{head}{deleted}{edited}\n{esc(text)}\n"
 
 
+@router.command(
+    "search",
+    summary="full-text search of stored posts",
+    usage="/search <query> [in <channel|label>] [since <date>]",
+)
 async def search(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Full-text search of stored posts, optionally in a channel or label and since a date."""
     if not args.strip():
-        raise Usage("give something to search for", USAGE["search"])
+        raise Usage("give something to search for")
     parsed = parse_search(args)
     where = SearchFilter()
     scope_text = ""
@@ -55,11 +56,12 @@ async def search(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [ctx.pages.paginate(title, [post_line(ctx, p) for p in found])]
 
 
+@router.command("recent", summary="newest stored posts", usage="/recent [channel|label]")
 async def recent(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """The newest stored posts, of every channel or of one channel or label."""
     parts = args.split()
     if len(parts) > 1:
-        raise Usage("give at most one channel or label", USAGE["recent"])
+        raise Usage("give at most one channel or label")
     where = SearchFilter()
     title = "🕑 <b>Recent posts</b>"
     if parts:
@@ -76,14 +78,15 @@ async def _find_post(ctx: ChatContext, text: str) -> StoredPost | None:
     try:
         return await find_post(ctx.store, text)
     except NotAPostReference:
-        raise Usage(f"{text!r} is not a post link or id", USAGE["post"]) from None
+        raise Usage(f"{text!r} is not a post link or id") from None
 
 
+@router.command("post", summary="one post with its edits and deletion", usage="/post <t.me link | post id>")
 async def post(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """One stored post with its edit history, deletion mark, matches and alerts."""
     parts = args.split()
     if len(parts) != 1:
-        raise Usage("give one post link or id", USAGE["post"])
+        raise Usage("give one post link or id")
     stored = await _find_post(ctx, parts[0])
     if stored is None:
         return [Reply(f"No stored post for {esc(parts[0])}.")]
@@ -115,10 +118,11 @@ async def post(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [ctx.pages.paginate("\n".join(header), lines)]
 
 
+@router.command("stats", summary="counts and precision per rule")
 async def stats(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """Archive and alert counts, precision per rule from review marks, mutes and pause state."""
     if args:
-        raise Usage("/stats takes no arguments", USAGE["stats"])
+        raise Usage("/stats takes no arguments")
     now = ctx.now()
     midnight = now.astimezone(ctx.zone).replace(hour=0, minute=0, second=0, microsecond=0)
     total = await ctx.store.posts.count()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.alerts.digest import DigestService
@@ -13,6 +13,7 @@ from bot.chat.context import ChatContext, OnConfigChange, esc, problem
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply, Usage
 from bot.chat.pages import PageStore
 from bot.chat.parsing import parse_command
+from bot.chat.router import Router
 from bot.domain.errors import TelewatchError
 from bot.domain.ports import Clock, SystemClock
 from bot.domain.storage import Storage
@@ -21,32 +22,16 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ChatContext, Command, str], Awaitable[list[Reply]]]
-
-HELP_ORDER = (
-    ("watch", "add a channel (label optional)"),
-    ("unwatch", "stop watching a channel"),
-    ("channels", "channels with state, last post, posts today"),
-    ("rules", "every rule in force"),
-    ("rule", "add, remove or show a rule"),
-    ("test", "which rules match a text, and why"),
-    ("search", "full-text search of stored posts"),
-    ("recent", "newest stored posts"),
-    ("post", "one post with its edits and deletion"),
-    ("stats", "counts and precision per rule"),
-    ("mute", "mute a rule or channel for a while"),
-    ("unmute", "end a mute"),
-    ("pause", "hold all alerts"),
-    ("resume", "send alerts again (held ones as a digest)"),
-    ("help", "this list"),
-)
+router = Router()
 
 
+@router.command("help", summary="this list", aliases=("start",))  # /start: a user first opening the bot
 async def help_cmd(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     """The command list with usage lines."""
     lines = ["<b>telewatch commands</b>"]
-    for name, what in HELP_ORDER:
-        lines.append(f"<code>{esc(USAGE.get(name, '/' + name))}</code>\n    {esc(what)}")
+    for command in COMMANDS:
+        if command.summary is not None:
+            lines.append(f"<code>{esc(command.usage)}</code>\n    {esc(command.summary)}")
     lines.append(
         "\nAlerts carry buttons: ✅ relevant / ❌ false positive (stored with who and when; /stats shows "
         "precision per rule), 🔕 mute the rule 1h, 🔇 mute the channel 1h."
@@ -54,30 +39,12 @@ async def help_cmd(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     return [ctx.pages.paginate("", lines)]
 
 
-HANDLERS: dict[str, Handler] = {
-    "watch": cmd_config.watch,
-    "unwatch": cmd_config.unwatch,
-    "channels": cmd_config.channels,
-    "rules": cmd_config.rules,
-    "rule": cmd_config.rule,
-    "test": cmd_config.test,
-    "search": cmd_posts.search,
-    "recent": cmd_posts.recent,
-    "post": cmd_posts.post,
-    "stats": cmd_posts.stats,
-    "mute": cmd_control.mute,
-    "unmute": cmd_control.unmute,
-    "pause": cmd_control.pause,
-    "resume": cmd_control.resume,
-    "help": help_cmd,
-    "start": help_cmd,  # what Telegram clients send when a user first opens the bot
-}
-USAGE: Mapping[str, str] = {
-    **cmd_config.USAGE,
-    **cmd_posts.USAGE,
-    **cmd_control.USAGE,
-    "help": "/help",
-}
+# Every chat command, in /help order: one line per command module.
+COMMANDS = Router()
+COMMANDS.include(cmd_config.router)
+COMMANDS.include(cmd_posts.router)
+COMMANDS.include(cmd_control.router)
+COMMANDS.include(router)
 
 
 class ChatControl:
@@ -135,13 +102,13 @@ class ChatControl:
                 cmd.chat_id,
             )
             return []
-        handler = HANDLERS.get(parsed.name)
-        if handler is None:
+        command = COMMANDS.get(parsed.name)
+        if command is None:
             return [Reply(f"Unknown command /{esc(parsed.name)}. /help lists the commands.")]
         try:
-            return await handler(self.ctx, cmd, parsed.args)
+            return await command.handler(self.ctx, cmd, parsed.args)
         except Usage as e:
-            usage = e.usage or USAGE.get(parsed.name)
+            usage = e.usage or command.usage
             tail = f"\nusage: <code>{esc(usage)}</code>" if usage else ""
             return [Reply(f"⚠️ {esc(e.problem)}{tail}")]
         except TelewatchError as e:
