@@ -20,7 +20,15 @@ ENV_KEYS = (API_ID, API_HASH, BOT_TOKEN)
 WEB_PASSWORD = "TELEWATCH_WEB_PASSWORD"  # `telewatch web`: the password (or bearer token) of the pages
 WEB_SECRET = "TELEWATCH_WEB_SECRET"  # `telewatch web`: the key signing session cookies (random if unset)
 # Every TELEWATCH_* name telewatch reads: the secrets above and the command line's global options.
-KNOWN_KEYS = (*ENV_KEYS, WEB_PASSWORD, WEB_SECRET, "TELEWATCH_CONFIG", "TELEWATCH_DB", "TELEWATCH_DEBUG")
+KNOWN_KEYS = (
+    *ENV_KEYS,
+    WEB_PASSWORD,
+    WEB_SECRET,
+    "TELEWATCH_CONFIG",
+    "TELEWATCH_DB",
+    "TELEWATCH_DEBUG",
+    "TELEWATCH_LOG_FORMAT",
+)
 PREFIX = "TELEWATCH_"
 
 # TOML keys that must never hold a value in the file (it may end up in git); value = where it belongs.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, cli, pass_ctx
-from bot.domain.errors import TelewatchError
+from bot.domain.errors import ConfigError, TelewatchError
 from storage.snapshot import take
 
 HEALTH_MAX_AGE = 120  # seconds: four missed heartbeats (run writes one every 30 s)
@@ -60,3 +61,81 @@ def health(ctx: CliContext, max_age: int, as_json: bool) -> None:
             f"unhealthy: {reason}",
             hint="see its logs (journalctl -u telewatch, docker compose logs) and start it again",
         )
+
+
+@cli.group()
+def service() -> None:
+    """Run telewatch as a systemd service (restarts on failure, logs to journald)."""
+
+
+@service.command("install")
+@click.option("--system", "system", is_flag=True, help="A system unit in /etc/systemd/system (needs root).")
+@click.option("--run-as", help="System unit: the account to run as (default: the one installing it).")
+@click.option("--print", "print_only", is_flag=True, help="Print the unit instead of writing it.")
+@click.option("--force", is_flag=True, help="Replace a different unit already installed.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the unit here instead of the standard place.",
+)
+@click.option(
+    "--executable",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The telewatch to run (default: this one).",
+)
+@pass_ctx
+def service_install(
+    ctx: CliContext,
+    system: bool,
+    run_as: str | None,
+    print_only: bool,
+    force: bool,
+    output: Path | None,
+    executable: Path | None,
+) -> None:
+    """Write the systemd unit of `telewatch run`: a user unit by default, --system for a system one.
+
+    \b
+    The unit runs this telewatch with this config (absolute paths), restarts it on
+    failure (not after a bad config, a missing sign-in or a second instance:
+    exit codes 2, 7, 8), logs to journald and, as a system unit, may write only
+    to the database, session and alert-file folders. An existing different unit
+    is never replaced without --force. Prints the commands that start it.
+    """
+    from bot.app.service import UnitSpec, default_user, find_executable, install, next_steps, unit_path
+
+    config = ctx.config_path.resolve()
+    if not config.is_file():
+        raise ConfigError(
+            "config file not found", file=config, hint=f"create it first: telewatch --config {config} init"
+        )
+    settings = ctx.settings
+    writable = {
+        ctx.db_path.resolve().parent,
+        config.parent,
+        settings.telegram.session_dir.expanduser().resolve(),
+    }
+    for route in settings.routes:
+        if route.sink == "jsonl" and route.target:
+            writable.add(Path(route.target).resolve().parent)
+    spec = UnitSpec(
+        executable=(executable or find_executable()).resolve(),
+        config=config,
+        working_dir=Path.cwd().resolve(),
+        writable=tuple(sorted(writable)),
+        system=system,
+        user=(run_as or default_user()) if system else None,
+        log_format="text",
+    )
+    if print_only:
+        from bot.app.service import unit_text
+
+        click.echo(unit_text(spec), nl=False)
+        return
+    target = output or unit_path(system)
+    outcome = install(spec, target, force=force)
+    click.echo(f"{'unit unchanged' if outcome == 'unchanged' else 'unit written'}: {target}")
+    if output is None:
+        click.echo("start it with:")
+        for step in next_steps(spec):
+            click.echo(f"  {step}")
