@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.domain import packs
 from bot.domain.errors import ConfigError, RuleError
 from bot.domain.models import RuleSpec
 from config import schema
@@ -20,7 +21,6 @@ from config.env import API_HASH, API_ID, BOT_TOKEN, telegram_env
 from config.positions import KeyLines
 from config.settings import Settings
 
-PACK_DIR = Path(__file__).resolve().parent / "rules"
 _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ERROR_PLACE = re.compile(r"^[^:]*(?::\d+)?: (?:key '[^']*': )?")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
@@ -109,17 +109,12 @@ def _check_depth(data: object, path: Path | str) -> None:
 
 
 def pack_path(name: str) -> Path:
-    """Where the rule pack `name` lives: bot.rules.packs.pack_path when present, else config/rules/."""
-    if importlib.util.find_spec("bot.rules") is not None and importlib.util.find_spec("bot.rules.packs"):
-        packs = importlib.import_module("bot.rules.packs")
-        finder = getattr(packs, "pack_path", None)
-        if finder is not None:
-            return Path(finder(name))
-    return PACK_DIR / f"{name}.toml"
+    """Where the rule pack `name` lives (bot.domain.packs locates the shipped packs)."""
+    return packs.pack_path(name)
 
 
 def available_packs() -> tuple[str, ...]:
-    """Names of the rule packs that can be listed in `rule_packs`."""
+    """Names of the rule packs that can be listed in `rule_packs` (the files beside `pack_path`'s)."""
     folder = pack_path("x").parent
     return tuple(sorted(p.stem for p in folder.glob("*.toml"))) if folder.is_dir() else ()
 

@@ -17,7 +17,6 @@ class ServerSettings:
     port: int = 443
     dc_id: int = 2
     rsa_key_file: Path | None = None
-    test_mode: bool = False
 
 
 @dataclass(frozen=True, slots=True)

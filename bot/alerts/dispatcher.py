@@ -14,6 +14,7 @@ from bot.alerts.format import Copy, render, render_batch
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert
 from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock, as_batch
+from bot.domain.retry import backoff_delay
 from bot.domain.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class Dispatcher:
             await self.store.alerts.mark_failed(ids, error)
             result.failed += len(ids)
             return
-        delay = min(self.policy.max_backoff, self.policy.base_backoff * 2 ** (attempts - 1))
+        delay = backoff_delay(attempts, base=self.policy.base_backoff, cap=self.policy.max_backoff)
         await self.store.alerts.mark_retry(ids, self.clock.now() + timedelta(seconds=delay), error)
         result.retried += len(ids)
 

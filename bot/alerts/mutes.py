@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.domain import timeparse
 from bot.domain.models import Channel
 from bot.domain.records import Mute
 from bot.domain.storage import ControlStore
 
-DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
-UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_MUTE = timedelta(days=90)
-DURATION_HELP = "a duration like 30m, 1h, 12h, 2d or 1w"
 
 
 def parse_duration(text: str) -> timedelta:
-    """'30m', '1h', '2d', '1w' as a timedelta; ValueError naming the value otherwise."""
-    m = DURATION.match(text.strip().lower())
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"{text!r} is not {DURATION_HELP}")
-    value = timedelta(seconds=int(m.group(1)) * UNIT_SECONDS[m.group(2)])
+    """How long a mute lasts: a duration (bot.domain.timeparse) of at most 90 days; ValueError otherwise."""
+    value = timeparse.parse_duration(text)
     if value > MAX_MUTE:
         raise ValueError(f"{text!r} is longer than the 90 days a mute may last")
     return value

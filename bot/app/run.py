@@ -24,6 +24,7 @@ from bot.chat.jobs import build_chat_services, register_chat_jobs
 from bot.domain.errors import Disconnected
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
+from bot.domain.retry import Backoff
 from bot.watch.jobs import channel_job_ids, register_jobs
 from bot.watch.lock import InstanceLock
 from bot.watch.watcher import Watcher
@@ -86,16 +87,14 @@ async def connect_with_retry(
     gateway: TelegramGateway, stop: asyncio.Event, *, what: str = "Telegram", max_backoff: float = 60.0
 ) -> bool:
     """Connect, retrying with backoff (logged) while Telegram is unreachable; False if stopped first."""
-    backoff = 1.0
-    attempt = 0
+    backoff = Backoff(cap=max_backoff)
     while not stop.is_set():
-        attempt += 1
         try:
             return await connect_or_stop(gateway, stop)
         except Disconnected as e:
-            log.warning("%s: %s; attempt %d failed, next in %.0fs", what, e, attempt, backoff)
-            await _sleep_or_stop(stop, backoff)
-            backoff = min(backoff * 2, max_backoff)
+            delay = backoff.next()
+            log.warning("%s: %s; attempt %d failed, next in %.0fs", what, e, backoff.attempt, delay)
+            await _sleep_or_stop(stop, delay)
     return False
 
 
@@ -108,8 +107,7 @@ async def keep_watching(
 ) -> None:
     """Connect, resolve, catch up, stay live; after a disconnect, reconnect (with backoff) and catch up."""
     gateway = watcher.gateway
-    backoff = 1.0
-    attempt = 0
+    backoff = Backoff(cap=max_backoff)
     resolved = False
     # A stop during a catch-up (SIGTERM) ends it after the page being stored, not after every page.
     relay = asyncio.create_task(stop.wait(), name="relay-stop")
@@ -123,13 +121,13 @@ async def keep_watching(
                 resolved = True
             await watcher.catch_up_all()
         except Disconnected as e:
-            attempt += 1
-            log.warning("Telegram unreachable (%s); attempt %d failed, next in %.0fs", e, attempt, backoff)
-            await _sleep_or_stop(stop, backoff)
-            backoff = min(backoff * 2, max_backoff)
+            delay = backoff.next()
+            log.warning(
+                "Telegram unreachable (%s); attempt %d failed, next in %.0fs", e, backoff.attempt, delay
+            )
+            await _sleep_or_stop(stop, delay)
             continue
-        backoff = 1.0
-        attempt = 0
+        backoff.reset()
         watcher.connected.set()
         if on_live is not None:
             on_live()

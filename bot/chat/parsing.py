@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.chat.models import Usage
 from bot.domain.models import Severity
+from bot.domain.timeparse import parse_moment
 
 COMMAND = re.compile(
     r"^/(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<rest>.*))?$", re.S
 )
-RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 TRAILING = re.compile(r"^(?P<head>.*?)(?:^|\s+)(?P<key>in|since)\s+(?P<value>\S+)\s*$", re.S | re.I)
 SECTION = re.compile(r"^\s*(any|all|none|labels|channels)\s*:\s*(.*)$", re.S | re.I)
-DATE_HELP = "2024-08-06, 2024-08-06T10:00, 3d, 12h, 30m, today or yesterday"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +57,10 @@ def parse_search(args: str) -> SearchArgs:
 
 def parse_since(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     """A point in time from a date, date-time (local time zone), '3d', '12h', 'today', 'yesterday'."""
-    value = text.strip().lower()
-    local_now = now.astimezone(zone)
-    if value in ("today", "yesterday"):
-        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return midnight - timedelta(days=1 if value == "yesterday" else 0)
-    rel = RELATIVE.match(value)
-    if rel:
-        return now - timedelta(**{UNITS[rel.group(2)]: int(rel.group(1))})
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Usage(f"{text!r} is not a date; use {DATE_HELP}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+        return parse_moment(text, now, zone)
+    except ValueError as e:
+        raise Usage(str(e)) from None
 
 
 def split_terms(text: str) -> list[str]:

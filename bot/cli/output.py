@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from bot.domain.timeparse import parse_moment
 
 
 def parse_when(value: str, *, now: datetime | None = None) -> datetime:
     """A point in time from '2024-08-06', '2024-08-06T10:00', '3d', '12h', '30m', 'today' or 'yesterday'."""
-    now = now or datetime.now(UTC)
-    text = value.strip().lower()
-    if text in ("today", "yesterday"):
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return midnight - timedelta(days=1 if text == "yesterday" else 0)
-    rel = RELATIVE.match(text)
-    if rel:
-        return now - timedelta(**{UNITS[rel.group(2)]: int(rel.group(1))})
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date; use 2024-08-06, 2024-08-06T10:00, 3d, 12h, 30m, today or yesterday"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_moment(value, now or datetime.now(UTC))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 class When(click.ParamType[datetime]):

@@ -1,25 +1,7 @@
-"""Shipped rule packs: config/rules/<name>.toml files that a config includes with `rule_packs`."""
+"""Shipped rule packs (located by bot.domain.packs, the one pack locator)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from bot.domain.packs import available_packs, pack_dir, pack_path
 
-
-def pack_dir() -> Path:
-    """The folder holding the shipped packs (inside the installed `config` package)."""
-    spec = importlib.util.find_spec("config")
-    if spec is not None and spec.origin:
-        return Path(spec.origin).resolve().parent / "rules"
-    return Path(__file__).resolve().parents[2] / "config" / "rules"
-
-
-def pack_path(name: str) -> Path:
-    """The file of rule pack `name` (which may not exist)."""
-    return pack_dir() / f"{name}.toml"
-
-
-def available_packs() -> list[str]:
-    """Names of the shipped rule packs, sorted."""
-    folder = pack_dir()
-    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+__all__ = ["available_packs", "pack_dir", "pack_path"]

@@ -12,7 +12,7 @@ PACKS = ["casualties", "evacuation", "incursion", "mobilisation", "shelling"]
 
 
 def test_every_conflict_pack_is_shipped() -> None:
-    assert available_packs() == PACKS
+    assert list(available_packs()) == PACKS
     assert pack_path("evacuation").name == "evacuation.toml"
 
 
