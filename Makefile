@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench fmt clean venv
+.PHONY: demo test check bench fmt clean venv models
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("telewatch needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -33,6 +33,10 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The shipped packs' relevance models (config/rules/models/), trained on the dev split of bench/eval/real.
+models: $(STAMP)
+	$(PY) -m bench.eval.models
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -155,6 +155,8 @@ def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:
             raise src.error("names no sink", f"{key}.sink", route.sink, expected='e.g. "console"')
         if route.digest is not None:
             _choice(route.digest, DIGESTS, f"{key}.digest", src)
+        if not 0.0 <= route.min_score <= 1.0:
+            raise src.error("is not a score", f"{key}.min_score", route.min_score, expected="0..1 (0: off)")
         if route.sink == "jsonl" and route.target:
             route = dataclasses.replace(route, target=str(src.path(route.target)))
         out.append(route)

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from bot.domain.models import RuleSpec, Severity
 
+# A scored alert below this goes to its route's digest as "probably not relevant" (0 turns it off).
+# Chosen by cross-validation on the dev split of the real-text set (docs: README, Relevance learning).
+DEFAULT_MIN_SCORE = 0.15
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
@@ -63,6 +67,7 @@ class RouteSettings:
     digest: str | None = None  # None | "hourly" | "daily"
     quiet_hours: tuple[time, time] | None = None
     forward_original: bool = False
+    min_score: float = DEFAULT_MIN_SCORE
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,8 @@ class ScheduleSettings:
     recheck_minutes: float = 60.0
     recheck_hours: float = 48.0  # fetch older pages only while posts are this recent...
     recheck_posts: int = 200  # ...and at most this many posts (0: no re-check)
+    learn_minutes: float = 30.0  # how often relevance models are checked for new review marks
+    learn_after_marks: int = 20  # new marks of a rule since its model was trained that retrain it
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ ORIGINAL_ALIVE = (
 
 COLUMNS = (
     "id, dedup_key, post_id, rule, severity, kind, sink, status, attempts, created_at, next_try_at, sent_at, "
-    "last_error, route, target, review, reviewed_by, reviewed_at, group_key, sent_message_id"
+    "last_error, route, target, review, reviewed_by, reviewed_at, group_key, sent_message_id, score, demoted"
 )
 
 
@@ -54,6 +54,8 @@ def alert_from_row(row: Any) -> Alert:
         next_try_at=from_iso(row["next_try_at"]),
         sent_at=from_iso(row["sent_at"]),
         last_error=row["last_error"],
+        score=row["score"],
+        demoted=bool(row["demoted"]),
     )
 
 
@@ -70,7 +72,7 @@ class AlertRepository:
         before = conn.total_changes
         await conn.executemany(
             "INSERT OR IGNORE INTO alerts (dedup_key, post_id, rule, severity, kind, route, sink, target, status, "
-            "group_key, created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "group_key, created_at, next_try_at, score, demoted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     a.dedup_key,
@@ -85,6 +87,8 @@ class AlertRepository:
                     a.group_key,
                     stamp,
                     stamp,
+                    a.score,
+                    int(a.demoted),
                 )
                 for a in alerts
             ],
@@ -282,7 +286,7 @@ class AlertRepository:
             params.append(to_iso(where.since))
         sql = (
             "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.attempts, a.created_at, "
-            "a.sent_at, a.last_error, a.waiting_for, a.review, a.reviewed_by, p.id AS post_id, p.message_id, p.date, p.text, "
+            "a.sent_at, a.last_error, a.waiting_for, a.review, a.reviewed_by, a.score, a.demoted, p.id AS post_id, p.message_id, p.date, p.text, "
             "c.username, c.title, c.tg_id FROM alerts a JOIN posts p ON p.id = a.post_id "
             "JOIN channels c ON c.id = p.channel_id"
             + (" WHERE " + " AND ".join(clauses) if clauses else "")

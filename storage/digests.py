@@ -24,10 +24,13 @@ class DigestRepository:
     async def held_routes(self) -> list[HeldRoute]:
         """Routes with alerts waiting for a digest."""
         rows = await self.db.fetchall(
-            "SELECT route, count(*), min(created_at), max(severity), min(sink), min(target) FROM alerts "
+            "SELECT route, count(*), min(created_at), coalesce(max(CASE WHEN demoted = 0 THEN severity END), 0), "
+            "min(sink), min(target), sum(demoted) FROM alerts "
             "WHERE status = 'held' AND digest_id IS NULL GROUP BY route ORDER BY route"
         )
-        return [HeldRoute(r[0], int(r[1]), must_iso(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+        return [
+            HeldRoute(r[0], int(r[1]), must_iso(r[2]), int(r[3]), r[4], r[5], int(r[6] or 0)) for r in rows
+        ]
 
     async def create_digest(self, route: str, sink: str, target: str | None, at: datetime) -> int | None:
         """Gather a route's held alerts into a new digest; None when there were none."""

@@ -20,6 +20,7 @@ from storage.matches import MatchRepository
 from storage.mutes import MuteRepository
 from storage.overview import OverviewRepository
 from storage.posts import PostRepository
+from storage.relevance import RelevanceRepository
 from storage.reviews import ReviewRepository
 from storage.watch_state import WatchState
 
@@ -42,6 +43,7 @@ class Store:
         self.overview = OverviewRepository(db)
         self.watch = WatchState(db, self.channels)
         self.control = ControlRepository(db)
+        self.relevance = RelevanceRepository(db)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 UNREACHABLE_RETRY = 600.0  # seconds between tries of a digest whose chat is not reachable yet
 EXCERPT = 160
+UNLIKELY = "Probably not relevant"
 
 
 def in_quiet_hours(now: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> bool:
@@ -61,6 +62,8 @@ def digest_due(
     zone = ZoneInfo(settings.timezone)
     if route is not None and route.quiet_hours and in_quiet_hours(now, route.quiet_hours, zone):
         return False
+    if route is not None and held.only_demoted:  # probably not relevant: the route's digest, else daily
+        return held.oldest < last_boundary(now, route.digest or "daily", settings.schedule.digest_hour, zone)
     if route is None or not route.digest or held.max_severity > Severity.INFO:
         return True
     return held.oldest < last_boundary(now, route.digest, settings.schedule.digest_hour, zone)
@@ -83,6 +86,7 @@ def digest_pages(
         by_post.setdefault(alert.post_id, []).append(alert)
     lines: list[str] = []
     plain: list[str] = []
+    unlikely: list[tuple[str, str]] = []  # every alert of the post scored below its route's min_score
     for post_id, group in by_post.items():
         stored = posts.get(post_id)
         if stored is None:
@@ -94,11 +98,23 @@ def digest_pages(
         text = text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
         name = html.escape(stored.channel.display)
         channel = f'<a href="{html.escape(stored.link)}">{name}</a>' if stored.link else name
-        lines.append(
-            f"{SEVERITY_MARK[severity]} <b>{html.escape(rules)}</b> · {channel} · {when} "
+        scores = [a.score for a in group if a.score is not None]
+        score = f" · relevance {max(scores):.2f}" if scores else ""
+        line = (
+            f"{SEVERITY_MARK[severity]} <b>{html.escape(rules)}</b> · {channel} · {when}{score} "
             f"<i>#{group[0].id}</i>\n{html.escape(text)}"
         )
-        plain.append(f"{severity.label.upper()} {rules} · {stored.channel.display} · {when}: {text}")
+        flat = f"{severity.label.upper()} {rules} · {stored.channel.display} · {when}{score}: {text}"
+        if all(a.demoted for a in group):
+            unlikely.append((line, flat))
+        else:
+            lines.append(line)
+            plain.append(flat)
+    if unlikely:
+        lines.append(f"<b>{UNLIKELY}</b> (scored below the route's min_score)")
+        plain.append(f"{UNLIKELY}:")
+        lines.extend(line for line, _ in unlikely)
+        plain.extend(flat for _, flat in unlikely)
     title = f"🗞 <b>Digest · {html.escape(digest.route)}</b> · {len(by_post)} post(s)"
     chunks = pack_lines(lines, 3800)
     pages: list[OutgoingAlert] = []

@@ -123,6 +123,9 @@ def render(
         plain_lines.append("also posted by: " + ", ".join(c.channel for c in copies))
     if words:
         plain_lines.append("matched: " + ", ".join(words))
+    relevance = relevance_line(alerts)
+    if relevance:
+        plain_lines.append(relevance)
     plain_lines.append(highlight(text, shown, "[", "]", escape=False) + (" …" if cut else ""))
 
     html_lines = [f"<b>{html.escape(head)}</b>"]
@@ -138,6 +141,8 @@ def render(
         )
     if words:
         html_lines.append("matched: " + ", ".join(f"<b>{html.escape(w)}</b>" for w in words))
+    if relevance:
+        html_lines.append(f"<i>{html.escape(relevance)}</i>")
     body = highlight(text, shown, "<b><u>", "</u></b>", escape=True) + (" …" if cut else "")
     if first.kind is AlertKind.DELETED:
         body = f"<s>{body}</s>"
@@ -166,6 +171,9 @@ def render(
         "forward_from": post.forward.key if post.forward else None,
         "deleted": stored.deleted_at is not None,
     }
+    scores = {a.rule: round(a.score, 4) for a in alerts if a.score is not None}
+    if scores:
+        data["scores"] = scores
     if copies:
         data["copies"] = [{"channel": c.channel, "link": c.link} for c in copies]
     buttons = tuple((label, data_.format(id=first.id)) for label, data_ in REVIEW_BUTTONS)
@@ -177,6 +185,16 @@ def render(
         target=target,
         buttons=buttons,
     )
+
+
+def relevance_line(alerts: Sequence[Alert]) -> str:
+    """The relevance scores of the alerts' rules ("relevance 0.83", or per rule when several), or ""."""
+    scored = {a.rule: a.score for a in alerts if a.score is not None}
+    if not scored:
+        return ""
+    if len(scored) == 1 and len({a.rule for a in alerts}) == 1:
+        return f"relevance {next(iter(scored.values())):.2f}"
+    return "relevance " + ", ".join(f"{rule} {score:.2f}" for rule, score in scored.items())
 
 
 def _copy_html(copy: Copy) -> str:

@@ -14,6 +14,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.relevance import register_relevance_job
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
 from bot.app.maintenance import register_prune_job
@@ -306,6 +307,7 @@ async def _serve(
         repo=runtime.control,
         gate=runtime.gate,
         copies=runtime.copies,
+        relevance=runtime.relevance,
     )
     if chat is not None:
         chat.attach(services.control)
@@ -324,6 +326,7 @@ async def _serve(
             register_jobs(scheduler, watcher)
             register_chat_jobs(scheduler, services, clock, notify=notify_admins)
             register_prune_job(scheduler, runtime.store, lambda: live.current, clock)
+            register_relevance_job(scheduler, runtime.relevance, lambda: live.current)
             jobs_added = True
         kicker()  # deliver alerts left pending by an earlier run or the catch-up
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from bot.alerts.dedup import CopiesLookup
 from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.gate import AlertGate
+from bot.alerts.relevance import RelevanceService
 from bot.alerts.routing import Router
 from bot.alerts.sinks import SinkEnv, SinkSet
 from bot.domain.models import ChannelRef
@@ -73,6 +74,7 @@ class Runtime:
     pipeline: Pipeline
     dispatcher: Dispatcher
     sinks: SinkSet
+    relevance: RelevanceService
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def current(self) -> Settings:
@@ -134,9 +136,18 @@ async def open_runtime(
         control = store.control
         gate = AlertGate(control, current)
         copies = CopiesLookup(store, control)
-        pipeline = Pipeline(store, matcher, Router(settings.routes), clock=clock, policy=policy, gate=gate)
+        relevance = await RelevanceService(store, settings.rule_packs, clock=clock).load()
+        pipeline = Pipeline(
+            store,
+            matcher,
+            Router(settings.routes),
+            clock=clock,
+            policy=policy,
+            gate=gate,
+            relevance=relevance,
+        )
         dispatcher = Dispatcher(store, sink_set, clock=clock, copies=copies)
-        runtime = Runtime(settings, store, control, gate, copies, pipeline, dispatcher, sink_set)
+        runtime = Runtime(settings, store, control, gate, copies, pipeline, dispatcher, sink_set, relevance)
         yield runtime
     finally:
         await store.close()

@@ -173,6 +173,11 @@ async def test(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
         return [Reply(problem(e))]
     reports = matcher.explain(args)
     lines = [_bold_verdict(esc(line)) for line in explanation_lines(reports)]
+    if ctx.relevance is not None:
+        for r in reports:
+            score = ctx.relevance.score(r.rule, args) if r.matched else None
+            if score is not None:
+                lines.append(f"<b>{esc(r.rule)}</b>: {esc(score.describe())}")
     return [ctx.pages.paginate("<b>Rule test</b>", lines)]
 
 

@@ -142,13 +142,19 @@ async def stats(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     for m in mutes:
         lines.append(f"🔕 {m.kind} {esc(m.label)} muted until {ctx.fmt_time(m.until)}")
     precision = await ctx.store.alerts.precision_by_rule()
+    scored = await ctx.store.relevance.precision()
     if precision:
-        lines.append("\n<b>Precision by rule</b> (from review marks)")
+        lines.append("\n<b>Precision by rule</b> (from review marks; after scoring: alerts sent at once)")
         for p in precision:
             reviewed = p.relevant + p.false_positive
             value = f"{p.precision:.0%}" if p.precision is not None else "—"
+            s = scored.get(p.rule)
+            after = ""
+            if s is not None and s.demoted:
+                kept = f"{s.after:.0%}" if s.after is not None else "—"
+                after = f" → {kept} after scoring ({s.demoted} to digest)"
             lines.append(
-                f"• <b>{esc(p.rule)}</b>: {value} · {p.relevant} relevant, {p.false_positive} false "
+                f"• <b>{esc(p.rule)}</b>: {value}{after} · {p.relevant} relevant, {p.false_positive} false "
                 f"positive, {p.alerts - reviewed} unreviewed"
             )
     return [ctx.pages.paginate("📊 <b>Stats</b>", lines)]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.digest import DigestService
 from bot.alerts.mutes import Mutes
+from bot.alerts.relevance import RelevanceService
 from bot.chat.models import Usage
 from bot.chat.pages import PageStore
 from bot.domain.errors import TelewatchError
@@ -53,6 +54,7 @@ class ChatContext:
         on_config_change: OnConfigChange | None,
         digests: DigestService | None,
         pages: PageStore,
+        relevance: RelevanceService | None = None,
     ) -> None:
         self.store = store
         self.repo = store.control
@@ -63,6 +65,7 @@ class ChatContext:
         self.on_config_change = on_config_change
         self.digests = digests
         self.pages = pages
+        self.relevance = relevance  # scores in /test and precision after scoring in /stats
         self._edited: Settings | None = None
         self._provided_at_edit: Settings | None = None
         self._compiled: tuple[tuple[RuleSpec, ...], CompiledRules] | None = None

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.alerts.digest import DigestService
+from bot.alerts.relevance import RelevanceService
 from bot.chat import buttons, cmd_config, cmd_control, cmd_posts
 from bot.chat.auth import chat_is_admin, user_is_allowed
 from bot.chat.context import ChatContext, OnConfigChange, esc, problem
@@ -67,6 +68,7 @@ class ChatControl:
         digests: DigestService | None = None,
         bot_username: str | None = None,
         pages: PageStore | None = None,
+        relevance: RelevanceService | None = None,
     ) -> None:
         editor = ConfigEditor(config_path, environ) if config_path is not None else None
         self.ctx = ChatContext(
@@ -77,6 +79,7 @@ class ChatControl:
             on_config_change=on_config_change,
             digests=digests,
             pages=pages or PageStore(),
+            relevance=relevance,
         )
         self.bot_username = bot_username
 

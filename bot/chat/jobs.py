@@ -14,6 +14,7 @@ from bot.alerts.dedup import CopiesLookup, DuplicateEditor
 from bot.alerts.digest import DigestService
 from bot.alerts.gate import AlertGate
 from bot.alerts.mutes import Mutes
+from bot.alerts.relevance import RelevanceService
 from bot.chat.context import OnConfigChange
 from bot.chat.control import ChatControl
 from bot.domain.ports import AlertSink, Clock, SystemClock
@@ -70,6 +71,7 @@ def build_chat_services(
     repo: ControlStore | None = None,
     gate: AlertGate | None = None,
     copies: CopiesLookup | None = None,
+    relevance: RelevanceService | None = None,
 ) -> ChatServices:
     """Build digests, the duplicate editor and ChatControl on one store and one set of sinks; the gate
     and copies lookup the pipeline and dispatcher use are passed in (built here when not given)."""
@@ -85,6 +87,7 @@ def build_chat_services(
         on_config_change=on_config_change,
         digests=digests,
         bot_username=bot_username,
+        relevance=relevance,
     )
     return ChatServices(
         control=control,

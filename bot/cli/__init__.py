@@ -9,6 +9,7 @@ import click
 
 # Each module registers its commands on `cli` when imported.
 from bot.cli import alerts_cmds, config_cmds, demo, importing, maintenance, ops, posts  # noqa: F401
+from bot.cli import learn as _learn  # noqa: F401  (after rules: adds `rules learn`)
 from bot.cli import live as _live  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli import web as _web  # noqa: F401

@@ -56,6 +56,7 @@ async def list_alerts(
     async with await Store.open(ctx.db_path, read_only=True) as store:
         rows = await store.alerts.listing(where, limit)
         precision = await store.alerts.precision_by_rule()
+        scored = await store.relevance.precision()
     if as_json:
         for row in rows:
             row["severity"] = Severity(row["severity"]).label
@@ -69,6 +70,8 @@ async def list_alerts(
                         "relevant": p.relevant,
                         "false_positive": p.false_positive,
                         "precision": p.precision,
+                        "precision_after_scoring": scored[p.rule].after if p.rule in scored else p.precision,
+                        "demoted": scored[p.rule].demoted if p.rule in scored else 0,
                     }
                     for p in precision
                 ],
@@ -83,6 +86,10 @@ async def list_alerts(
             table.add_column(column, no_wrap=column != "text", ratio=1 if column == "text" else None)
         for row in rows:
             state = row["status"] + (f" ({row['review']})" if row["review"] else "")
+            if row["score"] is not None:
+                state += f"\nrelevance {row['score']:.2f}" + (
+                    " [yellow]↓digest[/yellow]" if row["demoted"] else ""
+                )
             if row["waiting_for"]:  # kept pending on purpose: say for what
                 state += f"\n[yellow]waiting: {escape(shorten(row['waiting_for'], 40))}[/yellow]"
             elif row["status"] == "failed" and row["last_error"]:
@@ -101,16 +108,28 @@ async def list_alerts(
         ctx.console.print(table)
     reviewed = [p for p in precision if p.relevant + p.false_positive]
     if reviewed:
-        table = Table(title="precision by rule (from review marks)")
-        for column in ("rule", "alerts", "relevant", "false positive", "precision"):
+        table = Table(title="precision by rule (from review marks; after scoring: alerts sent at once)")
+        for column in (
+            "rule",
+            "alerts",
+            "relevant",
+            "false positive",
+            "precision",
+            "after scoring",
+            "to digest",
+        ):
             table.add_column(column)
         for p in reviewed:
+            s = scored.get(p.rule)
+            after = s.after if s is not None else p.precision
             table.add_row(
                 escape(p.rule),
                 str(p.alerts),
                 str(p.relevant),
                 str(p.false_positive),
                 f"{p.precision:.0%}" if p.precision is not None else "",
+                f"{after:.0%}" if after is not None else "—",
+                str(s.demoted if s is not None else 0),
             )
         ctx.console.print(table)
 

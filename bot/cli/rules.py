@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,13 +152,26 @@ async def test_cmd(
         for line in sys.stdin:
             line = line.rstrip("\n")
             reports = matcher.explain(line, channel=channel, tags=tags, rules=names)
-            click.echo(json.dumps(_json(line, reports), ensure_ascii=False))
+            scores = await relevance_scores(ctx, packs, line, [r.rule for r in reports if r.matched])
+            click.echo(json.dumps(_json(line, reports, scores), ensure_ascii=False))
         return
     reports = matcher.explain(text, channel=channel, tags=tags, rules=names)
+    scores = await relevance_scores(ctx, packs, text, [r.rule for r in reports if r.matched])
     if as_json:
-        print_json(_json(text, reports))
+        print_json(_json(text, reports, scores))
         return
     _print_reports(ctx, text, reports, show_all or bool(names))
+    for rule, score in scores.items():
+        ctx.console.print(f"[bold]{escape(rule)}[/bold]: {escape(score.describe())}")
+
+
+async def relevance_scores(
+    ctx: CliContext, packs: Sequence[str], text: str, rule_names: Sequence[str]
+) -> dict[str, Any]:
+    """The relevance score of each matched rule that has a model (bot.cli.learn)."""
+    from bot.cli.learn import relevance_scores as scores
+
+    return await scores(ctx, packs, text, rule_names)
 
 
 async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
@@ -171,11 +184,12 @@ async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
     return stored
 
 
-def _json(text: str, reports: Sequence[Any]) -> dict[str, Any]:
+def _json(text: str, reports: Sequence[Any], scores: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "text": text,
         "matched": [r.rule for r in reports if r.matched],
         "rules": [r.to_dict() for r in reports],
+        "relevance": {rule: s.to_dict() for rule, s in scores.items()},
     }
 
 

@@ -260,3 +260,5 @@ class Alert:
     next_try_at: datetime | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
+    score: float | None = None  # the rule's relevance model's score of the post, when it has a model
+    demoted: bool = False  # scored below its route's min_score: sent in the digest as probably not relevant

@@ -29,6 +29,14 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class RelevanceScorer(Protocol):
+    """Scores how relevant a matched text is to a rule (bot.alerts.relevance)."""
+
+    def score_value(self, rule: str, text: str) -> float | None:
+        """A score in [0, 1], or None when the rule has no model."""
+        ...
+
+
 class Matcher(Protocol):
     """Finds the rules a text matches. Implemented by bot.rules; pure and synchronous."""
 

@@ -25,6 +25,8 @@ class NewAlert:
     target: str | None = None
     status: AlertStatus = AlertStatus.PENDING
     group_key: str | None = None
+    score: float | None = None  # the rule's relevance score of the post, when it has a model
+    demoted: bool = False  # scored below the route's min_score: held for the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +168,14 @@ class HeldRoute:
     route: str
     count: int
     oldest: datetime
-    max_severity: int
+    max_severity: int  # of the alerts not demoted (0 when all are)
     sink: str
     target: str | None
+    demoted: int = 0  # of `count`, held only because they scored below the route's min_score
+
+    @property
+    def only_demoted(self) -> bool:
+        return self.demoted >= self.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,3 +258,60 @@ class ArchiveSummary:
     channels: int  # channels with posts
     alerts: int
     newest_post: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One reviewed (rule, post): the post's current text and the newest mark given to any of its alerts."""
+
+    rule: str
+    post_id: int
+    text: str
+    relevant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkCounts:
+    """Relevant and false-positive marks of a rule (one per reviewed post)."""
+
+    rule: str
+    relevant: int
+    false_positive: int
+
+    @property
+    def total(self) -> int:
+        return self.relevant + self.false_positive
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """A relevance model learnt from a rule's marks, as stored (JSON text)."""
+
+    rule: str
+    model: str
+    relevant: int
+    false_positive: int
+    marks_seen: int  # marks of the rule when it was trained
+    trained_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPrecision:
+    """Review marks of a rule's alerts: all of them (rules alone), and those sent at once (not demoted)."""
+
+    rule: str
+    relevant: int
+    false_positive: int
+    kept_relevant: int
+    kept_false_positive: int
+    demoted: int  # alerts sent to a digest as probably not relevant (reviewed or not)
+
+    @property
+    def before(self) -> float | None:
+        n = self.relevant + self.false_positive
+        return self.relevant / n if n else None
+
+    @property
+    def after(self) -> float | None:
+        n = self.kept_relevant + self.kept_false_positive
+        return self.kept_relevant / n if n else None

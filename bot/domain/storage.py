@@ -34,6 +34,8 @@ from bot.domain.records import (
     Cursor,
     Digest,
     HeldRoute,
+    Mark,
+    MarkCounts,
     Mute,
     NewAlert,
     Pause,
@@ -41,7 +43,9 @@ from bot.domain.records import (
     RememberedText,
     RulePrecision,
     SaveOutcome,
+    ScoredPrecision,
     SearchFilter,
+    StoredModel,
     UndeliveredGroup,
     WindowRow,
 )
@@ -428,6 +432,30 @@ class WatchStateStore(Protocol):
     async def status(self, key: str) -> dict[str, Any] | None: ...
 
 
+class RelevanceStore(Protocol):
+    """Review marks as training data (the alerts' review columns) and the models learnt from them."""
+
+    async def marks(self, rule: str) -> list[Mark]:
+        """Every reviewed post of a rule with its text and newest mark."""
+        ...
+
+    async def mark_counts(self) -> dict[str, MarkCounts]: ...
+
+    async def save_model(
+        self, rule: str, model: str, relevant: int, false_positive: int, marks_seen: int, at: datetime
+    ) -> None: ...
+
+    async def models(self, rules: Sequence[str] | None = None) -> list[StoredModel]: ...
+
+    async def forget(self, rules: Sequence[str] | None = None) -> int:
+        """Delete learnt models (all, or those of `rules`); the marks stay. Returns how many."""
+        ...
+
+    async def precision(self) -> dict[str, ScoredPrecision]:
+        """Per rule: precision of all reviewed alerts, and of those sent at once (not demoted)."""
+        ...
+
+
 class ControlStore(MuteStore, DedupStore, ReviewStore, DigestStore, OverviewStore, Protocol):
     """Every chat-control store at once (for the parts that use several)."""
 
@@ -459,6 +487,8 @@ class Storage(Protocol):
     def watch(self) -> WatchStateStore: ...
     @property
     def control(self) -> ControlStore: ...
+    @property
+    def relevance(self) -> RelevanceStore: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """One serialised write transaction: committed on exit, rolled back on an exception."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from bot.alerts.gate import AlertGate, Candidate
 from bot.alerts.routing import Router, dedup_key
 from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
-from bot.domain.ports import Clock, Matcher, SystemClock
+from bot.domain.ports import Clock, Matcher, RelevanceScorer, SystemClock
 from bot.domain.records import NewAlert, SaveOutcome, SaveStatus
 from bot.domain.storage import Storage, Transaction
 from bot.ingest.matching_pool import MatcherPool
@@ -71,6 +71,7 @@ class Pipeline:
         clock: Clock | None = None,
         policy: AlertPolicy = send_now,
         gate: AlertGate | None = None,
+        relevance: RelevanceScorer | None = None,
     ) -> None:
         self.store = store
         self.matcher = matcher
@@ -79,6 +80,8 @@ class Pipeline:
         self.policy = policy
         # Mutes, pause, quiet hours, digests and cross-channel dedup (bot.alerts.gate), when wired.
         self.gate = gate
+        # Scores each match; a route's min_score sends low scores to its digest (bot.alerts.relevance).
+        self.relevance = relevance
         self.order = InOrder()
         self.pool: MatcherPool | None = None  # set for bulk imports (bot.ingest.importer)
 
@@ -223,7 +226,13 @@ class Pipeline:
     def _alerts(self, outcome: SaveOutcome, matches: Sequence[Match], kind: AlertKind) -> list[Candidate]:
         alerts: list[Candidate] = []
         for match in matches:
-            for route in self.router.routes_for(match, outcome.channel):
+            routes = self.router.routes_for(match, outcome.channel)
+            score = self._score(match.rule, outcome.post.text) if routes else None
+            for route in routes:
+                status = self.policy(match, outcome.channel, route.name)
+                demoted = score is not None and score < route.settings.min_score
+                if demoted and status is AlertStatus.PENDING:
+                    status = AlertStatus.HELD  # probably not relevant: the route's digest, never dropped
                 new = NewAlert(
                     dedup_key=dedup_key(
                         outcome.channel, outcome.post.message_id, match.rule, kind, route.name
@@ -235,11 +244,22 @@ class Pipeline:
                     route=route.name,
                     sink=route.sink,
                     target=route.target,
-                    status=self.policy(match, outcome.channel, route.name),
+                    status=status,
                     group_key=outcome.post.forward.key if outcome.post.forward else None,
+                    score=score,
+                    demoted=demoted,
                 )
                 alerts.append(_candidate(new, match, outcome.channel, route.settings, outcome.post))
         return alerts
+
+    def _score(self, rule: str, text: str) -> float | None:
+        if self.relevance is None or not text:
+            return None
+        try:
+            return self.relevance.score_value(rule, text)
+        except Exception:  # a scoring bug must never lose an alert: it is sent unscored
+            log.exception("relevance scoring failed for rule %s", rule)
+            return None
 
     async def _advance_cursors(self, tx: Transaction, outcomes: Sequence[SaveOutcome]) -> None:
         newest: dict[int, SaveOutcome] = {}
