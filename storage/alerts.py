@@ -123,7 +123,13 @@ class AlertRepository:
 
     async def drop_orphan_followups(self) -> int:
         """Deletion reports whose original alert will never be delivered (failed, muted, merged, or sent
-        to another route) are not sent: marked suppressed with the reason. Returns how many."""
+        to another route) are not sent: marked suppressed with the reason. Returns how many.
+
+        Looked for first without the write lock: the dispatcher runs this every pass, and waiting behind
+        the watcher's commits each time for nothing held up every alert."""
+        orphan = "kind = 'deleted' AND status IN ('pending', 'held') AND NOT " + ORIGINAL_ALIVE
+        if not await self.db.fetchone(f"SELECT 1 FROM alerts WHERE {orphan} LIMIT 1"):
+            return 0
         async with self.db.transaction() as tx:
             cur = await tx.execute(
                 "UPDATE alerts SET status = 'suppressed', waiting_for = NULL, last_error = "
@@ -215,11 +221,26 @@ class AlertRepository:
         return found
 
     async def mark_sent(self, alert_ids: Sequence[int], at: datetime, message_id: int | None = None) -> None:
+        # One statement (atomic on its own): marking sent is on the path of every delivered message.
+        ids = list(alert_ids)
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            await self.db.write(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
+                f"last_error = NULL, waiting_for = NULL WHERE id IN ({','.join('?' * len(chunk))})",
+                (to_iso(at), message_id, *chunk),
+            )
+
+    async def mark_sent_many(self, sent: Sequence[tuple[Sequence[int], datetime, int | None]]) -> None:
+        """`mark_sent` for several messages (their alert ids, when sent, message id), atomically."""
+        if len(sent) == 1:
+            await self.mark_sent(*sent[0])
+            return
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
                 "last_error = NULL, waiting_for = NULL WHERE id = ?",
-                [(to_iso(at), message_id, i) for i in alert_ids],
+                [(to_iso(at), message_id, i) for ids, at, message_id in sent for i in ids],
             )
 
     async def mark_retry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.records import (  # re-exported: the port's records, once defined here
@@ -34,14 +35,18 @@ class CursorRepository:
     async def advance(
         self, tx: Transaction, channel_id: int, message_id: int, post_date: datetime | None
     ) -> None:
+        await self.advance_many(tx, [(channel_id, message_id, post_date)])
+
+    async def advance_many(self, tx: Transaction, marks: Sequence[tuple[int, int, datetime | None]]) -> None:
+        """`advance` for several channels (channel id, newest message id, its date) in one statement."""
         conn = connection(tx)
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO cursors (channel_id, last_message_id, last_post_at) VALUES (?, ?, ?) "
             "ON CONFLICT (channel_id) DO UPDATE SET "
             "last_post_at = CASE WHEN excluded.last_message_id > last_message_id "
             "THEN excluded.last_post_at ELSE last_post_at END, "
             "last_message_id = max(last_message_id, excluded.last_message_id)",
-            (channel_id, message_id, to_iso(post_date)),
+            [(channel_id, message_id, to_iso(post_date)) for channel_id, message_id, post_date in marks],
         )
 
     async def checked(self, channel_id: int, at: datetime, error: str | None = None) -> None:

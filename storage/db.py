@@ -98,6 +98,11 @@ class Database:
         self.read_only = read_only
         self._write_lock = asyncio.Lock()
 
+    @property
+    def writing(self) -> bool:
+        """Whether a write is running or waiting (a caller may batch its own writes meanwhile)."""
+        return self._write_lock.locked()
+
     @contextmanager
     def faults(self) -> Iterator[None]:
         """Turn sqlite3 errors about the file or disk into StorageError; others (bugs) pass unchanged."""
@@ -297,14 +302,24 @@ class Database:
                 await self.conn.execute("ROLLBACK")
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        # One round trip to the connection's thread (execute, fetch and close a cursor take three).
         with self.faults():
-            async with self.conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         with self.faults():
-            async with self.conn.execute(sql, params) as cur:
-                return await cur.fetchone()
+            rows = await self.conn.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement, atomic by itself (autocommit), in one round trip: serialised with the
+        transactions but without BEGIN/COMMIT requests of its own. Returns the rows changed."""
+        async with self._write_lock:
+            with self.faults():
+                cur = await self.conn.execute(sql, params)
+            return int(cur.rowcount)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A single write statement in its own transaction."""

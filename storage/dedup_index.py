@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -157,6 +157,21 @@ class DedupRepository:
         await self.db.execute(
             "UPDATE alert_edits SET attempts = attempts + 1 WHERE dedup_key = ?", (dedup_key,)
         )
+
+    async def copies_many(self, primary_keys: Collection[str]) -> dict[str, list[int]]:
+        """`copies` for several alerts in one query per chunk; keys without copies are left out."""
+        keys = sorted(set(primary_keys))
+        found: dict[str, list[int]] = {}
+        for start in range(0, len(keys), 400):
+            chunk = keys[start : start + 400]
+            rows = await self.db.fetchall(
+                "SELECT merged_into, post_id FROM alerts WHERE merged_into IN "
+                f"({','.join('?' * len(chunk))}) GROUP BY merged_into, post_id ORDER BY merged_into, min(id)",
+                chunk,
+            )
+            for r in rows:
+                found.setdefault(str(r[0]), []).append(int(r[1]))
+        return found
 
     async def copies(self, primary_key: str) -> list[int]:
         """Post ids merged into the alert with this dedup key, in arrival order."""

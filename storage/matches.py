@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from bot.domain.models import Match, MatchedTerm, Severity
 from bot.domain.storage import Transaction
 from storage.codec import must_iso, to_iso
 from storage.db import Database, connection
+
+CHUNK = 400  # bound parameters per statement stay under SQLite's default limit of 999
 
 
 def hits_json(match: Match) -> str:
@@ -96,6 +98,23 @@ class MatchRepository:
             "SELECT rule, severity, hits FROM matches WHERE post_id = ? AND rule = ?", (post_id, rule)
         )
         return match_from(row["rule"], row["severity"], row["hits"]) if row else None
+
+    async def get_many(self, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], Match]:
+        """Matches by (post id, rule), one query per chunk of posts."""
+        wanted = set(keys)
+        posts = sorted({post_id for post_id, _ in wanted})
+        found: dict[tuple[int, str], Match] = {}
+        for start in range(0, len(posts), CHUNK):
+            chunk = posts[start : start + CHUNK]
+            rows = await self.db.fetchall(
+                f"SELECT post_id, rule, severity, hits FROM matches WHERE post_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                key = (int(r["post_id"]), str(r["rule"]))
+                if key in wanted:
+                    found[key] = match_from(r["rule"], r["severity"], r["hits"])
+        return found
 
     async def count(self, rule: str | None = None) -> int:
         if rule is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -78,51 +78,65 @@ class PostRepository:
         self.channels = channels
 
     async def save(self, tx: Transaction, posts: Sequence[Post], captured_at: datetime) -> list[SaveOutcome]:
-        """Store a batch idempotently: new posts inserted, text edits versioned, repeats left alone."""
+        """Store a batch idempotently: new posts inserted, text edits versioned, repeats left alone.
+
+        Posts of many channels (live posts stored together) cost a few statements per wave in all,
+        not a few per channel."""
         conn = connection(tx)
         captured = to_iso(captured_at)
-        by_channel: dict[ChannelRef, list[Post]] = {}
+        channels: dict[ChannelRef, Channel] = {}
         for post in posts:
-            by_channel.setdefault(post.channel, []).append(post)
+            if post.channel not in channels:
+                channels[post.channel] = await self.channels.ensure(conn, post.channel)
         outcomes: list[SaveOutcome] = []
-        for ref, group in by_channel.items():
-            channel = await self.channels.ensure(conn, ref)
-            for wave in _waves(group):
-                outcomes.extend(await self._save_channel_batch(conn, channel, wave, captured))
+        for wave in _waves(posts, lambda p: (channels[p.channel].id, p.message_id)):
+            keyed = [(channels[p.channel], p) for p in wave]
+            outcomes.extend(await self._save_wave(conn, keyed, captured))
         return outcomes
 
-    async def _save_channel_batch(
-        self, tx: aiosqlite.Connection, channel: Channel, posts: list[Post], captured: str | None
+    async def _save_wave(
+        self, tx: aiosqlite.Connection, posts: list[tuple[Channel, Post]], captured: str | None
     ) -> list[SaveOutcome]:
-        existing = await self._existing(tx, channel.id, [p.message_id for p in posts])
-        new_posts = [p for p in posts if p.message_id not in existing]
+        existing = await self._existing(tx, [(c.id, p.message_id) for c, p in posts])
+        new_posts = [(c, p) for c, p in posts if (c.id, p.message_id) not in existing]
         if new_posts:
-            await tx.executemany(INSERT_POST, [_row_values(channel.id, p, captured) for p in new_posts])
-            ids = await self._existing(tx, channel.id, [p.message_id for p in new_posts])
+            await tx.executemany(INSERT_POST, [_row_values(c.id, p, captured) for c, p in new_posts])
+            ids = await self._existing(tx, [(c.id, p.message_id) for c, p in new_posts])
         outcomes: list[SaveOutcome] = []
-        for post in posts:
-            row = existing.get(post.message_id)
+        for channel, post in posts:
+            row = existing.get((channel.id, post.message_id))
             if row is None:
-                outcomes.append(SaveOutcome(ids[post.message_id]["id"], channel, post, SaveStatus.NEW, 1))
+                post_id = ids[(channel.id, post.message_id)]["id"]
+                outcomes.append(SaveOutcome(post_id, channel, post, SaveStatus.NEW, 1))
             else:
                 outcomes.append(await self._update(tx, channel, post, row, captured))
         return outcomes
 
     async def _existing(
-        self, tx: aiosqlite.Connection, channel_id: int, message_ids: list[int]
-    ) -> dict[int, aiosqlite.Row]:
-        found: dict[int, aiosqlite.Row] = {}
-        for start in range(0, len(message_ids), CHUNK):
-            chunk = message_ids[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            async with tx.execute(
-                "SELECT id, message_id, text, edit_date, views, forwards, media, entities, version_count, "
-                "COALESCE(text_captured_at, captured_at) AS text_captured_at "
-                f"FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
-                (channel_id, *chunk),
-            ) as cur:
-                for row in await cur.fetchall():
-                    found[row["message_id"]] = row
+        self, tx: aiosqlite.Connection, keys: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], aiosqlite.Row]:
+        """Stored rows by (channel id, message id): one query per chunk, in one round trip each."""
+        found: dict[tuple[int, int], aiosqlite.Row] = {}
+        half = CHUNK // 2  # two parameters a key
+        for start in range(0, len(keys), half):
+            chunk = keys[start : start + half]
+            if len({c for c, _ in chunk}) == 1:  # a channel's page: the plain IN list
+                source = f"posts p WHERE p.channel_id = ? AND p.message_id IN ({','.join('?' * len(chunk))})"
+                params: list[int] = [chunk[0][0], *(m for _, m in chunk)]
+            else:  # CROSS JOIN keeps the keys outermost: one index search each, never a scan of posts
+                source = (
+                    f"(VALUES {','.join(['(?, ?)'] * len(chunk))}) AS k CROSS JOIN posts p "
+                    "ON p.channel_id = k.column1 AND p.message_id = k.column2"
+                )
+                params = [v for key in chunk for v in key]
+            rows = await tx.execute_fetchall(
+                "SELECT p.id, p.channel_id, p.message_id, p.text, p.edit_date, p.views, p.forwards, p.media, "
+                "p.entities, p.version_count, COALESCE(p.text_captured_at, p.captured_at) AS text_captured_at "
+                f"FROM {source}",
+                params,
+            )
+            for row in rows:
+                found[(row["channel_id"], row["message_id"])] = row
         return found
 
     async def _update(
@@ -193,6 +207,20 @@ class PostRepository:
     async def get(self, post_id: int) -> StoredPost | None:
         row = await self.db.fetchone(f"{SELECT_POSTS} WHERE p.id = ?", (post_id,))
         return _stored(row) if row else None
+
+    async def get_many(self, post_ids: Collection[int]) -> dict[int, StoredPost]:
+        """Several posts by id in one query per chunk (the dispatcher renders a batch of alerts)."""
+        found: dict[int, StoredPost] = {}
+        ids = sorted(set(post_ids))
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            rows = await self.db.fetchall(
+                f"{SELECT_POSTS} WHERE p.id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for row in rows:
+                stored = _stored(row)
+                found[stored.id] = stored
+        return found
 
     async def get_by_message(self, channel_id: int, message_id: int) -> StoredPost | None:
         row = await self.db.fetchone(
@@ -271,21 +299,22 @@ class PostRepository:
         return int(row[0]) if row and row[0] is not None else 0
 
 
-def _waves(posts: list[Post]) -> list[list[Post]]:
-    """Split a batch so no wave holds a message id twice: an original and its edit are saved in order."""
+def _waves(posts: Sequence[Post], identity: Callable[[Post], tuple[int, int]]) -> list[list[Post]]:
+    """Split a batch so no wave holds a post twice: an original and its edit are saved in order."""
     waves: list[list[Post]] = []
-    seen: list[set[int]] = []
+    seen: list[set[tuple[int, int]]] = []
     for post in posts:
-        # one wave after the last wave holding an earlier copy of this message id
+        # one wave after the last wave holding an earlier copy of this post
         level = 0
+        key = identity(post)
         for i, ids in enumerate(seen):
-            if post.message_id in ids:
+            if key in ids:
                 level = i + 1
         if level == len(waves):
             waves.append([])
             seen.append(set())
         waves[level].append(post)
-        seen[level].add(post.message_id)
+        seen[level].add(key)
     return waves
 
 

@@ -45,6 +45,10 @@ class Store:
         self.control = ControlRepository(db)
         self.relevance = RelevanceRepository(db)
 
+    @property
+    def writing(self) -> bool:
+        return self.db.writing
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One serialised write transaction (bot.domain.storage.Storage.transaction)."""

@@ -82,8 +82,12 @@ class _Fault:
 class FakeTelegram:
     """An in-memory Telegram implementing bot.domain.ports.TelegramGateway."""
 
-    def __init__(self, *, start: datetime = START) -> None:
+    def __init__(self, *, start: datetime = START, sequential_updates: bool = True) -> None:
         self.requests = RequestLog()
+        # Telethon's default (sequential_updates=False) hands each update to a task of its own and
+        # does not wait for it; True waits for each handler before the next update.
+        self.sequential_updates = sequential_updates
+        self.handling: set[asyncio.Task[None]] = set()
         self.calls: list[Call] = []
         self.sent: list[Sent] = []
         self.channels: dict[int, FakeChannel] = {}
@@ -100,6 +104,7 @@ class FakeTelegram:
         self._lost: asyncio.Future[None] | None = None
         self._ids = itertools.count(1000)
         self._sent_ids: dict[tuple[str, int], Sent] = {}
+        self._by_name: dict[str, FakeChannel] = {}
 
     # -- the world ------------------------------------------------------------------------------------
 
@@ -129,8 +134,18 @@ class FakeTelegram:
     def channel(self, key: str | int) -> FakeChannel:
         if isinstance(key, int):
             return self.channels[key]
+        name = key.lstrip("@").lower()
+        hit = self._by_name.get(name)  # a cache: checked, since a channel may have been renamed
+        if (
+            hit is not None
+            and hit.username
+            and hit.username.lower() == name
+            and self.channels.get(hit.tg_id) is hit
+        ):
+            return hit
         for c in self.channels.values():
-            if c.username and c.username.lower() == key.lstrip("@").lower():
+            if c.username and c.username.lower() == name:
+                self._by_name[name] = c
                 return c
         raise KeyError(key)
 
@@ -178,9 +193,24 @@ class FakeTelegram:
         return self.connected and c.joined and not c.banned
 
     async def push(self, update: PostUpdate) -> None:
-        """Deliver a live update to the registered handlers, as Telethon does: one at a time, in order."""
+        """Deliver a live update to the registered handlers: waiting for each (sequential_updates), or
+        like Telethon by default, in a task of its own started in arrival order (see `settle`)."""
+        if not self.sequential_updates:
+            task = asyncio.create_task(self._dispatch(update))
+            self.handling.add(task)
+            task.add_done_callback(self.handling.discard)
+            await asyncio.sleep(0)  # the task starts now, before the next update
+            return
+        await self._dispatch(update)
+
+    async def _dispatch(self, update: PostUpdate) -> None:
         for handler in self._handlers:
             await handler(update)
+
+    async def settle(self) -> None:
+        """Wait until every update pushed so far was handled (raises what a handler raised)."""
+        while self.handling:
+            await asyncio.gather(*self.handling)
 
     async def publish(self, channel: str | int, text: str = "", **kwargs: object) -> Post:
         """A new post: stored in history, pushed live when connected and joined."""

@@ -88,12 +88,22 @@ class CopiesLookup:
         self.store = store
         self.repo = repo
 
-    async def __call__(self, alerts: Sequence[Alert]) -> Sequence[Copy]:
-        seen: dict[str, Copy] = {}
-        for alert in alerts:
-            for copy in await copies_of(self.store, self.repo, alert.dedup_key):
-                seen.setdefault(copy.channel, copy)
-        return list(seen.values())
+    async def __call__(self, groups: Sequence[Sequence[Alert]]) -> list[list[Copy]]:
+        """The copies of each group of alerts (one message each), looked up with a few queries in all."""
+        merged = await self.repo.copies_many({a.dedup_key for group in groups for a in group})
+        posts = await self.store.posts.get_many({p for ids in merged.values() for p in ids})
+        found: list[list[Copy]] = []
+        for group in groups:
+            seen: dict[str, Copy] = {}
+            for alert in group:
+                for post_id in merged.get(alert.dedup_key, ()):
+                    stored = posts.get(post_id)
+                    if stored is not None:
+                        seen.setdefault(
+                            stored.channel.display, Copy(channel=stored.channel.display, link=stored.link)
+                        )
+            found.append(list(seen.values()))
+        return found
 
 
 def review_note(infos: Sequence[AlertInfo]) -> str:

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.alerts.format import Copy, render, render_batch
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
@@ -19,8 +19,9 @@ from bot.domain.storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Other channels' copies of the post an alert message is about (cross-channel deduplication).
-CopiesLookup = Callable[[Sequence[Alert]], Awaitable[Sequence[Copy]]]
+# Other channels' copies of the post each alert message is about (cross-channel deduplication): one
+# list of copies per group of alerts (one message each), looked up together.
+CopiesLookup = Callable[[Sequence[Sequence[Alert]]], Awaitable[Sequence[Sequence[Copy]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Dispatcher:
         self._last_send: dict[tuple[str, str | None], float] = {}
         self._lock = asyncio.Lock()
         self._unreachable_reason = "the chat is not reachable"
+        self._marks = _SentMarks(store)
 
     async def run_once(self) -> DispatchResult:
         """Deliver every alert that is due now. Safe to call concurrently (calls are serialised)."""
@@ -120,16 +122,32 @@ class Dispatcher:
         by_post: dict[tuple[int, str], list[Alert]] = {}
         for alert, _ in items:  # one message per post and kind, however many rules it matched
             by_post.setdefault((alert.post_id, alert.kind.value), []).append(alert)
+        # Everything a group's messages show is read with a few queries, not a few per alert.
+        posts = await self.store.posts.get_many({post_id for post_id, _ in by_post})
+        missing = [a.id for (post_id, _), alerts in by_post.items() if post_id not in posts for a in alerts]
+        if missing:  # cannot happen with foreign keys on; never crash the loop over it
+            await self.store.alerts.mark_failed(missing, "post missing")
+            result.failed += len(missing)
+        groups = [alerts for (post_id, _), alerts in by_post.items() if post_id in posts]
+        found = await self.store.matches.get_many({(a.post_id, a.rule) for group in groups for a in group})
+        copies = await self.copies(groups) if self.copies is not None and groups else [()] * len(groups)
         rendered: list[tuple[list[Alert], OutgoingAlert]] = []
-        for (post_id, _kind), alerts in by_post.items():
-            stored = await self.store.posts.get(post_id)
-            if stored is None:  # cannot happen with foreign keys on; never crash the loop over it
-                await self.store.alerts.mark_failed([a.id for a in alerts], "post missing")
-                result.failed += len(alerts)
-                continue
-            matches = [await self.store.matches.get(post_id, a.rule) for a in alerts]
-            copies = await self.copies(alerts) if self.copies is not None else ()
-            rendered.append((alerts, render(alerts, stored, matches, target, copies=copies)))
+        for alerts, shown in zip(groups, copies, strict=True):
+            matches = [found.get((a.post_id, a.rule)) for a in alerts]
+            stored = posts[alerts[0].post_id]
+            rendered.append((alerts, render(alerts, stored, matches, target, copies=shown)))
+        try:
+            await self._deliver_rendered(sink, target, rendered, result)
+        finally:
+            await self._marks.flush()
+
+    async def _deliver_rendered(
+        self,
+        sink: AlertSink,
+        target: str | None,
+        rendered: list[tuple[list[Alert], OutgoingAlert]],
+        result: DispatchResult,
+    ) -> None:
         can = sink.capabilities
         coalesce = len(rendered) >= self.policy.coalesce_at and can.coalesces
         many = as_batch(sink) if can.min_interval <= 0 else None
@@ -157,7 +175,8 @@ class Dispatcher:
         *,
         editable: bool = True,
     ) -> bool:
-        """Deliver one message; False when its chat is not reachable (its alerts are kept waiting)."""
+        """Deliver one message; False when its chat is not reachable (its alerts are kept waiting).
+        It is marked sent at once when the store is free, else with the next messages (see _SentMarks)."""
         await self._pace(sink, target)
         ids = [a.id for a in alerts]
         now = self.clock.now()
@@ -186,9 +205,10 @@ class Dispatcher:
         self._last_send[(sink.name, target)] = asyncio.get_running_loop().time()
         # A coalesced batch message is not the alert's own message: never edit it in place later.
         message_id = _message_id(sink, sent) if editable else None
-        await self.store.alerts.mark_sent(ids, self.clock.now(), message_id)
+        self._marks.add(ids, self.clock.now(), message_id)
         result.sent += len(ids)
         result.messages += 1
+        await self._marks.flush(unless_busy=True)
         return True
 
     async def _wait_for_target(
@@ -259,6 +279,26 @@ class Dispatcher:
         wait = last + interval - asyncio.get_running_loop().time()
         if wait > 0:
             await self.clock.sleep(wait)
+
+
+class _SentMarks:
+    """Delivered messages not marked sent yet. They are marked as soon as the store is free; while it
+    commits a batch of posts, delivery goes on and the messages delivered meanwhile are marked together
+    (one write instead of one wait each). A crash before the mark re-sends only those few messages;
+    every group is marked before the dispatcher moves on."""
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+        self.pending: list[tuple[list[int], datetime, int | None]] = []
+
+    def add(self, ids: list[int], at: datetime, message_id: int | None) -> None:
+        self.pending.append((ids, at, message_id))
+
+    async def flush(self, *, unless_busy: bool = False) -> None:
+        if not self.pending or (unless_busy and self.store.writing):
+            return
+        marks, self.pending = self.pending, []
+        await self.store.alerts.mark_sent_many(marks)
 
 
 def _message_id(sink: AlertSink, sent: SentMessage | None) -> int | None:

@@ -10,7 +10,7 @@ news corpus (`make bench` prints the comparison); precision is exact by construc
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,7 @@ PERMUTATIONS = BANDS * ROWS
 # A band key held by more texts than this in the window is ignored, like a stop word: templated posts
 # ("Residents evacuated from X") share one, and true copies also share many rarer keys.
 MAX_TEXTS_PER_KEY = 100
+SMALL_SET = 256  # shingles: below this many, Python sets intersect faster than numpy
 
 U64 = npt.NDArray[np.uint64]
 
@@ -50,6 +51,7 @@ class Fingerprint:
     words: int
     shingles: U64  # sorted, unique 64-bit hashes of the 3-word shingles (empty for short texts)
     keys: tuple[int, ...]  # LSH band keys (signed 64-bit, for SQLite); one whole-text key for short texts
+    members: frozenset[int] = field(default=frozenset(), repr=False, compare=False)  # `shingles` as a set
 
     def shingle_blob(self) -> bytes:
         return self.shingles.tobytes()
@@ -60,13 +62,16 @@ class Fingerprint:
             return False
         if self.norm == norm:
             return True
-        if self.words < MIN_WORDS or not shingle_blob or len(norm.split()) < MIN_WORDS:
-            return False
-        other = np.frombuffer(shingle_blob, dtype=np.uint64)
-        small, large = sorted((len(self.shingles), len(other)))
+        # A text shorter than MIN_WORDS has no shingles (see `fingerprint`): only an equal text is a copy.
+        mine, theirs = len(self.shingles), len(shingle_blob) // 8 if shingle_blob else 0
+        small, large = (mine, theirs) if mine <= theirs else (theirs, mine)
         if small == 0 or small / large < SIZE_RATIO:
             return False
-        common = np.intersect1d(self.shingles, other, assume_unique=True).size
+        other = np.frombuffer(shingle_blob or b"", dtype=np.uint64)
+        if large <= SMALL_SET:  # numpy's set operations cost more than the work on a post's few shingles
+            common = len(self.members.intersection(other.tolist()))
+        else:
+            common = np.intersect1d(self.shingles, other, assume_unique=True).size
         return common / small >= SIMILAR
 
 
@@ -109,4 +114,4 @@ def fingerprint(norm: str) -> Fingerprint:
     if words < MIN_WORDS:
         return Fingerprint(norm, words, np.empty(0, dtype=np.uint64), (exact_key(norm),) if norm else ())
     shingles = shingle_hashes(norm)
-    return Fingerprint(norm, words, shingles, band_keys(shingles))
+    return Fingerprint(norm, words, shingles, band_keys(shingles), frozenset(shingles.tolist()))

@@ -131,8 +131,8 @@ class AlertGate:
             remembered.append(RememberedText(pid, c.channel.id, group, fp.norm, fp.shingle_blob(), fp.keys))
             # later posts of this batch see this one first: newest, like a text remembered just now
             mine = RecentText(pid, c.channel.id, group, fp.norm, fp.shingle_blob(), order=order + 1)
-            for key in fp.keys:
-                index.setdefault(key, []).insert(0, mine)
+            for key in fp.keys:  # (candidates are sorted newest first by `order`)
+                index.setdefault(key, []).append(mine)
         await self.repo.remember_texts(tx, remembered, now)
         groups = sorted(set(batch.groups.values()))
         batch.earlier = await self.repo.group_primaries(tx, groups, batch.since)
@@ -172,7 +172,10 @@ def _nearest_group(
     seen: set[int] = set()
     found: list[RecentText] = []
     for key in keys:
-        for text in index.get(key, ()):
+        texts = index.get(key, ())
+        if len(texts) > MAX_TEXTS_PER_KEY:
+            continue  # held by too many texts of the window (with this batch's): a stop word
+        for text in texts:
             if text.post_id not in seen and text.channel_id != channel_id:
                 seen.add(text.post_id)
                 found.append(text)

@@ -96,6 +96,10 @@ class PostStore(Protocol):
 
     async def get(self, post_id: int) -> StoredPost | None: ...
 
+    async def get_many(self, post_ids: Collection[int]) -> dict[int, StoredPost]:
+        """The posts of these ids that exist, by id (one look-up for a batch)."""
+        ...
+
     async def get_by_message(self, channel_id: int, message_id: int) -> StoredPost | None: ...
 
     async def versions(self, post_id: int) -> list[PostVersion]:
@@ -145,6 +149,10 @@ class MatchStore(Protocol):
     async def for_post(self, post_id: int) -> list[Match]: ...
 
     async def get(self, post_id: int, rule: str) -> Match | None: ...
+
+    async def get_many(self, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], Match]:
+        """`get` for several (post id, rule) pairs; pairs without a match are left out."""
+        ...
 
     async def count(self, rule: str | None = None) -> int: ...
 
@@ -202,6 +210,10 @@ class AlertStore(Protocol):
         self, alert_ids: Sequence[int], at: datetime, message_id: int | None = None
     ) -> None: ...
 
+    async def mark_sent_many(self, sent: Sequence[tuple[Sequence[int], datetime, int | None]]) -> None:
+        """`mark_sent` for several messages (alert ids, when sent, message id), in one unit of work."""
+        ...
+
     async def mark_retry(
         self, alert_ids: Sequence[int], next_try: datetime, error: str, *, count: bool = True
     ) -> None:
@@ -237,6 +249,10 @@ class CursorStore(Protocol):
     async def advance(
         self, tx: Transaction, channel_id: int, message_id: int, post_date: datetime | None
     ) -> None: ...
+
+    async def advance_many(self, tx: Transaction, marks: Sequence[tuple[int, int, datetime | None]]) -> None:
+        """`advance` for several (channel id, newest message id, its date) at once."""
+        ...
 
     async def checked(self, channel_id: int, at: datetime, error: str | None = None) -> None:
         """Record a check of the channel (a gap check, a poll); an error increments the error count."""
@@ -327,6 +343,10 @@ class DedupStore(Protocol):
 
     async def copies(self, primary_key: str) -> list[int]:
         """Post ids merged into the alert with this dedup key, in arrival order."""
+        ...
+
+    async def copies_many(self, primary_keys: Collection[str]) -> dict[str, list[int]]:
+        """`copies` for several dedup keys; keys without copies are left out."""
         ...
 
 
@@ -492,6 +512,11 @@ class Storage(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """One serialised write transaction: committed on exit, rolled back on an exception."""
+        ...
+
+    @property
+    def writing(self) -> bool:
+        """Whether a write is running or queued: a caller with writes that can wait batches them."""
         ...
 
     async def meta(self, key: str) -> str | None: ...

@@ -267,8 +267,9 @@ class Pipeline:
             best = newest.get(o.channel.id)
             if best is None or o.post.message_id > best.post.message_id:
                 newest[o.channel.id] = o
-        for channel_id, o in newest.items():
-            await self.store.cursors.advance(tx, channel_id, o.post.message_id, o.post.date)
+        await self.store.cursors.advance_many(
+            tx, [(channel_id, o.post.message_id, o.post.date) for channel_id, o in newest.items()]
+        )
 
     @staticmethod
     def _count(result: IngestResult, outcome: SaveOutcome) -> None:

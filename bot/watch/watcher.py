@@ -23,6 +23,7 @@ from bot.domain.ports import Clock, PostUpdate, SystemClock, TelegramGateway
 from bot.ingest.pipeline import Pipeline
 from bot.ingest.salvage import ingest_salvaging
 from bot.watch.albums import AlbumBuffer, merge_albums, trailing_album
+from bot.watch.live_queue import LiveQueue
 from bot.watch.pacing import FloodWait, Pacer
 from bot.watch.recheck import RecheckResult, WindowRechecker
 from bot.watch.resolve import ChannelReport, ChannelResolver, Watched
@@ -68,6 +69,8 @@ class Watcher(ChannelResolver, WindowRechecker):
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
         self.on_alerts = on_alerts  # wakes the outbox dispatcher
+        # Live updates in arrival order; new posts that queue up meanwhile are stored in one commit.
+        self.live: LiveQueue[tuple[Watched, Post, tuple[int, ...]]] = LiveQueue(self._store_live)
         gateway.on_update(self.handle_update)
 
     # -- history --------------------------------------------------------------------------------------
@@ -232,30 +235,34 @@ class Watcher(ChannelResolver, WindowRechecker):
     # -- live -----------------------------------------------------------------------------------------
 
     async def handle_update(self, update: PostUpdate) -> None:
-        """A live update: new posts go through the pipeline now (albums after a short wait)."""
+        """A live update, stored before this returns: new posts (albums after a short wait) together with
+        the others that arrived meanwhile; edits and deletions in their place in the order."""
         w = self.watched.get(update.channel_tg_id or 0)
         if w is None:
             return  # a joined channel that is not configured
         if update.kind == "deleted":
-            # A post not stored yet (its page in flight, its album buffered) is marked once stored.
-            w.early_deletes.update(i for i in update.deleted_ids if i > w.safe)
-            self._alerted(await self.pipeline.delete(w.ref, update.deleted_ids))
+            await self.live.call(partial(self._delete_live, w, update.deleted_ids))
             return
         for post in update.posts:
             post = replace(post, channel=w.ref)
             if update.kind == "edited":
-                await self._ingest_edit(w, post)
+                await self.live.call(partial(self._ingest_edit, w, post))
             elif post.grouped_id is not None:
                 self.albums.add(w.resolved.tg_id, post)
             else:
-                await self._ingest_live(w, post, (post.message_id,))
+                await self.live.add((w, post, (post.message_id,)))
+
+    async def _delete_live(self, w: Watched, message_ids: Sequence[int]) -> None:
+        # A post not stored yet (its page in flight, its album buffered) is marked once stored.
+        w.early_deletes.update(i for i in message_ids if i > w.safe)
+        self._alerted(await self.pipeline.delete(w.ref, message_ids))
 
     async def _album_ready(self, post: Post, raw_ids: tuple[int, ...]) -> None:
         w = self.watched.get(post.channel.tg_id or 0)
         if w is None:
             return
         try:
-            await self._ingest_live(w, post, raw_ids)
+            await self.live.add((w, post, raw_ids))
         except Exception:  # runs in a timer task: log, and let the next gap check recover it
             log.exception("%s: storing a live album failed", w.name)
             self._schedule_fill(w)
@@ -286,15 +293,22 @@ class Watcher(ChannelResolver, WindowRechecker):
                 del w.early_edits[grouped_id]
                 await self._ingested(edits, AlertKind.NEW, True, w)
 
-    async def _ingest_live(self, w: Watched, post: Post, raw_ids: tuple[int, ...]) -> None:
-        await self._ingested([post], AlertKind.NEW, True, w)
-        if not w.started:  # the start (backfill or catch-up) will set the mark; no fill from id 0
-            w.live_ids.update(raw_ids)
-            return
-        if min(raw_ids) <= w.safe + 1:
-            self._advance(w, max(raw_ids))
-        elif max(raw_ids) > w.safe:
-            self._schedule_fill(w)  # something came between the mark and this post: fetch it
+    async def _store_live(self, items: Sequence[tuple[Watched, Post, tuple[int, ...]]]) -> None:
+        """New live posts (of any channels), in arrival order: one batch, then each channel's mark."""
+        self._alerted(await ingest_salvaging(self.pipeline, [post for _, post, _ in items], AlertKind.NEW))
+        by_channel: dict[int, tuple[Watched, list[Post]]] = {}
+        for w, post, _ in items:
+            by_channel.setdefault(w.channel_id, (w, []))[1].append(post)
+        for w, posts in by_channel.values():
+            if w.early_deletes or w.early_edits:
+                await self._apply_early(w, posts)
+        for w, _, raw_ids in items:
+            if not w.started:  # the start (backfill or catch-up) will set the mark; no fill from id 0
+                w.live_ids.update(raw_ids)
+            elif min(raw_ids) <= w.safe + 1:
+                self._advance(w, max(raw_ids))
+            elif max(raw_ids) > w.safe:
+                self._schedule_fill(w)  # something came between the mark and this post: fetch it
 
     async def _ingest_edit(self, w: Watched, post: Post) -> None:
         if post.grouped_id is not None:
@@ -337,6 +351,7 @@ class Watcher(ChannelResolver, WindowRechecker):
     async def drain(self) -> None:
         """Finish buffered albums and running fills, then persist marks (at shutdown)."""
         await self.albums.flush_all()
+        await self.live.join()
         if self._fills:
             await asyncio.gather(*self._fills, return_exceptions=True)
         await self.flush_marks()
