@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import ahocorasick
@@ -11,6 +11,7 @@ import ahocorasick
 from bot.domain.errors import RuleError
 from bot.domain.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
 from bot.domain.refs import channel_handle
+from bot.rules.normalize import is_word
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
 Role = Literal["any", "all", "none", "near", "unless_near", "only_near"]
@@ -58,9 +59,15 @@ class CompiledRule:
     gates: tuple[Gate, ...] = ()  # unless_near, then only_near, in configuration order
     any_set: frozenset[int] = frozenset()  # any_ as a set, for gated rules that test only the terms found
 
+    # positive term -> gates_for, precomputed (not part of equality: it follows from gates)
+    term_gates: dict[int, tuple[Gate, ...]] = field(default_factory=dict, compare=False, hash=False)
+
     def gates_for(self, tid: int) -> tuple[Gate, ...]:
         """The gates that judge the hits of term `tid` (empty for most rules and terms)."""
-        return tuple(g for g in self.gates if g.applies_to(tid)) if self.gates else ()
+        if not self.gates:
+            return ()
+        found = self.term_gates.get(tid)
+        return tuple(g for g in self.gates if g.applies_to(tid)) if found is None else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +82,9 @@ class Tables:
     term_rules: tuple[tuple[int, ...], ...]  # term id -> enabled rules it can make match
     regex_rules: tuple[int, ...]  # enabled rules with a regex among their positive terms
     # The fast path of match_text. An "any-only" rule (enabled, only any-terms, no regex) matches exactly
-    # when one of its terms hits, and a term can only hit where its first atom does, so each atom lists
-    # the (rule position, term, rank of the term in rule.positive) it can start; all other enabled rules
-    # are evaluated in full when one of their atoms hits. Positions order the output: most severe
+    # when one of its terms hits, and a term can only hit where each of its atoms does, so each atom lists
+    # the (rule position, term, rank of the term in rule.positive) of the terms whose first non-lazy atom
+    # it is; all other enabled rules are evaluated in full when one of their non-lazy atoms hits. Positions order the output: most severe
     # first, then in configuration order.
     atom_any: tuple[tuple[tuple[int, int, int], ...], ...]  # atom id -> (position, term, rank)
     atom_general: tuple[tuple[int, ...], ...]  # atom id -> other enabled rules using the atom
@@ -85,8 +92,14 @@ class Tables:
     rule_order: tuple[int, ...]  # rule id -> position
     by_position: tuple[CompiledRule, ...]  # position -> rule
     regex_terms: frozenset[int]  # terms that the automaton cannot find
+    # terms it does not look for: regexes, and terms whose every atom is lazy (only ever a context or an
+    # exclusion: a term that can make a rule match always has an atom the automaton looks for)
+    unkeyed_terms: frozenset[int]
     automaton: ahocorasick.Automaton
     key_count: int
+    padded: bool  # keys are padded with spaces and matched against the spaced text (see _automaton)
+    lazy_atoms: frozenset[int]  # atoms the automaton does not look for (see _lazy_atoms)
+    lazy_forms: dict[int, tuple[str, ...]]  # lazy atom -> its forms that can occur in a normalised text
 
 
 class _Builder:
@@ -155,6 +168,7 @@ def _compile_rule(b: _Builder, spec: RuleSpec) -> CompiledRule:
         positive=positive,
         gates=tuple(gates),
         any_set=frozenset(any_),
+        term_gates={t: tuple(g for g in gates if g.applies_to(t)) for t in positive} if gates else {},
     )
 
 
@@ -209,6 +223,10 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         seen.add(spec.name)
         rules.append(_compile_rule(b, spec))
 
+    padded = any(not is_word(form) and _is_phrase_form(form) for atom in b.atoms for form in atom.forms)
+    lazy = frozenset() if padded else _lazy_atoms(b, rules)
+    # a term hits only where each of its atoms does: the automaton triggers it by one it looks for
+    key_atom = [next((a for a in aids if a not in lazy), -1) for aids in b.term_atoms]
     atom_terms: list[list[int]] = [[] for _ in b.atoms]
     for tid, aids in enumerate(b.term_atoms):
         for aid in set(aids):
@@ -232,24 +250,14 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
             regex_rules.append(rid)
         if not (has_regex or rule.all_ or rule.none_ or rule.near or rule.gates):
             for rank, tid in enumerate(rule.positive):
-                atom_any[b.term_atoms[tid][0]].append((rule_order[rid], tid, rank))
+                atom_any[key_atom[tid]].append((rule_order[rid], tid, rank))
         else:
             for tid in positive:
                 for aid in b.term_atoms[tid]:
-                    atom_general[aid].add(rid)
+                    if aid not in lazy:
+                        atom_general[aid].add(rid)
 
-    # Keys are padded with spaces because the text is matched as " " + spaced + " ": a key then can
-    # only match whole words (or a word start, for prefixes) without any boundary check in Python.
-    keyed: dict[str, tuple[list[int], bool]] = {}
-    for aid, atom in enumerate(b.atoms):
-        for form in atom.forms:
-            key = f" {form}" if atom.mode == "prefix" else f" {form} "
-            keyed.setdefault(key, ([], atom.mode == "prefix"))[0].append(aid)
-    automaton = ahocorasick.Automaton()
-    for key, (key_atoms, is_prefix) in keyed.items():
-        automaton.add_word(key, (len(key), is_prefix, tuple(key_atoms)))
-    if keyed:
-        automaton.make_automaton()
+    automaton, key_count = _automaton(b.atoms, lazy, padded)
     return Tables(
         rules=tuple(rules),
         terms=tuple(b.terms),
@@ -264,6 +272,70 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         rule_order=tuple(rule_order),
         by_position=tuple(rules[rid] for rid in by_position),
         regex_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex"),
+        unkeyed_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex" or key_atom[i] < 0),
         automaton=automaton,
-        key_count=len(keyed),
+        key_count=key_count,
+        padded=padded,
+        lazy_atoms=lazy,
+        lazy_forms={aid: tuple(sorted(f for f in b.atoms[aid].forms if is_word(f))) for aid in lazy},
     )
+
+
+SHORT_FORM = 3  # forms this short hit inside most words: the automaton leaves them out where it can
+
+
+def _lazy_atoms(b: _Builder, rules: Sequence[CompiledRule]) -> frozenset[int]:
+    """Atoms with a short form ("в", "не", "no", "is") that the automaton need not look for, found only
+    when asked for: a short key hits inside nearly every word, and each such hit costs a boundary check.
+
+    A term that can make a rule match (enabled or not: explanations evaluate every rule) keeps its
+    longest atom in the automaton; terms that are only contexts or exclusions may lose every atom.
+    """
+    short = {aid for aid, atom in enumerate(b.atoms) if min(map(len, atom.forms)) <= SHORT_FORM}
+    needed: set[int] = set()
+    for tid in {t for rule in rules for t in rule.positive}:
+        aids = b.term_atoms[tid]
+        if aids and all(a in short for a in aids):
+            needed.add(max(aids, key=lambda a: min(map(len, b.atoms[a].forms))))
+    return frozenset(short - needed)
+
+
+def _is_phrase_form(form: str) -> bool:
+    return all(is_word(part) for part in form.split(" "))
+
+
+def _automaton(
+    atoms: Sequence[Atom], lazy: frozenset[int] = frozenset(), pad: bool = False
+) -> tuple[ahocorasick.Automaton, int]:
+    """The automaton of every form of every atom but the lazy ones: (automaton, number of keys).
+
+    Keys are the forms themselves, found in the folded text; the engine checks that a hit starts (and,
+    but for prefixes, ends) at a word boundary. Each key's value is (length, prefix atoms, other atoms).
+    Forms that cannot occur in a normalised text (a hyphen inside: the text's hyphens split words) are
+    left out. A form with a space inside (two words) needs the text with its gaps made spaces: then
+    (`pad`) every key is padded with spaces and matched against " " + spaced + " ", which needs no
+    boundary checks; each key's value is then (length, is a prefix, atoms).
+    """
+    keyed: dict[str, tuple[list[int], list[int]]] = {}
+    for aid, atom in enumerate(atoms):
+        if aid in lazy:
+            continue
+        for form in atom.forms:
+            if not is_word(form) and not (pad and _is_phrase_form(form)):
+                continue  # dead: never in a normalised text
+            prefix, other = keyed.setdefault(form, ([], []))
+            (prefix if atom.mode == "prefix" else other).append(aid)
+    automaton = ahocorasick.Automaton()
+    count = 0
+    for form, (prefix, other) in keyed.items():
+        if not pad:
+            automaton.add_word(form, (len(form), tuple(prefix), tuple(other)))
+            continue
+        if prefix:
+            automaton.add_word(f" {form}", (len(form) + 1, True, tuple(prefix)))
+        if other:
+            automaton.add_word(f" {form} ", (len(form) + 2, False, tuple(other)))
+        count += bool(prefix) + bool(other)
+    if keyed:
+        automaton.make_automaton()
+    return automaton, count if pad else len(keyed)

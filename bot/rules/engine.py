@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from bot.domain.models import SENTENCE, TEXT, Match, MatchedTerm
 from bot.domain.refs import channel_handle
 from bot.rules.compiler import CompiledRule, Gate, Tables
-from bot.rules.normalize import NormalizedText, normalize
+from bot.rules.normalize import NormalizedText, is_gap, normalize, word_end, word_start
 
 # Regexes see at most this much text: Telegram posts are at most 4,096 characters, so anything
 # longer is an import artefact, and a cap bounds the worst case of any pattern.
 REGEX_INPUT_LIMIT = 8_192
 
-_WORD = re.compile(r"\S+")
+_ALNUM = re.compile(r"[^\W_]")  # a letter or digit: never a word boundary (see normalize.is_gap)
+_ALNUM_RUN = re.compile(r"[^\W_]+")
 # A sentence ends at a line break, or at . ! ? … (closing quotes or brackets may follow) before white
 # space and a character that is not a lower-case letter; abbreviations and initials do not end one.
 _SENTENCE_END = re.compile(r"\n|[.!?…]+[\"»”’)\]]*(?=\s+(\S))")
@@ -34,6 +35,7 @@ class TextState:
     """The per-text work of one match call: atom hits from the automaton, term hits computed lazily."""
 
     __slots__ = (
+        "_lazy_hits",
         "_sentence_ends",
         "_term_hits",
         "_touched",
@@ -51,25 +53,62 @@ class TextState:
         self._sentence_ends: list[int] | None = None
         self._term_hits: dict[int, list[Span]] = {}
         self._touched: set[int] | None = None
+        self._lazy_hits: dict[int, list[Span] | None] | None = None
         self.timed_out: list[int] = []  # regex terms that ran out of time on this text
         atom_hits: dict[int, list[Span]] = {}
         self.atom_hits = atom_hits
-        if tables.key_count:
-            padded = " " + self.norm.spaced + " "
-            get = atom_hits.get
-            for end, (klen, is_prefix, aids) in tables.automaton.iter(padded):
-                # start: index of the key's leading space = word start in spaced
-                span = (end - klen + 1, padded.find(" ", end + 1) - 1 if is_prefix else end - 1)
-                for aid in aids:
+        if not tables.key_count:
+            return
+        if tables.padded:
+            self._find_padded(atom_hits)
+            return
+        folded = self.norm.folded
+        size = len(folded)
+        get = atom_hits.get
+        for last, (klen, prefix_aids, other_aids) in tables.automaton.iter(folded):
+            start = last - klen + 1
+            if start:
+                ch = folded[start - 1]
+                if ch.isalnum() or (ch == "'" and not is_gap(folded, start - 1)):
+                    continue  # inside a word
+            end = last + 1
+            if prefix_aids:
+                span = (start, word_end(folded, end))
+                for aid in prefix_aids:
+                    found = get(aid)
+                    if found is None:
+                        atom_hits[aid] = [span]
+                    else:
+                        found.append(span)
+            if other_aids and (
+                end == size or (not (ch := folded[end]).isalnum() and (ch != "'" or is_gap(folded, end)))
+            ):
+                span = (start, end)
+                for aid in other_aids:
                     found = get(aid)
                     if found is None:
                         atom_hits[aid] = [span]
                     else:
                         found.append(span)
 
+    def _find_padded(self, atom_hits: dict[int, list[Span]]) -> None:
+        """Atom hits of an automaton with padded keys (see compiler._automaton), on the spaced text."""
+        padded = " " + self.norm.spaced + " "
+        get = atom_hits.get
+        for end, (klen, is_prefix, aids) in self.tables.automaton.iter(padded):
+            # start: index of the key's leading space = word start in spaced
+            span = (end - klen + 1, padded.find(" ", end + 1) - 1 if is_prefix else end - 1)
+            for aid in aids:
+                found = get(aid)
+                if found is None:
+                    atom_hits[aid] = [span]
+                else:
+                    found.append(span)
+
     @property
     def touched(self) -> set[int]:
-        """Terms with at least one atom hit (computed on first use: the fast path never needs it)."""
+        """Terms with a hit of an atom the automaton looks for (computed on first use: the fast path never
+        needs it); only these can hit."""
         if self._touched is None:
             atom_terms = self.tables.atom_terms
             self._touched = {tid for aid in self.atom_hits for tid in atom_terms[aid]}
@@ -77,7 +116,13 @@ class TextState:
 
     def word_starts(self) -> list[int]:
         if self._word_starts is None:
-            self._word_starts = [m.start() for m in _WORD.finditer(self.norm.spaced)]
+            folded = self.norm.folded
+            # a run of letters and digits starts a word unless an apostrophe kept inside a word precedes it
+            self._word_starts = [
+                s
+                for m in _ALNUM_RUN.finditer(folded)
+                if not ((s := m.start()) and folded[s - 1] == "'" and not is_gap(folded, s - 1))
+            ]
         return self._word_starts
 
     def word_index(self, pos: int) -> int:
@@ -90,7 +135,11 @@ class TextState:
         if aid >= 0:
             found = self.atom_hits.get(aid)
             if found is None:
-                return _NONE
+                if aid not in self.tables.lazy_atoms:
+                    return _NONE
+                found = self.atom_spans(aid)
+                if found is None:
+                    return _NONE
             if len(found) == 1:
                 return found
         cached = self._term_hits.get(tid)
@@ -98,9 +147,9 @@ class TextState:
             return cached
         spans: list[Span]
         if aid >= 0:
-            spans = sorted(set(self.atom_hits[aid]))
+            spans = sorted(set(found))  # type: ignore[arg-type]  # aid >= 0: found is set above
         else:
-            if tid not in self.touched and tid not in self.tables.regex_terms:
+            if tid not in self.touched and tid not in self.tables.unkeyed_terms:
                 return _NONE
             term = self.tables.terms[tid]
             if term.regex is not None:
@@ -114,18 +163,59 @@ class TextState:
         self._term_hits[tid] = spans
         return spans
 
+    def atom_spans(self, aid: int) -> list[Span] | None:
+        """Hits of atom `aid` in automaton order, or None; a lazy atom's are found on first use."""
+        found = self.atom_hits.get(aid)
+        if found is not None or aid not in self.tables.lazy_atoms:
+            return found
+        if self._lazy_hits is None:
+            self._lazy_hits = {}
+        elif aid in self._lazy_hits:
+            return self._lazy_hits[aid]
+        found = self._lazy_hits[aid] = self._find_atom(aid) or None
+        return found
+
+    def _find_atom(self, aid: int) -> list[Span]:
+        """What the automaton loop would find for one atom, by searching for each of its forms."""
+        folded = self.norm.folded
+        size = len(folded)
+        prefix = self.tables.atoms[aid].mode == "prefix"
+        spans: list[Span] = []
+        for form in self.tables.lazy_forms[aid]:
+            start = folded.find(form)
+            while start >= 0:
+                end = start + len(form)
+                if not start or is_gap(folded, start - 1):
+                    if prefix:
+                        spans.append((start, word_end(folded, end)))
+                    elif end == size or is_gap(folded, end):
+                        spans.append((start, end))
+                start = folded.find(form, start + 1)
+        spans.sort()
+        return spans
+
     def _phrase_hits(self, aids: tuple[int, ...]) -> list[Span]:
-        per_word: list[dict[int, Span]] = []
-        for aid in aids:
-            found = self.atom_hits.get(aid)
+        """Spans where the atoms hit word after word. Hits cover whole words, so the next word of a
+        phrase is the hit that starts at the first letter or digit after the previous one ends."""
+        first = self.atom_spans(aids[0])
+        if not first:
+            return []
+        by_start: list[dict[int, int]] = []
+        for aid in aids[1:]:
+            found = self.atom_spans(aid)
             if not found:
                 return []
-            per_word.append({self.word_index(s): (s, e) for s, e in found})
+            by_start.append({s: e for s, e in found})
+        folded, search = self.norm.folded, _ALNUM.search
         spans = []
-        for first, (s, _) in sorted(per_word[0].items()):
-            ok = all(first + k in per_word[k] for k in range(1, len(aids)))
-            if ok:
-                spans.append((s, per_word[-1][first + len(aids) - 1][1]))
+        for s, end in sorted(set(first)):
+            for ends in by_start:
+                nxt = search(folded, end)
+                end = ends.get(nxt.start(), -1) if nxt else -1
+                if end < 0:
+                    break
+            else:
+                spans.append((s, end))
         return spans
 
     def distance(self, a: Span, b: Span) -> int:
@@ -161,7 +251,7 @@ class TextState:
                 ch = original[nxt if norm.starts is None else norm.starts[nxt]]
                 if ch.islower():
                     continue
-                word = norm.spaced[norm.spaced.rfind(" ", 0, m.start()) + 1 : m.start()]
+                word = folded[word_start(folded, m.start()) : m.start()]
                 if len(word) == 1 or word in _ABBREVIATIONS:
                     continue  # "г. Курск", "В. Гладков": not the end of a sentence
             ends.append(m.start())
@@ -205,12 +295,12 @@ class TextState:
 
     def _context(self, span: Span, gate: Gate) -> tuple[int, Span] | None:
         """A hit of one of the gate's other terms within its scope of `span`."""
-        touched, regex_terms = self.touched, self.tables.regex_terms
+        touched, unkeyed = self.touched, self.tables.unkeyed_terms
         if len(gate.others) > 8:
             # a long context list: walk the terms found in the text instead (in term order, as written)
-            candidates: Iterable[int] = sorted((touched | regex_terms) & gate.others_set)
+            candidates: Iterable[int] = sorted((touched | unkeyed) & gate.others_set)
         else:
-            candidates = [o for o in gate.others if o in touched or o in regex_terms]
+            candidates = [o for o in gate.others if o in touched or o in unkeyed]
         for other in candidates:
             for o in self.hits(other):
                 if self.within(span, o, gate.scope) and (
