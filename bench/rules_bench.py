@@ -1,5 +1,7 @@
 """Rules benchmarks: matcher throughput vs the naive per-keyword regex loop, compile cost, and the
-precision/recall of the shipped packs on the hand-labelled evaluation set (bench/eval/labels.tsv)."""
+precision/recall of the shipped packs on the hand-labelled evaluation set (bench/eval/labels.tsv).
+
+Throughputs are posts per CPU second, best of three rounds (see `rate`)."""
 
 from __future__ import annotations
 
@@ -67,16 +69,24 @@ def specs_for(terms: Sequence[str]) -> list[RuleSpec]:
     return [RuleSpec(f"r{i}", any_=tuple(terms[i : i + 10])) for i in range(0, len(terms), 10)]
 
 
-def rate(texts: Sequence[str], fn: Callable[[str], object]) -> tuple[float, int]:
-    """Posts per second of `fn` over `texts`, running for RUN_SECONDS or the whole list."""
-    started = time.perf_counter()
+def rate(texts: Sequence[str], fn: Callable[[str], object], rounds: int = 3) -> tuple[float, int]:
+    """Posts per CPU second of `fn`: the first round runs for RUN_SECONDS / rounds (or the whole list), the
+    others over the same posts; the best round counts. CPU time, not wall time, and the best of several
+    rounds, because the machines these figures come from are shared: waiting for a core is not our cost."""
+    started = time.process_time()
     n = 0
     for text in texts:
         fn(text)
         n += 1
-        if n % 100 == 0 and time.perf_counter() - started >= RUN_SECONDS:
+        if n % 100 == 0 and time.process_time() - started >= RUN_SECONDS / rounds:
             break
-    return n / (time.perf_counter() - started), n
+    best = time.process_time() - started
+    for _ in range(rounds - 1):
+        started = time.process_time()
+        for text in texts[:n]:
+            fn(text)
+        best = min(best, time.process_time() - started)
+    return n / best, n
 
 
 def naive(terms: Sequence[str]) -> Callable[[str], object]:
@@ -124,12 +134,21 @@ def run(report: Report) -> None:
         ours[size], n = rate(texts, matcher.match)
         theirs, m = rate(texts, naive(terms[:size]))
         speedup = ours[size] / theirs
-        target, ok = ("≥ 20× naive", speedup >= 20) if size == 1000 else ("", None)
-        report.add(SECTION, f"match, {size:,} terms", f"{ours[size]:,.0f} posts/s ({n:,} posts)")
+        target, ok = {1000: ("≥ 20× naive", speedup >= 20), 10: ("≥ 1× naive", speedup >= 1)}.get(
+            size, ("", None)
+        )
+        rate_target, rate_ok = ("≥ 40,000 posts/s", ours[size] >= 40_000) if size == 1000 else ("", None)
+        report.add(
+            SECTION,
+            f"match, {size:,} terms",
+            f"{ours[size]:,.0f} posts/s ({n:,} posts)",
+            rate_target,
+            rate_ok,
+        )
         report.add(SECTION, f"naive regex loop, {size:,} terms", f"{theirs:,.0f} posts/s ({m:,} posts)")
         report.add(SECTION, f"speed-up at {size:,} terms", f"{speedup:.1f}×", target, ok)
     ratio = ours[10] / ours[1000]
-    report.add(SECTION, "cost 1,000 terms / 10 terms", f"{ratio:.2f}×", "≤ 1.5×", ratio <= 1.5)
+    report.add(SECTION, "cost 1,000 terms / 10 terms", f"{ratio:.2f}×", "≤ 1.3×", ratio <= 1.3)
     from bench.eval.evaluate import evaluate_packs
     from bench.eval.real import shipped_packs
 
