@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ from config.refs import parse_ref
 from config.settings import (
     AdminSettings,
     ChannelSettings,
+    MediaSettings,
     MetricsSettings,
     RouteSettings,
     ScheduleSettings,
@@ -195,6 +197,32 @@ def metrics(data: Any, src: Source) -> MetricsSettings:
     return m
 
 
+OCR_LANGUAGE = re.compile(r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
+
+
+def media(data: Any, src: Source) -> MediaSettings:
+    """[media]: caps in MB (0 turns a kind off), quota in GB (0: none), OCR languages like rus+ukr+eng."""
+    m = cv.build(MediaSettings, data, "media", src)
+    for f in dataclasses.fields(MediaSettings):
+        if f.name.endswith("_mb") or f.name == "quota_gb":
+            value = getattr(m, f.name)
+            if not 0 <= value < math.inf:
+                raise src.error(
+                    "must be 0 or more", f"media.{f.name}", value, expected="a size; 0 turns it off"
+                )
+    _positive(m.requests_per_second, "media.requests_per_second", src)
+    if not OCR_LANGUAGE.match(m.ocr_languages):
+        raise src.error(
+            "is not a list of tesseract languages",
+            "media.ocr_languages",
+            m.ocr_languages,
+            expected='e.g. "rus+ukr+eng"',
+        )
+    if "path" not in data:
+        m = dataclasses.replace(m, path=src.path(str(MediaSettings().path)))
+    return m
+
+
 MAX_KEEP_DAYS = 100 * 366
 
 
@@ -264,6 +292,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "admin": admin,
         "timezone": timezone,
         "metrics": metrics,
+        "media": media,
     }
     valid = sorted(k for k in cv.toml_keys(Settings) if k not in TOP_EXCLUDE)
     kwargs: dict[str, Any] = {}
@@ -273,6 +302,8 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
             problem = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
             raise src.error(problem, key, expected="one of: " + ", ".join(valid))
         kwargs[key] = builders[key](raw, src)
+    if "media" not in kwargs:
+        kwargs["media"] = MediaSettings(path=src.path(str(MediaSettings().path)))
     if "storage" not in kwargs:
         kwargs["storage"] = StorageSettings(path=src.path(str(StorageSettings().path)))
     return Settings(**kwargs)

@@ -80,6 +80,36 @@ class StorageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """The media archive: which files `run` downloads, how big, and where they go."""
+
+    download: bool = True  # false: media are recorded on posts, no file is downloaded
+    path: Path = Path("data/media")
+    # Per-kind caps in MB; 0 turns a kind off. Albums are their photos and videos.
+    photo_mb: float = 20.0
+    video_mb: float = 50.0
+    animation_mb: float = 10.0
+    voice_mb: float = 10.0
+    audio_mb: float = 0.0
+    document_mb: float = 0.0
+    sticker_mb: float = 0.0
+    quota_gb: float = 20.0  # the whole archive; 0: no limit
+    thumbnails: bool = True
+    ocr: bool = False  # read text in images with tesseract (Debian: tesseract-ocr-rus/-ukr/-eng)
+    ocr_languages: str = "rus+ukr+eng"
+    requests_per_second: float = 1.0  # download requests; flood waits on downloads hold back only downloads
+
+    def cap_bytes(self, kind: str) -> int:
+        """The largest file of `kind` kept (0: the kind is off)."""
+        mb = {"video_note": self.video_mb}.get(kind, getattr(self, f"{kind}_mb", self.document_mb))
+        return int(float(mb) * 1024 * 1024)
+
+    @property
+    def quota_bytes(self) -> int:
+        return int(self.quota_gb * 1024**3)
+
+
+@dataclass(frozen=True, slots=True)
 class MetricsSettings:
     """The optional Prometheus endpoint of `run` (port 0: none)."""
 
@@ -129,3 +159,4 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     timezone: str = "UTC"
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)

@@ -61,7 +61,15 @@ def media_json(media: tuple[Media, ...]) -> str | None:
 
 
 def _media_dict(m: Media) -> dict[str, Any]:
-    return {"kind": m.kind, "file_name": m.file_name, "mime_type": m.mime_type, "size": m.size}
+    return {
+        "kind": m.kind,
+        "file_name": m.file_name,
+        "mime_type": m.mime_type,
+        "size": m.size,
+        "message_id": m.message_id,
+        "file_ref": m.file_ref,
+        "local_path": m.local_path,
+    }
 
 
 def media_from(value: str | None) -> tuple[Media, ...]:
@@ -73,6 +81,9 @@ def media_from(value: str | None) -> tuple[Media, ...]:
             file_name=m.get("file_name"),
             mime_type=m.get("mime_type"),
             size=m.get("size"),
+            message_id=m.get("message_id"),
+            file_ref=m.get("file_ref"),
+            local_path=m.get("local_path"),
         )
         for m in json.loads(value)
     )

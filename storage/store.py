@@ -17,6 +17,7 @@ from storage.db import Database
 from storage.dedup_index import DedupRepository
 from storage.digests import DigestRepository
 from storage.matches import MatchRepository
+from storage.media import MediaRepository
 from storage.mutes import MuteRepository
 from storage.overview import OverviewRepository
 from storage.posts import PostRepository
@@ -38,6 +39,7 @@ class Store:
         self.archive = ArchiveQueries(db)
         self.mutes = MuteRepository(db)
         self.dedup = DedupRepository(db)
+        self.media = MediaRepository(db)
         self.reviews = ReviewRepository(db)
         self.digests = DigestRepository(db)
         self.overview = OverviewRepository(db)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
+from bot.domain.media import ChunkWriter
 from bot.domain.models import ChannelRef, Media, Post
 from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
 from bot.domain.refs import RefKind, parse_channel_ref
@@ -105,6 +106,12 @@ class FakeTelegram:
         self._ids = itertools.count(1000)
         self._sent_ids: dict[tuple[str, int], Sent] = {}
         self._by_name: dict[str, FakeChannel] = {}
+        # Files of messages, by (channel tg id, message id), and their previews; bytes per second
+        # a download streams at (0: at once).
+        self.files: dict[tuple[int, int], bytes] = {}
+        self.previews: dict[tuple[int, int], bytes] = {}
+        self.bandwidth = 0.0
+        self.download_chunk = 512 * 1024
 
     # -- the world ------------------------------------------------------------------------------------
 
@@ -188,6 +195,29 @@ class FakeTelegram:
             for i in range(parts)
         ]
         return posts
+
+    async def publish_file(
+        self,
+        channel: str | int,
+        text: str,
+        data: bytes,
+        *,
+        kind: str = "photo",
+        mime_type: str | None = "image/jpeg",
+        file_ref: str | None = None,
+        size: int | None = None,
+        preview: bytes | None = None,
+    ) -> Post:
+        """A post with one attachment whose file (and preview) a download returns; `size` is what
+        Telegram announces (by default the file's real size)."""
+        media = Media(
+            kind=kind, mime_type=mime_type, size=len(data) if size is None else size, file_ref=file_ref
+        )
+        c = self.channel(channel)
+        self.files[(c.tg_id, c.last_id + 1)] = data
+        if preview is not None:
+            self.previews[(c.tg_id, c.last_id + 1)] = preview
+        return await self.publish(channel, text, media=(media,))
 
     def _pushes_to(self, c: FakeChannel) -> bool:
         return self.connected and c.joined and not c.banned
@@ -382,6 +412,26 @@ class FakeTelegram:
         await self._request("latest", str(channel.tg_id))
         visible = self._readable(channel, "latest").visible()
         return visible[-1].message_id if visible else 0
+
+    async def download_media(
+        self, channel: ResolvedChannel, message_id: int, out: ChunkWriter, *, thumbnail: bool = False
+    ) -> None:
+        """Stream a message's file in chunks, at `bandwidth` bytes per second (MediaDownloader)."""
+        await self._request("download", f"{channel.tg_id}/{message_id}")
+        c = self._readable(channel, "download")
+        key = (c.tg_id, message_id)
+        data = (self.previews if thumbnail else self.files).get(key)
+        if message_id in c.deleted or message_id not in c.messages or data is None:
+            if thumbnail:
+                return
+            raise ChannelUnavailable(f"{channel.tg_id}/{message_id}", "the message or its file is gone")
+        for start in range(0, len(data), self.download_chunk):
+            chunk = data[start : start + self.download_chunk]
+            if self.bandwidth:
+                await asyncio.sleep(len(chunk) / self.bandwidth)
+            else:
+                await asyncio.sleep(0)
+            await out.write(chunk)
 
     async def history(self, channel: ResolvedChannel, *, after_id: int, limit: int = 100) -> Sequence[Post]:
         await self._request("history", str(channel.tg_id))

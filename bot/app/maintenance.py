@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.app.runtime import Runtime
 from bot.domain.ports import Clock, SystemClock
+from bot.media.archiver import MediaArchiver
+from bot.watch.watcher import Watcher
 from config.settings import Settings
 from storage.db import Database
 from storage.retention import ChannelPolicy, PruneReport, channel_rows, policies, prune
@@ -32,9 +36,25 @@ async def plan(db: Database, settings: Settings) -> list[ChannelPolicy]:
 
 
 def media_root(settings: Settings) -> Path | None:
-    """Where archived media files live (None while the media archive is not configured)."""
-    root = getattr(settings, "media", None)
-    return getattr(root, "path", None) if root is not None else None
+    """Where archived media files live."""
+    return settings.media.path
+
+
+def build_archiver(
+    runtime: Runtime, gateway: object, watcher: Watcher, clock: Clock, stop: asyncio.Event
+) -> MediaArchiver | None:
+    """The media download queue of `run` (None when [media] download = false)."""
+    if not runtime.settings.media.download:
+        return None
+    downloader = gateway if callable(getattr(gateway, "download_media", None)) else None
+    return MediaArchiver(
+        runtime.store.media,
+        lambda: runtime.current().media,
+        downloader=downloader,  # type: ignore[arg-type]
+        channels=lambda: {tg_id: w.resolved for tg_id, w in watcher.watched.items()},
+        clock=clock,
+        stop=stop,
+    )
 
 
 async def prune_store(

@@ -17,7 +17,7 @@ from bot.alerts.dispatcher import Dispatcher
 from bot.alerts.relevance import register_relevance_job
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
-from bot.app.maintenance import register_prune_job
+from bot.app.maintenance import build_archiver, register_prune_job
 from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
@@ -334,6 +334,8 @@ async def _serve(
         if chat is not None:
             await chat.notify(live.current.admin.chats, html)
 
+    archiver = build_archiver(runtime, gateway, watcher, clock, stop)
+    archiving = asyncio.create_task(archiver.run(), name="media-archive") if archiver is not None else None
     register_heartbeat(scheduler, runtime.store, clock)
     metrics = start_metrics(settings.metrics, Path(runtime.store.db.path), ProcessState(watcher), clock)
     scheduler.start()
@@ -351,6 +353,10 @@ async def _serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await reloading
         scheduler.shutdown(wait=False)
+        if archiving is not None:
+            archiving.cancel()  # a download in progress is discarded; its row stays pending
+            with contextlib.suppress(asyncio.CancelledError):
+                await archiving
         if metrics is not None:
             metrics.close()
         await kicker.wait()

@@ -116,6 +116,9 @@ class Media:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    message_id: int | None = None  # the album part carrying it (None: the post's own message)
+    file_ref: str | None = None  # Telegram's id of the file ("photo:123"): the same in every repost
+    local_path: str | None = None  # an imported export's copy of the file, when it ships one
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,13 +98,15 @@ class TdesktopSource(Source):
 
     def _read(self, reader: CountingReader) -> Iterator[SourceItem]:
         if self.channel is not None:
-            convert = MessageConverter(self.channel, is_channel=self.header.type in CHANNEL_TYPES)
+            convert = MessageConverter(
+                self.channel, is_channel=self.header.type in CHANNEL_TYPES, base=self.path.parent
+            )
             yield from stream_array(reader, "messages.item", "messages", convert)
         else:
-            yield from _read_all_chats(reader)
+            yield from _read_all_chats(reader, self.path.parent)
 
 
-def _read_all_chats(reader: CountingReader) -> Iterator[SourceItem]:
+def _read_all_chats(reader: CountingReader, base: Path | None = None) -> Iterator[SourceItem]:
     """The "export all chats" shape: chats.list[] and left_chats.list[], each with its messages."""
     chat_counts = {section: -1 for section in _ALL_CHAT_SECTIONS}
     section = _ALL_CHAT_SECTIONS[0]
@@ -130,7 +132,7 @@ def _read_all_chats(reader: CountingReader) -> Iterator[SourceItem]:
                         yield BadRecord(position, "the chat has no 'id' before its messages")
                         continue
                     ref = ChannelRef(tg_id=int(header["id"]), title=header.get("name"))
-                    convert = MessageConverter(ref, is_channel=header.get("type") in CHANNEL_TYPES)
+                    convert = MessageConverter(ref, is_channel=header.get("type") in CHANNEL_TYPES, base=base)
                 result = convert_or_reason(convert, message)
                 yield BadRecord(position, result) if isinstance(result, str) else result
     except (ijson.JSONError, UnicodeDecodeError) as exc:
@@ -156,11 +158,12 @@ def _build_object(events: Iterator[tuple[str, str, Any]]) -> Any:
 class MessageConverter:
     """Turns one exported message object into a Post of the export's chat."""
 
-    __slots__ = ("channel", "is_channel")
+    __slots__ = ("base", "channel", "is_channel")
 
-    def __init__(self, channel: ChannelRef, *, is_channel: bool) -> None:
+    def __init__(self, channel: ChannelRef, *, is_channel: bool, base: Path | None = None) -> None:
         self.channel = channel
         self.is_channel = is_channel
+        self.base = base  # the export's folder: its photos/ and files/ are named relative to it
 
     def __call__(self, m: Mapping[str, Any]) -> Post:
         kind = m.get("type")
@@ -177,7 +180,7 @@ class MessageConverter:
             date=_date(m, "date"),
             text=text,
             entities=entities,
-            media=message_media(m),
+            media=message_media(m, self.base),
             forward=_forward(m),
             reply_to=optional_int(m, "reply_to_message_id"),
             edit_date=_date(m, "edited") if "edited" in m or "edited_unixtime" in m else None,
@@ -234,11 +237,24 @@ def _from_parts(parts: list[Any]) -> tuple[str, tuple[TextEntity, ...]]:
     return "".join(chunks), tuple(entities)
 
 
-def message_media(m: Mapping[str, Any]) -> tuple[Media, ...]:
+def shipped_file(value: Any, base: Path | None) -> str | None:
+    """The path of a file the export ships ("photos/photo_1@...jpg"), or None for the placeholder
+    tdesktop writes when files were not exported ("(File not included. ...)")."""
+    if base is None or not isinstance(value, str) or not value or value.startswith("("):
+        return None
+    rel = Path(value)
+    if rel.is_absolute() or ".." in rel.parts:
+        return None  # an export names its files inside its own folder; anything else is ignored
+    return str(base / rel)
+
+
+def message_media(m: Mapping[str, Any], base: Path | None = None) -> tuple[Media, ...]:
     """The attachments of an exported message, by the keys tdesktop writes for each kind."""
     found: list[Media] = []
     if "photo" in m:
-        found.append(Media(kind="photo", size=m.get("photo_file_size")))
+        found.append(
+            Media(kind="photo", size=m.get("photo_file_size"), local_path=shipped_file(m["photo"], base))
+        )
     if "file" in m or "media_type" in m:
         found.append(
             Media(
@@ -246,6 +262,7 @@ def message_media(m: Mapping[str, Any]) -> tuple[Media, ...]:
                 file_name=m.get("file_name"),
                 mime_type=m.get("mime_type"),
                 size=m.get("file_size"),
+                local_path=shipped_file(m.get("file"), base),
             )
         )
     if "poll" in m:

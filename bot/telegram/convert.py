@@ -77,7 +77,13 @@ def _document_media(document: Any) -> Media:
             kind = "video_note" if attribute.round_message else "video"
         elif isinstance(attribute, types.DocumentAttributeAudio):
             kind = "voice" if attribute.voice else "audio"
-    return Media(kind=kind, file_name=file_name, mime_type=document.mime_type, size=document.size)
+    return Media(
+        kind=kind,
+        file_name=file_name,
+        mime_type=document.mime_type,
+        size=document.size,
+        file_ref=f"document:{document.id}",
+    )
 
 
 def _photo_size(photo: Any) -> int | None:
@@ -95,7 +101,9 @@ def convert_media(media: Any) -> tuple[Media, ...]:
     if media is None or isinstance(media, types.MessageMediaEmpty):
         return ()
     if isinstance(media, types.MessageMediaPhoto):
-        return (Media(kind="photo", mime_type="image/jpeg", size=_photo_size(media.photo)),)
+        photo = media.photo
+        ref = f"photo:{photo.id}" if isinstance(photo, types.Photo) else None
+        return (Media(kind="photo", mime_type="image/jpeg", size=_photo_size(photo), file_ref=ref),)
     if isinstance(media, types.MessageMediaDocument):
         return (_document_media(media.document),)
     if isinstance(media, types.MessageMediaPaidMedia):

@@ -13,6 +13,7 @@ from telethon.extensions import html as tl_html
 from telethon.tl import types
 
 from bot.domain.errors import AuthError, ChannelUnavailable, TelegramError
+from bot.domain.media import ChunkWriter
 from bot.domain.models import ChannelRef, Post
 from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
 from bot.domain.refs import RefKind, parse_channel_ref
@@ -167,6 +168,30 @@ class TelethonGateway:
             channel, "history", offset_id=after_id + 1, add_offset=-limit, limit=limit, min_id=after_id
         )
         return sorted((p for p in posts if p.message_id > after_id), key=lambda p: p.message_id)
+
+    async def download_media(
+        self,
+        channel: ResolvedChannel,
+        message_id: int,
+        out: ChunkWriter,
+        *,
+        thumbnail: bool = False,
+    ) -> None:
+        """Stream a message's file (or its largest preview) into `out` (MediaDownloader)."""
+        target = f"{channel.username or channel.tg_id}/{message_id}"
+        self.requests.record("download")
+        with translated("download", target, client=self.client):
+            message = await self.client.get_messages(self._peer(channel), ids=message_id)
+            if message is None or message.media is None:
+                raise ChannelUnavailable(target, "the message or its file is gone")
+            if thumbnail:
+                data = await self.client.download_media(message, file=bytes, thumb=-1)
+                if isinstance(data, bytes):
+                    await out.write(data)
+                return
+            # iter_download streams in chunks (no whole file in memory); the writer caps and hashes.
+            async for chunk in self.client.iter_download(message.media):
+                await out.write(chunk)
 
     async def recent(
         self, channel: ResolvedChannel, *, before_id: int = 0, limit: int = 100

@@ -20,7 +20,11 @@ def merge_album(parts: Sequence[Post]) -> Post:
         first,
         text="\n\n".join(p.text for p in captioned),
         entities=lead.entities,
-        media=tuple(m for p in ordered for m in p.media),
+        media=tuple(
+            m if m.message_id is not None else replace(m, message_id=p.message_id)
+            for p in ordered
+            for m in p.media
+        ),
         edit_date=max(edits) if edits else None,
         reply_to=next((p.reply_to for p in ordered if p.reply_to), None),
         forward=next((p.forward for p in ordered if p.forward), None),

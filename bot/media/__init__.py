@@ -1,0 +1,1 @@
+"""The media archive: content-addressed files of watched channels, downloaded in the background."""
