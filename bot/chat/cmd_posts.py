@@ -7,6 +7,7 @@ from bot.chat.models import Command, Reply, Usage
 from bot.chat.parsing import parse_search, parse_since
 from bot.chat.router import Router
 from bot.domain.lookup import NotAPostReference, find_post
+from bot.domain.media import describe
 from bot.domain.models import StoredPost
 from bot.domain.records import SearchFilter
 
@@ -108,6 +109,10 @@ async def post(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
         for v in versions[:-1]:
             when = ctx.fmt_time(v.edit_date or v.captured_at)
             lines.append(f"<b>v{v.version}</b> · {when}\n<s>{esc(v.text) or '(no text)'}</s>")
+    for record in await ctx.store.media.for_post(stored.id):
+        lines.append(f"📎 {esc(describe(record))}")
+        if record.ocr_text:
+            lines.append(f"<i>OCR text:</i> {esc(record.ocr_text[:300])}")
     matches = await ctx.store.matches.for_post(stored.id)
     if matches:
         lines.append("\n<b>Matched</b>: " + ", ".join(f"{esc(m.rule)} ({m.severity.label})" for m in matches))

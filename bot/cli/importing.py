@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -203,11 +204,39 @@ async def import_sources(
             if alert:
                 delivered = (await rt.dispatcher.run_once()).sent
                 undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks, first_alert)
+        media = await link_export_files(rt)
     if as_json:
+        for row in rows:
+            row["media"] = media
         print_json(rows if len(rows) > 1 else rows[0])
     else:
         print_report(ctx, rows, show_bad)
+        if media["linked"] or media["skipped"] or media["failed"]:
+            ctx.console.print(
+                f"media: {media['linked']} files the export ships archived ({media['bytes_stored']:,} bytes new, "
+                f"{media['deduplicated']} already there), {media['skipped']} skipped, {media['failed']} failed"
+            )
+            for problem in media["problems"][:5]:
+                ctx.warn(f"media: {problem}")
     report_undelivered(ctx, undelivered, delivered=delivered)
+
+
+async def link_export_files(rt: Any) -> dict[str, Any]:
+    """Archive the files an imported export ships (content-addressed, as `run` stores downloads)."""
+    from bot.media.archiver import MediaArchiver
+
+    settings = rt.settings.media
+    if not settings.download:
+        return {"linked": 0, "deduplicated": 0, "skipped": 0, "failed": 0, "bytes_stored": 0, "problems": []}
+    report = await MediaArchiver(rt.store.media, lambda: settings).drain()
+    return {
+        "linked": report.stored,
+        "deduplicated": report.deduplicated,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "bytes_stored": report.bytes_stored,
+        "problems": report.problems,
+    }
 
 
 @cli.command()

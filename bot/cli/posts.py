@@ -12,6 +12,7 @@ from rich.table import Table
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
+from bot.domain.media import describe, media_dict
 from bot.domain.models import StoredPost
 from bot.domain.records import SearchFilter
 from storage.store import Store
@@ -205,6 +206,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         matches = await store.matches.for_post(stored.id)
         superseded = await store.matches.superseded(stored.id)
         alerts = await store.alerts.for_post(stored.id)
+        media = await store.media.for_post(stored.id)
     if as_json:
         data = post_dict(stored)
         data["history"] = [
@@ -231,6 +233,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         data["alerts"] = [
             {"id": a.id, "rule": a.rule, "kind": a.kind.value, "status": a.status.value} for a in alerts
         ]
+        data["media_files"] = [media_dict(record) for record in media]
         print_json(data)
         return
     out = ctx.console
@@ -243,7 +246,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         details.append(f"forwarded from {p.forward.name or p.forward.key}")
     if p.reply_to:
         details.append(f"reply to #{p.reply_to}")
-    if p.media:
+    if p.media and not media:
         details.append("media: " + ", ".join(m.kind for m in p.media))
     if p.views is not None:
         details.append(f"views {p.views}")
@@ -253,6 +256,10 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
         out.print(f"[bold red]deleted at {fmt_time(stored.deleted_at)} UTC (kept as evidence)[/bold red]")
     out.print()
     out.print(escape(p.text) if p.text else "[dim](no text)[/dim]")
+    for record in media:
+        out.print(f"[dim]media:[/dim] {escape(describe(record))}")
+        if record.ocr_text:
+            out.print(f"[dim]  OCR text:[/dim] {escape(shorten(record.ocr_text, 300))}")
     if len(versions) > 1:
         out.print()
         table = Table(title=f"edit history ({len(versions)} versions)", expand=True)

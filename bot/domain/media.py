@@ -110,3 +110,40 @@ class MediaDownloader(Protocol):
     ) -> None:
         """Stream message `message_id`'s file (or, with `thumbnail`, Telegram's preview of it) into `out`."""
         ...
+
+
+def human_size(n: int) -> str:
+    """2048 -> "2 KB", 9437184 -> "9.0 MB"."""
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1048576:.1f} MB"
+
+
+def describe(record: MediaRecord) -> str:
+    """One line for people: "photo 1.2 MB stored at ab/cd/….jpg" / "video skipped: over the cap …"."""
+    size = f" {human_size(record.size)}" if record.size else ""
+    what = f"{record.kind}{size}"
+    if record.state is MediaState.STORED:
+        line = f"{what} stored at {record.path}"
+        if record.thumb_path:
+            line += " (thumbnail)"
+        if record.reason:
+            line += f"; {record.reason}"
+        return line
+    if record.state is MediaState.PENDING:
+        return f"{what} waiting for download"
+    return f"{what} {record.state.value}: {record.reason or 'no reason recorded'}"
+
+
+def media_dict(record: MediaRecord) -> dict[str, object]:
+    """A record for --json output and the web pages."""
+    return {
+        "kind": record.kind,
+        "state": record.state.value,
+        "reason": record.reason,
+        "size": record.size,
+        "sha256": record.sha256,
+        "path": record.path,
+        "thumbnail": record.thumb_path,
+        "mime_type": record.mime_type,
+        "file_name": record.file_name,
+        "ocr_text": record.ocr_text,
+    }

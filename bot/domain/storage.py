@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.media import MediaStore
 from bot.domain.models import (
     Alert,
     AlertStatus,
@@ -509,6 +510,8 @@ class Storage(Protocol):
     def control(self) -> ControlStore: ...
     @property
     def relevance(self) -> RelevanceStore: ...
+    @property
+    def media(self) -> MediaStore: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """One serialised write transaction: committed on exit, rolled back on an exception."""

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.domain.archive import SORTS, PostQuery, QueueFilter
+from bot.domain.media import describe
 from bot.domain.models import Severity, StoredPost
 from bot.web.pages import BadParam, day, is_htmx, one, page_number, render, state, tri
 from bot.web.text import diff_html, marked, post_links, short, spans_marked
@@ -138,6 +139,9 @@ async def post_page(request: Request) -> Response:
             "superseded": superseded,
             "alerts": alerts,
             "copies": await store.archive.copies(stored.id),
+            "media_files": [
+                {"line": describe(m), "ocr": m.ocr_text} for m in await store.media.for_post(stored.id)
+            ],
             "parent": parent,
             "replies": await store.archive.replies(stored.channel.id, stored.post.message_id),
             "short": short,

@@ -263,3 +263,18 @@ async def test_unexpected_failures_answer_without_a_traceback(app: App) -> None:
 async def test_config_edits_without_a_config_file_are_refused(app: App) -> None:
     app.services.control.ctx.editor = None
     assert "without a config file" in await app.chat.say_one("/watch @newsdesk")
+
+
+async def test_post_lists_its_media_with_what_became_of_each_file(app: App) -> None:
+    from bot.domain.media import MediaState
+    from bot.domain.models import Media
+
+    await app.publish(GOV, "Фото и видео", media=(Media("photo", size=2048), Media("video", size=9 * 2**20)))
+    await app.store.media.scan()
+    first, second = await app.store.media.for_post(1)
+    await app.store.media.give_up(second.id, MediaState.SKIPPED, "9.0 MB is over the video cap of 1.0 MB")
+    await app.store.media.set_ocr(first.id, "ЭВАКУАЦИЯ")
+    text = await app.chat.say_one("/post #1")
+    assert "photo 2 KB waiting for download" in text
+    assert "OCR text: ЭВАКУАЦИЯ" in text
+    assert "video 9.0 MB skipped: 9.0 MB is over the video cap of 1.0 MB" in text

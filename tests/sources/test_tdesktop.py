@@ -124,6 +124,16 @@ def test_forward_from_a_user_keeps_only_the_name(tmp_path: Path) -> None:
     assert post.forward == ForwardOrigin(name="Ivan")
 
 
+def test_files_the_export_does_not_ship_or_names_outside_it_are_not_linked(tmp_path: Path) -> None:
+    messages = [
+        message(1, photo="(File not included. Change data exporting settings to download.)"),
+        message(2, file="../../etc/passwd", media_type="video_file"),
+        message(3, file="/etc/passwd", media_type="video_file"),
+    ]
+    posts = list(open_source(export(tmp_path, messages)))
+    assert [m.local_path for p in posts for m in p.media] == [None, None, None]  # type: ignore[union-attr]
+
+
 def test_media_kinds_are_mapped(tmp_path: Path) -> None:
     messages = [
         message(1, photo="photos/p.jpg", photo_file_size=10, width=1, height=1),
@@ -139,12 +149,13 @@ def test_media_kinds_are_mapped(tmp_path: Path) -> None:
         message(9, location_information=None),
     ]
     posts = list(open_source(export(tmp_path, messages)))
+    shipped = {name: str(tmp_path / name) for name in ("photos/p.jpg", "f.mp4", "v.ogg", "s.webp", "doc.pdf")}
     assert [p.media for p in posts] == [  # type: ignore[union-attr]
-        (Media("photo", size=10),),
-        (Media("video", "f.mp4", "video/mp4", 5),),
-        (Media("voice", mime_type="audio/ogg"),),
-        (Media("sticker"),),
-        (Media("document", "doc.pdf", "application/pdf"),),
+        (Media("photo", size=10, local_path=shipped["photos/p.jpg"]),),
+        (Media("video", "f.mp4", "video/mp4", 5, local_path=shipped["f.mp4"]),),
+        (Media("voice", mime_type="audio/ogg", local_path=shipped["v.ogg"]),),
+        (Media("sticker", local_path=shipped["s.webp"]),),
+        (Media("document", "doc.pdf", "application/pdf", local_path=shipped["doc.pdf"]),),
         (Media("poll"),),
         (Media("geo"),),
         (Media("other"),),
