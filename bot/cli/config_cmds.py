@@ -185,11 +185,13 @@ def config_group() -> None:
 def config_check(ctx: CliContext) -> None:
     """Validate the config file (and .env, rule packs, rule terms, writable jsonl targets); exit 2 with
     the first error."""
+    from bot.alerts.sinks import check_routes
     from config.env import unknown_keys
     from config.loader import load, read_text
     from config.targets import check_route_targets
 
     s = load(ctx.config_path, ctx.environ)
+    check_routes(s)  # each route names a registered sink, with the target it needs
     for warning in unknown_keys(ctx.config_path, ctx.environ):
         ctx.warn(warning)
     check_route_targets(s, read_text(ctx.config_path))

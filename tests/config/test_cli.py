@@ -123,6 +123,22 @@ def test_config_check_reports_ok_and_errors(cfg: Path, capsys: pytest.CaptureFix
     assert f"{cfg}:2: key 'schedule.poll_minutes'" in err
 
 
+@pytest.mark.parametrize("command", [("config", "check"), ("replay", "--speed", "0", "{posts}")])
+def test_a_route_naming_no_known_sink_is_one_line_naming_its_key(
+    cfg: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[[routes]]\nname = "desk"\nsink = "telegramm"\n', encoding="utf-8")
+    posts = cfg.parent / "posts.jsonl"
+    posts.write_text(
+        '{"channel": "@alpha", "id": 1, "date": "2024-08-07T06:30:00Z", "text": "x"}\n', encoding="utf-8"
+    )
+    code, _, err = run(capsys, "--config", str(cfg), *(c.format(posts=posts) for c in command))
+    assert code == 2
+    assert f"{cfg}:3: key 'routes[0].sink': is not allowed" in err
+    assert "did you mean 'telegram'?" in err
+
+
 def test_config_show_hides_secrets(
     cfg: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
