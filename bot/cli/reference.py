@@ -23,8 +23,8 @@ def _usage(command: click.Command, path: list[str], ctx: click.Context) -> str:
 def _options(command: click.Command, ctx: click.Context) -> list[str]:
     rows = []
     for param in command.get_params(ctx):
-        if not isinstance(param, click.Option) or param.name == "help":
-            continue
+        if not isinstance(param, click.Option) or param is command.get_help_option(ctx):
+            continue  # every command has -h/--help
         record = param.get_help_record(ctx)
         if record is None:
             continue
@@ -53,7 +53,8 @@ def _section(command: click.Command, path: list[str], parent: click.Context | No
 
 def render(root: click.Group) -> str:
     """The whole reference as Markdown."""
-    ctx = click.Context(root, info_name="telewatch", terminal_width=80, max_content_width=80)
+    settings = {**root.context_settings, "terminal_width": 80, "max_content_width": 80}
+    ctx = click.Context(root, info_name="telewatch", **settings)
     lines = [HEADER, "```", root.get_help(ctx), "```", ""]
     for name in root.list_commands(ctx):
         command = root.get_command(ctx, name)

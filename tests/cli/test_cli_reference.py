@@ -11,7 +11,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def test_the_cli_reference_is_up_to_date() -> None:
-    assert DOC.read_text(encoding="utf-8") == render(cli), "docs/cli.md is stale: run `make docs`"
+    import difflib
+
+    diff = "".join(
+        difflib.unified_diff(DOC.read_text(encoding="utf-8").splitlines(True), render(cli).splitlines(True))
+    )
+    assert not diff, "docs/cli.md is stale: run `make docs`\n" + diff
 
 
 def test_the_reference_names_every_command_and_option() -> None:
