@@ -54,7 +54,13 @@ def build_archiver(
         channels=lambda: {tg_id: w.resolved for tg_id, w in watcher.watched.items()},
         clock=clock,
         stop=stop,
+        on_ocr=lambda post_id, text: _ocr_matched(runtime, post_id, text),
     )
+
+
+async def _ocr_matched(runtime: Runtime, post_id: int, text: str) -> None:
+    """OCR text of an archived image goes through the rules like a post's text (alerts included)."""
+    await runtime.pipeline.ocr_text(post_id, text)
 
 
 async def prune_store(

@@ -204,7 +204,7 @@ async def import_sources(
             if alert:
                 delivered = (await rt.dispatcher.run_once()).sent
                 undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks, first_alert)
-        media = await link_export_files(rt)
+        media = await link_export_files(rt, alert=alert)
     if as_json:
         for row in rows:
             row["media"] = media
@@ -221,14 +221,19 @@ async def import_sources(
     report_undelivered(ctx, undelivered, delivered=delivered)
 
 
-async def link_export_files(rt: Any) -> dict[str, Any]:
+async def link_export_files(rt: Any, *, alert: bool = False) -> dict[str, Any]:
     """Archive the files an imported export ships (content-addressed, as `run` stores downloads)."""
     from bot.media.archiver import MediaArchiver
 
     settings = rt.settings.media
     if not settings.download:
         return {"linked": 0, "deduplicated": 0, "skipped": 0, "failed": 0, "bytes_stored": 0, "problems": []}
-    report = await MediaArchiver(rt.store.media, lambda: settings).drain()
+    archiver = MediaArchiver(
+        rt.store.media,
+        lambda: settings,
+        on_ocr=lambda post_id, text: rt.pipeline.ocr_text(post_id, text, alert=alert),
+    )
+    report = await archiver.drain()
     return {
         "linked": report.stored,
         "deduplicated": report.deduplicated,

@@ -144,10 +144,43 @@ async def search(
     async with await Store.open(ctx.db_path, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)
+        in_images = await _ocr_hits(store, query, where, {p.id for p in found}, limit - len(found))
     if as_json:
-        print_json([post_dict(p) for p in found])
+        print_json(
+            [post_dict(p) | {"matched_in": "text"} for p in found]
+            + [post_dict(p) | {"matched_in": "ocr"} for p in in_images]
+        )
     else:
         posts_table(ctx, found, f"search: {query}")
+        if in_images:
+            posts_table(ctx, in_images, f"in text read from images (OCR): {query}")
+
+
+async def _ocr_hits(
+    store: Store, query: str, where: SearchFilter, seen: set[int], room: int
+) -> list[StoredPost]:
+    """Posts whose images' OCR text holds every word of the query (FTS syntax aside)."""
+    words = [w.strip('"*()').lower() for w in query.split() if w not in ("OR", "NOT", "AND")]
+    words = [w for w in words if w]
+    if room <= 0 or not words:
+        return []
+    out = []
+    for post_id in await store.media.ocr_search(words, limit=room * 4):
+        if post_id in seen:
+            continue
+        stored = await store.posts.get(post_id)
+        if stored is None:
+            continue
+        if where.channel_ids and stored.channel.id not in where.channel_ids:
+            continue
+        if (where.since and stored.post.date < where.since) or (
+            where.until and stored.post.date >= where.until
+        ):
+            continue
+        out.append(stored)
+        if len(out) >= room:
+            break
+    return out
 
 
 @posts.command()

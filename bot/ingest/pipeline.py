@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.alerts.gate import AlertGate, Candidate
@@ -57,6 +57,9 @@ class IngestResult:
         self.alerts += other.alerts
         self.superseded += other.superseded
         self.alerted_posts.extend(other.alerted_posts)
+
+
+OCR_MARK = "[OCR] "  # marks words matched in text read from an image, not in the post's text
 
 
 class Pipeline:
@@ -149,6 +152,44 @@ class Pipeline:
                     alerts.extend(self._alerts(outcome, fresh, AlertKind.LATE))
             if alerts:
                 result.alerts += await self._enqueue(tx, alerts, now)
+        return result
+
+    async def ocr_text(self, post_id: int, text: str, *, alert: bool = True) -> IngestResult:
+        """Text read in one of a stored post's images: rules it matches that the post's own text did
+        not are recorded (their words marked "[OCR]", with no span in the post's text) and alerted."""
+        result = IngestResult()
+        stored = await self.store.posts.get(post_id)
+        if stored is None or not text.strip():
+            return result
+        handle, tags = _scope(stored.channel)
+        try:
+            found = self.matcher.match(text, channel=handle, tags=tags)
+        except Exception:  # a matcher bug must never stop the archive
+            log.exception("matching OCR text of post %d failed", post_id)
+            return result
+        ticket = self.order.ticket()
+        async with self.order.turn(ticket), self.store.transaction() as tx:
+            known = {m.rule for m in await self.store.matches.for_post(post_id)}
+            fresh = [
+                replace(
+                    m, hits=tuple(replace(h, text=f"{OCR_MARK}{h.text}", start=-1, end=-1) for h in m.hits)
+                )
+                for m in found
+                if m.rule not in known
+            ]
+            if not fresh:
+                return result
+            now = self.clock.now()
+            await self.store.matches.insert_new(tx, [(post_id, m) for m in fresh], now)
+            result.matches = len(fresh)
+            if alert:
+                outcome = SaveOutcome(
+                    stored.id, stored.channel, stored.post, SaveStatus.UNCHANGED, stored.version_count
+                )
+                candidates = self._alerts(outcome, fresh, AlertKind.NEW)
+                if candidates:
+                    result.alerts = await self._enqueue(tx, candidates, now)
+                    result.alerted_posts.append(post_id)
         return result
 
     async def delete(

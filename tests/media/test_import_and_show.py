@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.media.test_archiver import jpeg
+from tests.media.rig import jpeg
 
 
 def export_with_files(folder: Path) -> Path:

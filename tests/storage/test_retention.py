@@ -210,3 +210,29 @@ def test_cli_prune_dry_run_then_prune_and_bad_settings(
     config.write_text('[storage]\nkeep_days_by_label = "x"\n', encoding="utf-8")
     assert main(["db", "prune"]) == 2
     assert "storage.keep_days_by_label" in capsys.readouterr().err
+
+
+async def test_pruning_removes_media_files_no_kept_post_shares(tmp_path: Path) -> None:
+    db = tmp_path / "tw.db"
+    root = tmp_path / "media"
+    async with await Store.open(db) as store:
+        async with store.db.transaction() as tx:
+            await store.posts.save(tx, posts_of(GOV, [400, 400, 10]), NOW)
+        for post_id, sha in ((1, "aa" * 32), (2, "bb" * 32), (3, "bb" * 32)):  # post 3 (kept) shares bb
+            rel = f"{sha[:2]}/{sha[2:4]}/{sha}.jpg"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(b"x" * 100)
+            await store.db.execute(
+                "INSERT INTO media (post_id, idx, kind, message_id, state, sha256, path, size, updated_at) "
+                "VALUES (?, 0, 'photo', ?, 'stored', ?, ?, 100, '2024')",
+                (post_id, post_id, sha, rel),
+            )
+        cfg = settings(f'[storage]\nkeep_days = 30\n[media]\npath = "{root}"\n', tmp_path)
+        dry, _ = await prune_store(store, cfg, clock=FixedClock(), dry_run=True)  # type: ignore[arg-type]
+        report, _ = await prune_store(store, cfg, clock=FixedClock())  # type: ignore[arg-type]
+        rows = await store.db.fetchall("SELECT post_id FROM media ORDER BY post_id")
+    assert (dry.media_files, dry.media_bytes) == (1, 100)
+    assert (report.posts, report.media_files, report.media_bytes) == (2, 1, 100)
+    assert [r[0] for r in rows] == [3]
+    assert not (root / "aa" / "aa" / f"{'aa' * 32}.jpg").exists()
+    assert (root / "bb" / "bb" / f"{'bb' * 32}.jpg").exists()
