@@ -129,9 +129,12 @@ def run(report: Report) -> None:
     report.add(SECTION, "compile 1,000 terms", f"{seconds:.2f} s", f"{keys:,} word forms in the automaton")
     report.add(SECTION, "memory of 1,000 compiled terms", f"{traced:.1f} MiB traced, {rss:.1f} MiB RSS")
     ours: dict[int, float] = {}
+    # every size runs over the same posts: those the largest gets through in its time
+    largest: CompiledRules = compile_rules(specs_for(terms[: max(sizes)]))
+    ours[max(sizes)], n = rate(texts, largest.match)
     for size in sizes:
-        matcher: CompiledRules = compile_rules(specs_for(terms[:size]))
-        ours[size], n = rate(texts, matcher.match)
+        if size != max(sizes):
+            ours[size], _ = rate(texts[:n], compile_rules(specs_for(terms[:size])).match)
         theirs, m = rate(texts, naive(terms[:size]))
         speedup = ours[size] / theirs
         target, ok = {1000: ("≥ 20× naive", speedup >= 20), 10: ("≥ 1× naive", speedup >= 1)}.get(
