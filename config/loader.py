@@ -17,9 +17,9 @@ from bot.domain.errors import ConfigError, RuleError
 from bot.domain.models import RuleSpec
 from config import schema
 from config.convert import Source, find_secrets
-from config.env import API_HASH, API_ID, BOT_TOKEN, telegram_env
+from config.env import API_HASH, API_ID, BOT_TOKEN, lookup, telegram_env
 from config.positions import KeyLines
-from config.settings import Settings
+from config.settings import RouteSettings, Settings
 
 _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ERROR_PLACE = re.compile(r"^[^:]*(?::\d+)?: (?:key '[^']*': )?")
@@ -66,7 +66,33 @@ def load_text(text: str, path: Path, environ: Mapping[str, str], *, base_dir: Pa
         api_hash=env.api_hash,
         bot_token=env.bot_token,
     )
-    return dataclasses.replace(settings, path=path, rules=rules, telegram=telegram)
+    routes = resolve_route_targets(settings.routes, path, environ, src)
+    return dataclasses.replace(settings, path=path, rules=rules, telegram=telegram, routes=routes)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def resolve_route_targets(
+    routes: Sequence[RouteSettings], path: Path, environ: Mapping[str, str], src: Source
+) -> tuple[RouteSettings, ...]:
+    """Each route's target with ${NAME} read from the environment or .env (secret URLs stay out of git)."""
+    out: list[RouteSettings] = []
+    for i, route in enumerate(routes):
+        target = route.target or ""
+        names = _ENV_REF.findall(target)
+        values = {n: lookup(n, path, environ) for n in names}
+        missing = [n for n, v in values.items() if v is None]
+        if missing:
+            raise src.error(
+                f"names ${{{missing[0]}}}, which is set neither in the environment nor in .env",
+                f"routes[{i}].target",
+                hint=f"put {missing[0]}=... in .env beside the config file, or export it",
+            )
+        found = {n: v.value for n, v in values.items() if v is not None}
+        resolved = _ENV_REF.sub(lambda m, found=found: found[m.group(1)], target) if target else None  # type: ignore[misc]
+        out.append(dataclasses.replace(route, resolved_target=resolved))
+    return tuple(out)
 
 
 def parse_toml(text: str, path: Path | str) -> dict[str, Any]:

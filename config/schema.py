@@ -36,6 +36,7 @@ MAX_RECHECK_HOURS = 24 * 365  # a year: older posts are rarely edited, and the w
 # Settings keys read from the file; `path` is where the file is, never a key in it.
 TOP_EXCLUDE = frozenset({"path"})
 TELEGRAM_EXCLUDE = frozenset({"api_hash", "bot_token"})  # only from the environment
+ROUTE_EXCLUDE = frozenset({"resolved_target"})  # filled in by the loader from ${NAME} references
 
 
 def telegram(data: Any, src: Source) -> TelegramSettings:
@@ -147,7 +148,7 @@ def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:
     special = {"min_severity": cv.severity, "quiet_hours": cv.quiet_hours}
     for i, raw in enumerate(items):
         key = f"routes[{i}]"
-        route = cv.build(RouteSettings, raw, key, src, special=special)
+        route = cv.build(RouteSettings, raw, key, src, special=special, exclude=ROUTE_EXCLUDE)
         if route.name in seen:
             raise src.error(
                 f"is a duplicate route name (also routes[{seen[route.name]}])", f"{key}.name", route.name

@@ -59,8 +59,8 @@ class RouteSettings:
     """Where alerts go: a sink, a target, and which alerts qualify."""
 
     name: str
-    sink: str  # "console" | "jsonl" | "telegram"
-    target: str | None = None  # chat for telegram, file path for jsonl
+    sink: str  # a registered sink kind: "console" | "jsonl" | "telegram" | "apprise"
+    target: str | None = None  # chat for telegram, file path for jsonl, URL for apprise (may say ${NAME})
     rules: tuple[str, ...] = ()  # empty = every rule
     labels: tuple[str, ...] = ()  # empty = every channel label
     min_severity: Severity = Severity.INFO
@@ -68,6 +68,9 @@ class RouteSettings:
     quiet_hours: tuple[time, time] | None = None
     forward_original: bool = False
     min_score: float = DEFAULT_MIN_SCORE
+    # `target` with each ${NAME} replaced from the environment or .env (set by the loader, never from TOML;
+    # the outbox and listings keep `target` as written, so a secret URL is never stored).
+    resolved_target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

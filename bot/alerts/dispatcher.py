@@ -67,6 +67,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._unreachable_reason = "the chat is not reachable"
         self._marks = _SentMarks(store)
+        self._postponed: tuple[float, str] | None = None  # (delay, error) of a patient sink that is down
 
     async def run_once(self) -> DispatchResult:
         """Deliver every alert that is due now. Safe to call concurrently (calls are serialised)."""
@@ -160,9 +161,19 @@ class Dispatcher:
         else:
             for i, (group, outgoing) in enumerate(rendered):
                 if not await self._send(sink, target, outgoing, group, result):
-                    # the chat is not reachable: the rest for it wait too, without a request each
+                    # the chat is not reachable, or the destination is down: the rest for it wait too,
+                    # without a request each (a hung webhook would otherwise hold up every other sink)
                     rest = [a for later, _ in rendered[i + 1 :] for a in later]
-                    await self._wait_for_target(rest, target, self._unreachable_reason, result)
+                    postponed, self._postponed = self._postponed, None
+                    if postponed is not None and rest:
+                        delay, error = postponed
+                        next_try = self.clock.now() + timedelta(seconds=delay)
+                        await self.store.alerts.mark_retry(
+                            [a.id for a in rest], next_try, f"not tried: {error}", count=False
+                        )
+                        result.retried += len(rest)
+                    elif postponed is None:
+                        await self._wait_for_target(rest, target, self._unreachable_reason, result)
                     return
 
     async def _send(
@@ -196,7 +207,12 @@ class Dispatcher:
             await self._wait_for_target(alerts, target, self._unreachable_reason, result)
             return False
         except DeliveryFailed as e:
-            await self._retry_or_fail(alerts, str(e), e.permanent, result)
+            delay = await self._retry_or_fail(
+                alerts, str(e), e.permanent, result, patient=sink.capabilities.patient
+            )
+            if delay is not None and sink.capabilities.patient:
+                self._postponed = (delay, str(e))  # the destination is down: the rest of the group waits
+                return False
             return True
         except Exception as e:  # a sink bug must not take the dispatcher down
             log.exception("%s: delivery failed", sink.name)
@@ -258,18 +274,37 @@ class Dispatcher:
         result.messages += len(rendered)
 
     async def _retry_or_fail(
-        self, alerts: list[Alert], error: str, permanent: bool, result: DispatchResult
-    ) -> None:
+        self,
+        alerts: list[Alert],
+        error: str,
+        permanent: bool,
+        result: DispatchResult,
+        *,
+        patient: bool = False,
+    ) -> float | None:
+        """Schedule the next try with exponential backoff; returns its delay, or None when given up.
+
+        A `patient` sink's alerts are never given up for a transient failure: once the attempts are
+        spent they wait for the destination, tried again every `unreachable_retry` seconds."""
         attempts = max(a.attempts for a in alerts) + 1
         ids = [a.id for a in alerts]
+        if patient and not permanent and attempts >= self.policy.max_attempts:
+            minutes = self.policy.unreachable_retry / 60
+            reason = f"{error}: kept pending, tried again every {minutes:g} min"
+            log.warning("%d alert(s) wait for their destination: %s", len(ids), reason)
+            next_try = self.clock.now() + timedelta(seconds=self.policy.unreachable_retry)
+            await self.store.alerts.mark_retry(ids, next_try, reason)
+            result.waiting += len(ids)
+            return self.policy.unreachable_retry
         if permanent or attempts >= self.policy.max_attempts:
             log.error("giving up on %d alert(s) after %d attempt(s): %s", len(ids), attempts, error)
             await self.store.alerts.mark_failed(ids, error)
             result.failed += len(ids)
-            return
-        delay = backoff_delay(attempts, base=self.policy.base_backoff, cap=self.policy.max_backoff)
+            return None
+        delay = float(backoff_delay(attempts, base=self.policy.base_backoff, cap=self.policy.max_backoff))
         await self.store.alerts.mark_retry(ids, self.clock.now() + timedelta(seconds=delay), error)
         result.retried += len(ids)
+        return delay
 
     async def _pace(self, sink: AlertSink, target: str | None) -> None:
         interval = sink.capabilities.min_interval

@@ -183,8 +183,8 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: CliContext) -> None:
-    """Validate the config file (and .env, rule packs, rule terms, writable jsonl targets); exit 2 with
-    the first error."""
+    """Validate the config file (and .env, rule packs, rule terms, sinks, writable jsonl targets, apprise
+    URLs); exit 2 with the first error."""
     from bot.alerts.sinks import check_routes
     from config.env import unknown_keys
     from config.loader import load, read_text
@@ -194,6 +194,11 @@ def config_check(ctx: CliContext) -> None:
     check_routes(s)  # each route names a registered sink, with the target it needs
     for warning in unknown_keys(ctx.config_path, ctx.environ):
         ctx.warn(warning)
+    from bot.alerts.sinks.apprise import probe, target_url
+
+    for route in s.routes:
+        if route.sink == "apprise" and (problem := probe(target_url(route))) is not None:
+            ctx.warn(f"route '{route.name}': {problem}; its alerts wait in the outbox until it answers")
     check_route_targets(s, read_text(ctx.config_path))
     enabled = sum(1 for c in s.channels if c.enabled)
     tg = s.telegram

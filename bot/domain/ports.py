@@ -65,6 +65,10 @@ class SinkCapabilities:
     edit: bool = False  # has edit(alert, message_id): re-renders a message it sent earlier
     coalesces: bool = False  # many alerts due for one target at once go out as one message
     min_interval: float = 0.0  # seconds between two messages to one target (chat flood limits)
+    # Transient failures never use up an alert: once the backoff's attempts are spent, its alerts wait for
+    # the destination (tried again every few minutes) instead of failing. For destinations that go down
+    # and come back (webhooks, chat services): a failed alert would be a lost one.
+    patient: bool = False
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ Adding a sink: write bot/alerts/sinks/<name>.py with a class implementing bot.do
 
 from __future__ import annotations
 
-from bot.alerts.sinks import console, jsonl, telegram
+from bot.alerts.sinks import apprise, console, jsonl, telegram
 from bot.alerts.sinks.console import ConsoleSink
 from bot.alerts.sinks.jsonl import JsonlSink
 from bot.alerts.sinks.registry import (
@@ -24,6 +24,7 @@ from bot.alerts.sinks.telegram import TelegramSink
 register(console.KIND)
 register(jsonl.KIND)
 register(telegram.KIND)
+register(apprise.KIND)
 
 __all__ = [
     "KINDS",

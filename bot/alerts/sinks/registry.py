@@ -42,6 +42,8 @@ class SinkKind:
     build: SinkFactory
     target: str | None = None  # what `target` must be (None: not needed), for the error message
     per_target: bool = False  # one sink per target (files) rather than one for every target (chats)
+    # Why a route's target cannot work (a malformed URL), or None; checked at load and `config check`.
+    validate: Callable[[RouteSettings], str | None] | None = None
 
     def key(self, route: RouteSettings) -> str:
         """How this route's sink is named in the outbox and the sinks mapping."""
@@ -86,6 +88,11 @@ def check_routes(settings: Settings) -> None:
         if kind.target is not None and not (route.target or "").strip():
             raise _route_error(
                 settings, f"routes[{i}].target", f"a {route.sink} route needs a target", None, kind.target
+            )
+        problem = kind.validate(route) if kind.validate is not None else None
+        if problem is not None:
+            raise _route_error(
+                settings, f"routes[{i}].target", f"route '{route.name}': {problem}", None, kind.target or ""
             )
 
 
