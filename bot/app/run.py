@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,7 +21,7 @@ from bot.app.maintenance import build_archiver, register_prune_job
 from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
-from bot.chat.jobs import build_chat_services, register_chat_jobs
+from bot.chat.jobs import ChatServices, build_chat_services, register_chat_jobs
 from bot.domain.errors import Disconnected
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
@@ -272,99 +272,148 @@ async def _serve(
     reload_seconds: float,
 ) -> list[UndeliveredLine]:
     """Watch, dispatch, serve the chat and reload the config until `stop`; then close in order."""
-    settings = runtime.settings
-    kicker = DispatchKicker(runtime.dispatcher)
-    watcher = Watcher(gateway, runtime.pipeline, settings, clock=clock, on_alerts=kicker)
-    scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
-    live = LiveSettings(runtime, watcher, scheduler)
-    reloader = (
-        ConfigWatcher(
-            config_path,
-            environ or {},
-            live.apply,
-            current=settings,
-            interval=reload_seconds,
-            validate=check_routes,
+    live_run = LiveRun(runtime, gateway, stop, clock, scheduler or AsyncIOScheduler(timezone="UTC"))
+    live_run.watch_config(config_path, environ, reload_seconds)
+    live_run.serve_chat(chat, config_path, environ)
+    return await live_run.run()
+
+
+class LiveRun:
+    """The parts only `telewatch run` has, around the runtime: watcher, dispatcher kicks, scheduler jobs,
+    chat control, config reload, media archive and metrics; started together, closed in order."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        gateway: TelegramGateway,
+        stop: asyncio.Event,
+        clock: Clock,
+        scheduler: AsyncIOScheduler,
+    ) -> None:
+        self.runtime = runtime
+        self.gateway = gateway
+        self.stop = stop
+        self.clock = clock
+        self.scheduler = scheduler
+        self.kicker = DispatchKicker(runtime.dispatcher)
+        self.watcher = Watcher(
+            gateway, runtime.pipeline, runtime.settings, clock=clock, on_alerts=self.kicker
         )
-        if config_path is not None
-        else None
-    )
+        self.live = LiveSettings(runtime, self.watcher, scheduler)
+        self.reloader: ConfigWatcher | None = None
+        self.chat: ChatAdapter | None = None
+        self.services: ChatServices | None = None
+        self._jobs_added = False
+        self._tasks: list[asyncio.Task[None]] = []  # cancelled at shutdown, newest first
 
-    async def reload_now(_edited: Settings) -> None:
-        # A chat edit wrote the file: reload through the file watcher, so the edit applies once.
-        if reloader is not None:
-            await reloader.check()
+    def watch_config(self, path: Path | None, environ: Mapping[str, str] | None, interval: float) -> None:
+        """Apply edits of the config file (by hand or by chat command) while running."""
+        if path is not None:
+            self.reloader = ConfigWatcher(
+                path,
+                environ or {},
+                self.live.apply,
+                current=self.runtime.settings,
+                interval=interval,
+                validate=check_routes,
+            )
 
-    first_alert = await runtime.store.alerts.max_id()
-    services = build_chat_services(
-        runtime.store,
-        runtime.current,
-        runtime.sinks,
-        config_path=config_path,
-        clock=clock,
-        environ=environ,
-        on_config_change=reload_now,
-        repo=runtime.control,
-        gate=runtime.gate,
-        copies=runtime.copies,
-        relevance=runtime.relevance,
-    )
-    if chat is not None:
-        chat.attach(services.control)
+    async def reload_now(self, _edited: Settings) -> None:
+        """A chat edit wrote the file: reload through the config watcher, so the edit applies once."""
+        if self.reloader is not None:
+            await self.reloader.check()
+
+    def serve_chat(
+        self, chat: ChatAdapter | None, path: Path | None, environ: Mapping[str, str] | None
+    ) -> None:
+        """Build chat control on the runtime's services and attach the chat adapter, if any."""
+        runtime = self.runtime
+        self.services = build_chat_services(
+            runtime.store,
+            runtime.current,
+            runtime.sinks,
+            config_path=path,
+            clock=self.clock,
+            environ=environ,
+            on_config_change=self.reload_now,
+            repo=runtime.control,
+            gate=runtime.gate,
+            copies=runtime.copies,
+            relevance=runtime.relevance,
+        )
+        self.chat = chat
+        if chat is None:
+            return
+        chat.attach(self.services.control)
         if isinstance(chat, SeenChat):  # a chat that writes to the bot is reachable: retry what waits for it
+            chat.on_chat_seen(self._chat_seen)
 
-            async def chat_seen(names: Sequence[str]) -> None:
-                if await runtime.dispatcher.wake(*names):
-                    kicker()
+    async def _chat_seen(self, names: Sequence[str]) -> None:
+        if await self.runtime.dispatcher.wake(*names):
+            self.kicker()
 
-            chat.on_chat_seen(chat_seen)
-    jobs_added = False
+    async def notify_admins(self, html: str) -> None:
+        if self.chat is not None:
+            await self.chat.notify(self.live.current.admin.chats, html)
 
-    def on_live() -> None:
-        nonlocal jobs_added
-        if not jobs_added:
-            register_jobs(scheduler, watcher)
-            register_chat_jobs(scheduler, services, clock, notify=notify_admins)
-            register_prune_job(scheduler, runtime.store, lambda: live.current, clock)
-            register_relevance_job(scheduler, runtime.relevance, lambda: live.current)
-            jobs_added = True
-        kicker()  # deliver alerts left pending by an earlier run or the catch-up
+    def on_live(self) -> None:
+        """Connected and caught up: add the scheduler jobs (once) and deliver what is pending."""
+        if not self._jobs_added:
+            current = lambda: self.live.current  # noqa: E731 - read at each run of a job
+            register_jobs(self.scheduler, self.watcher)
+            if self.services is not None:
+                register_chat_jobs(self.scheduler, self.services, self.clock, notify=self.notify_admins)
+            register_prune_job(self.scheduler, self.runtime.store, current, self.clock)
+            register_relevance_job(self.scheduler, self.runtime.relevance, current)
+            self._jobs_added = True
+        self.kicker()  # deliver alerts left pending by an earlier run or the catch-up
 
-    async def notify_admins(html: str) -> None:
-        if chat is not None:
-            await chat.notify(live.current.admin.chats, html)
+    def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
 
-    archiver = build_archiver(runtime, gateway, watcher, clock, stop)
-    archiving = asyncio.create_task(archiver.run(), name="media-archive") if archiver is not None else None
-    register_heartbeat(scheduler, runtime.store, clock)
-    metrics = start_metrics(settings.metrics, Path(runtime.store.db.path), ProcessState(watcher), clock)
-    scheduler.start()
-    await heartbeat_job(runtime.store, clock)
-    dispatching = asyncio.create_task(
-        runtime.dispatcher.run_forever(stop, interval=settings.schedule.outbox_seconds)
-    )
-    reloading = asyncio.create_task(reloader.run(), name="config-watch") if reloader is not None else None
-    try:
-        await keep_watching(watcher, stop, on_live=on_live)
-    finally:
-        stop.set()
-        if reloading is not None:
-            reloading.cancel()
+    async def run(self) -> list[UndeliveredLine]:
+        """Start everything, watch until `stop`, then close in order; returns what is left undelivered."""
+        runtime, settings = self.runtime, self.runtime.settings
+        first_alert = await runtime.store.alerts.max_id()
+        archiver = build_archiver(runtime, self.gateway, self.watcher, self.clock, self.stop)
+        if archiver is not None:
+            self._start(archiver.run(), "media-archive")  # a download cut short stays pending
+        register_heartbeat(self.scheduler, runtime.store, self.clock)
+        metrics = start_metrics(
+            settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
+        )
+        self.scheduler.start()
+        await heartbeat_job(runtime.store, self.clock)
+        dispatching = asyncio.create_task(
+            runtime.dispatcher.run_forever(self.stop, interval=settings.schedule.outbox_seconds)
+        )
+        if self.reloader is not None:
+            self._start(self.reloader.run(), "config-watch")
+        try:
+            await keep_watching(self.watcher, self.stop, on_live=self.on_live)
+        finally:
+            self.stop.set()
+            await self._cancel_tasks()
+            self.scheduler.shutdown(wait=False)
+            if metrics is not None:
+                metrics.close()
+            await self.kicker.wait()
+            await dispatching
+            summary = await self._close(first_alert)
+        return summary
+
+    async def _cancel_tasks(self) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reloading
-        scheduler.shutdown(wait=False)
-        if archiving is not None:
-            archiving.cancel()  # a download in progress is discarded; its row stays pending
-            with contextlib.suppress(asyncio.CancelledError):
-                await archiving
-        if metrics is not None:
-            metrics.close()
-        await kicker.wait()
-        await dispatching
-        await watcher.flush_marks()
+                await task
+
+    async def _close(self, first_alert: int) -> list[UndeliveredLine]:
+        await self.watcher.flush_marks()
+        runtime = self.runtime
         summary = await undelivered_lines(runtime.store, runtime.sinks, first_alert, all_pending=True)
         for line in summary:
             (log.error if line.error else log.warning)("at shutdown: %s", line.text)
         with contextlib.suppress(Exception):
-            await gateway.disconnect()
-    return summary
+            await self.gateway.disconnect()
+        return summary

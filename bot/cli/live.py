@@ -72,17 +72,23 @@ async def check(ctx: CliContext, as_json: bool) -> None:
     Every route target is checked too: telegram chats (can the sender write there now?) and jsonl
     files (writable?).
     """
-    from bot.alerts.routing import Router
-    from bot.alerts.targets import check_route_targets
-    from bot.ingest.pipeline import Pipeline
-    from bot.telegram.client import build_client, whoami
-    from bot.telegram.gateway import TelethonGateway
-    from bot.watch.watcher import Watcher
-
     settings = ctx.settings
     _require(settings)
+    report = await _check_report(ctx, settings)
+    if as_json:
+        print_json(report)
+    else:
+        _print_check(ctx, report)
+
+
+async def _check_report(ctx: CliContext, settings: Settings) -> dict[str, Any]:
+    from bot.alerts.targets import check_route_targets
+    from bot.app.checkup import channel_states
+    from bot.telegram.client import build_client, whoami
+    from bot.telegram.gateway import TelethonGateway
+
     client = build_client(settings.telegram)
-    report: dict[str, Any] = {"channels": []}
+    report: dict[str, Any] = {}
     try:
         me = await whoami(client)
         if me is None:
@@ -103,31 +109,13 @@ async def check(ctx: CliContext, as_json: bool) -> None:
         if "routes" not in report:
             sender_or_none = None if by_bot else gateway
             report["routes"] = [asdict(r) for r in await check_route_targets(settings, sender_or_none)]
-        async with await Store.open(ctx.db_path) as store:
-            from bot.app.runtime import build_matcher
-
-            pipeline = Pipeline(store, build_matcher(settings), Router(settings.routes))
-            watcher = Watcher(gateway, pipeline, settings)
-            reports = await watcher.resolve_all(join=False)
-            refreshed = {r.resolved.tg_id: r for r in await watcher.refresh_names() if r.resolved}
-        for r in reports:
-            if r.resolved and r.resolved.tg_id in refreshed:
-                r = refreshed[r.resolved.tg_id]
-            report["channels"].append(
-                {
-                    "reference": r.reference,
-                    "state": r.state,
-                    "id": r.resolved.tg_id if r.resolved else None,
-                    "username": r.resolved.username if r.resolved else None,
-                    "title": r.resolved.title if r.resolved else None,
-                    "detail": r.detail,
-                }
-            )
+        report["channels"] = await channel_states(settings, ctx.db_path, gateway)
     finally:
         await client.disconnect()
-    if as_json:
-        print_json(report)
-        return
+    return report
+
+
+def _print_check(ctx: CliContext, report: dict[str, Any]) -> None:
     ctx.console.print(f"watcher account: [bold]{report['account']}[/]")
     if "bot" in report:
         ctx.console.print(f"alert bot: [bold]{report['bot']}[/]")
