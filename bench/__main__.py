@@ -11,6 +11,7 @@ SECTIONS = {
     "import": "bench.import_bench",
     "rules": "bench.rules_bench",
     "eval": "bench.eval.real",
+    "relevance": "bench.relevance_bench",
     "dedup": "bench.dedup_bench",
     "live": "bench.live_bench",
     "fault": "bench.fault_bench",

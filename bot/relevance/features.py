@@ -1,15 +1,16 @@
 """Features of a text for relevance models: word unigrams and bigrams and character n-grams of words.
 
-The text is normalised like the matcher sees it (case, ё/е, look-alike letters, invisible characters),
-digits are folded to 0, and each word contributes its character 3- to 5-grams with word boundaries
-marked, so every inflected form of a word shares most of its features with the others.
+The text is normalised like the matcher sees it (case, ё/е, look-alike letters, invisible characters)
+and digits are folded to 0. A text is the set of its *tokens* — its distinct words and distinct
+adjacent word pairs — and each token brings its features: a word brings itself and its character 3-
+to 5-grams (word boundaries marked), so every inflected form of a word shares most of its features with
+the others; a pair brings itself. A text's vector is the sum of its tokens' feature vectors, scaled
+to about unit length, which lets a model keep one weight per word (the sum over its features).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 
 from bot.rules.normalize import normalize
@@ -25,27 +26,34 @@ def words(text: str) -> list[str]:
     return _DIGITS.sub("0", spaced).replace("_", " ").split()
 
 
-@lru_cache(maxsize=100_000)  # words repeat across posts (Zipf): most look-ups are cached
-def word_features(word: str) -> tuple[str, ...]:
-    """The features one word brings on its own: itself and its character n-grams."""
-    padded = f"<{word}>"
-    out = [f"w:{word}"]
+def tokens(text: str) -> list[str]:
+    """The distinct words of a text, then its distinct adjacent pairs ("a b"), in order of appearance."""
+    return sized_tokens(text)[0]
+
+
+def sized_tokens(text: str) -> tuple[list[str], int]:
+    """The tokens of a text and how many features they bring (a text's vector is scaled by it)."""
+    seq = words(text)
+    unique = list(dict.fromkeys(seq))
+    pairs = list(dict.fromkeys(map("{} {}".format, seq, seq[1:])))
+    return unique + pairs, len(pairs) + sum(map(len, map(word_features, unique)))
+
+
+def token_features(token: str) -> tuple[str, ...]:
+    """The features of one token: a pair is its own feature; a word is itself and its character n-grams."""
+    return (f"b:{token}",) if " " in token else word_features(token)
+
+
+@lru_cache(maxsize=200_000)  # words repeat across posts (Zipf): most look-ups are cached
+def word_features(token: str) -> tuple[str, ...]:
+    """A word and its character n-grams, word boundaries marked."""
+    padded = f"<{token}>"
+    out = [f"w:{token}"]
     for size in CHAR_SIZES:
         out.extend(f"c:{padded[i : i + size]}" for i in range(len(padded) - size + 1))
     return tuple(out)
 
 
-def features(text: str) -> set[str]:
-    """Every feature of a text (binary: present or not)."""
-    tokens = words(text)
-    found: set[str] = set()
-    for word in set(tokens):
-        found.update(word_features(word))
-    found.update(f"b:{a} {b}" for a, b in itertools.pairwise(tokens))
-    return found
-
-
-def bigrams_of(tokens: Iterable[str]) -> list[tuple[str, str]]:
-    """Adjacent word pairs."""
-    seq = list(tokens)
-    return list(itertools.pairwise(seq))
+def features(text: str) -> list[str]:
+    """Every feature of a text, once per token that brings it (the vector is their counts)."""
+    return [f for token in tokens(text) for f in token_features(token)]

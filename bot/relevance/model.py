@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.relevance.features import bigrams_of, word_features, words
+from bot.relevance.features import sized_tokens, token_features
 
 FORMAT = "telewatch-relevance/1"
 TOP = 3  # features shown for and against
+CACHE = 100_000  # token weights remembered per model
 
 
 class ModelFormatError(ValueError):
@@ -59,32 +60,36 @@ class RelevanceModel:
     source: str = "marks"  # "marks", or "pack <name>" for a shipped model (maybe with marks added)
     trained_at: str = ""
     info: Mapping[str, Any] = field(default_factory=dict)
+    _cache: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
-    def raw(self, tokens: list[str]) -> tuple[float, dict[str, float]]:
-        """The logit of a tokenised text and each word's share of it."""
-        feats: dict[str, str] = {}  # feature -> the word it belongs to (bigrams: the pair)
-        for word in dict.fromkeys(tokens):
-            for f in word_features(word):
-                feats.setdefault(f, word)
-        for a, b in bigrams_of(tokens):
-            feats.setdefault(f"b:{a} {b}", f"{a} {b}")
-        if not feats:
+    def token_weight(self, token: str) -> float:
+        """The summed weight of a token's features (cached: a word costs one look-up after the first)."""
+        cached = self._cache.get(token)
+        if cached is None:
+            if len(self._cache) >= CACHE:
+                self._cache.clear()
+            get = self.weights.get
+            cached = self._cache[token] = sum(get(f, 0.0) for f in token_features(token))
+        return cached
+
+    def raw(self, toks: list[str], size: int) -> tuple[float, dict[str, float]]:
+        """The logit of a tokenised text (with its feature count) and each token's share of it."""
+        if not size:
             return self.bias, {}
-        scale = 1.0 / math.sqrt(len(feats))
-        total = self.bias
-        shares: dict[str, float] = {}
-        get = self.weights.get
-        for f, word in feats.items():
-            w = get(f)
-            if w is not None:
-                total += w * scale
-                shares[word] = shares.get(word, 0.0) + w * scale
-        return total, shares
+        scale = 1.0 / math.sqrt(size)
+        shares = {t: self.token_weight(t) * scale for t in toks}
+        return self.bias + sum(shares.values()), shares
+
+    def value(self, text: str) -> float:
+        """The score of `text` alone (the fast path of the pipeline)."""
+        return _sigmoid(self.raw(*sized_tokens(text))[0])
 
     def score(self, text: str, *, top: int = TOP) -> Score:
         """The probability-like score of `text`, with the words that weighed most for and against."""
-        logit, shares = self.raw(words(text))
-        ranked = sorted(shares.items(), key=lambda kv: kv[1])
+        logit, shares = self.raw(*sized_tokens(text))
+        if not top:
+            return Score(_sigmoid(logit))
+        ranked = sorted(((w, v) for w, v in shares.items() if v), key=lambda kv: kv[1])
         against = tuple((w, v) for w, v in ranked[:top] if v < 0)
         for_ = tuple((w, v) for w, v in reversed(ranked[-top:]) if v > 0)
         return Score(_sigmoid(logit), for_, against)
@@ -111,8 +116,11 @@ class RelevanceModel:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelFormatError(f"not a relevance model (expected format {FORMAT!r})")
         weights = data.get("weights")
-        if not isinstance(weights, dict) or not all(
-            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v) for k, v in weights.items()
+        # JSON object keys are strings; values must be finite numbers (checked in C-level loops: fast)
+        if (
+            not isinstance(weights, dict)
+            or not {type(v) for v in weights.values()} <= {float, int}
+            or not all(map(math.isfinite, weights.values()))
         ):
             raise ModelFormatError('"weights" must map feature strings to finite numbers')
         bias, rule = data.get("bias"), data.get("rule")
@@ -127,7 +135,7 @@ class RelevanceModel:
         return cls(
             rule=rule,
             bias=float(bias),
-            weights={k: float(v) for k, v in weights.items()},
+            weights=weights,
             relevant=counts[0],
             false_positive=counts[1],
             source=str(data.get("source", "marks")),
