@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench fmt clean venv models docs
+.PHONY: demo web test check bench fmt clean venv models docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("telewatch needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -17,6 +17,14 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/telewatch demo
+
+# The review pages over the demo archive: the demo runs first when its database is missing; the config is
+# a copy, so channels and rules added from the pages never change the shipped demo config.
+WEB_PORT ?= 8080
+web: $(STAMP)
+	@test -f data/demo.db || $(VENV)/bin/telewatch demo --speed 0
+	@test -f data/demo-web.toml || cp config/demo/demo.toml data/demo-web.toml
+	$(VENV)/bin/telewatch --config data/demo-web.toml --db data/demo.db web --port $(WEB_PORT) --open
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -15,6 +15,7 @@ SECTIONS = {
     "dedup": "bench.dedup_bench",
     "live": "bench.live_bench",
     "fault": "bench.fault_bench",
+    "web": "bench.web_bench",
 }
 
 

@@ -4,6 +4,7 @@ copies of a post in other channels, reply threads, review queues and per-channel
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,13 @@ def _post_filters(q: PostQuery) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
+# A text or rule matching at least this many posts is "dense": its newest posts are found by walking the
+# date index rather than by sorting every match.
+DENSE = 2000
+RELEVANCE_WINDOW = 5000  # relevance ranks this many of the newest matches of a text
+WALK_LIMIT = 200_000  # posts walked by date for one page of a dense text before reading every match
+
+
 class ArchiveQueries:
     """Queries behind the review pages; read-only, so they work on a database opened read-only."""
 
@@ -65,40 +73,142 @@ class ArchiveQueries:
     # -- posts ----------------------------------------------------------------------------------------
 
     async def search_page(self, q: PostQuery) -> PostPage:
-        """One page of posts matching `q` (FTS5 syntax with the fallbacks of `posts search`)."""
+        """One page of posts matching `q` (FTS5 syntax with the fallbacks of `posts search`).
+
+        The page's post ids are found first and their rows and snippets read after, so a word found in
+        hundreds of thousands of posts costs no more than the page: few matches are sorted by date,
+        many are found by walking the date index (they are dense there), and relevance ranks the newest
+        RELEVANCE_WINDOW matches."""
         clauses, params = _post_filters(q)
         where = "".join(f" AND {c}" for c in clauses)
+        desc = q.sort != "oldest"
+        order = "p.date DESC, p.id DESC" if desc else "p.date ASC, p.id ASC"
+        window = (q.limit + 1, q.offset)
         if not q.text.strip():
-            order = "p.date ASC, p.id ASC" if q.sort == "oldest" else "p.date DESC, p.id DESC"
-            select = (
-                f"SELECT {POST_COLUMNS}, NULL AS snip FROM posts p JOIN channels c ON c.id = p.channel_id"
-            )
-            if q.rule and q.min_severity is None and not q.channel_ids:
-                # Few posts match a rule: reading its matches first beats walking every post by date.
-                select += " JOIN (SELECT DISTINCT post_id FROM matches WHERE rule = ?) r ON r.post_id = p.id"
-                params = [q.rule, *params]
-            rows = await self.db.fetchall(
-                f"{select} WHERE 1 = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*params, q.limit + 1, q.offset),
-            )
-            return _page(rows, q.limit, literal=False)
-        order = {
-            "relevance": "rank, p.date DESC",
-            "oldest": "p.date ASC, p.id ASC",
-        }.get(q.sort, "p.date DESC, p.id DESC")
-        sql = (
-            f"SELECT {POST_COLUMNS}, snippet(posts_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 40) AS snip "
-            "FROM posts_fts f JOIN posts p ON p.id = f.rowid JOIN channels c ON c.id = p.channel_id "
-            f"WHERE posts_fts MATCH ? {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        )
+            if (
+                q.rule
+                and q.min_severity is None
+                and not q.channel_ids
+                and not await self._many_rule_matches(q.rule)
+            ):
+                # A rare rule: read its matches first, then sort them.
+                sql = (
+                    "SELECT p.id FROM posts p JOIN (SELECT DISTINCT post_id FROM matches WHERE rule = ?) r "
+                    f"ON r.post_id = p.id WHERE 1 = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?"
+                )
+                ids = await self._ids(sql, (q.rule, *params, *window))
+            else:
+                sql = f"SELECT p.id FROM posts p INDEXED BY posts_date WHERE 1 = 1 {where} ORDER BY {order} LIMIT ? OFFSET ?"
+                ids = await self._ids(sql, (*params, *window))
+            return await self._page(ids, None, q.limit, literal=False)
+        literal = False
         try:
-            rows = await self.db.fetchall(sql, (fts_query(q.text), *params, q.limit + 1, q.offset))
-            return _page(rows, q.limit, literal=False)
+            match = fts_query(q.text)
+            probe = await self._ids(
+                f"SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid {'DESC' if desc else 'ASC'} LIMIT ?",
+                (match, DENSE),
+            )
         except sqlite3.OperationalError as e:
             if "fts5" not in str(e):
                 raise
-        rows = await self.db.fetchall(sql, (literal_query(q.text), *params, q.limit + 1, q.offset))
-        return _page(rows, q.limit, literal=True)
+            literal, match = True, literal_query(q.text)
+            probe = await self._ids(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                (match, DENSE),
+            )
+        if q.sort == "relevance":
+            newest = await self._ids(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (match, RELEVANCE_WINDOW - 1),
+            )
+            floor = " AND f.rowid >= ?" if newest else ""
+            sql = (
+                "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid WHERE posts_fts MATCH ?"
+                f"{floor} {where} ORDER BY f.rank, p.date DESC LIMIT ? OFFSET ?"
+            )
+            ids = await self._ids(sql, (match, *newest, *params, *window))
+        elif len(probe) < DENSE:
+            sql = (
+                "SELECT p.id FROM posts_fts f JOIN posts p ON p.id = f.rowid "
+                f"WHERE posts_fts MATCH ? {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            )
+            ids = await self._ids(sql, (match, *params, *window))
+        else:
+            ids = await self._dense_page(q, match, where, params)
+        return await self._page(ids, match, q.limit, literal=literal)
+
+    async def _dense_page(self, q: PostQuery, match: str, where: str, params: list[Any]) -> list[int]:
+        """A page of a text found in many posts: walk the date index (with the filters) in growing chunks
+        and keep the posts of each chunk that the text matches, asking the full-text index only for the
+        chunk's id range. Exact in any order of ids; fast when ids follow time, as a watcher stores them.
+        After WALK_LIMIT posts without a full page, every match is read instead."""
+        desc = q.sort != "oldest"
+        need = q.offset + q.limit + 1
+        direction = "DESC" if desc else "ASC"
+        found: list[int] = []
+        cursor: tuple[str, int] | None = None
+        chunk = max(4 * need, 100)
+        walked = 0
+        while len(found) < need and walked < WALK_LIMIT:
+            after = f" AND (p.date, p.id) {'<' if desc else '>'} (?, ?)" if cursor else ""
+            rows = await self.db.fetchall(
+                f"SELECT p.id, p.date FROM posts p INDEXED BY posts_date WHERE 1 = 1 {where}{after} "
+                f"ORDER BY p.date {direction}, p.id {direction} LIMIT ?",
+                (*params, *(cursor or ()), chunk),
+            )
+            if not rows:
+                return found[q.offset : need]
+            ids = [int(r[0]) for r in rows]
+            hits = set(
+                await self._ids(
+                    "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ?",
+                    (match, min(ids), max(ids)),
+                )
+            )
+            found.extend(i for i in ids if i in hits)
+            cursor = (rows[-1][1], ids[-1])
+            walked += len(rows)
+            chunk = min(chunk * 2, 20_000)
+        if len(found) >= need:
+            return found[q.offset : need]
+        order = f"p.date {direction}, p.id {direction}"
+        sql = (
+            "SELECT p.id FROM posts p INDEXED BY posts_date WHERE p.id IN "
+            f"(SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?) {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        return await self._ids(sql, (match, *params, q.limit + 1, q.offset))
+
+    async def _many_rule_matches(self, rule: str) -> bool:
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT 1 FROM matches WHERE rule = ? LIMIT ?)", (rule, DENSE)
+        )
+        return row is not None and int(row[0]) >= DENSE
+
+    async def _ids(self, sql: str, params: Sequence[Any]) -> list[int]:
+        return [int(r[0]) for r in await self.db.fetchall(sql, params)]
+
+    async def _page(self, ids: list[int], match: str | None, limit: int, *, literal: bool) -> PostPage:
+        """The rows (and snippets, for a text search) of the page's post ids, in their order."""
+        shown = ids[:limit]
+        if not shown:
+            return PostPage((), False, literal)
+        marks = ",".join("?" * len(shown))
+        if match is None:
+            rows = await self.db.fetchall(
+                f"SELECT {POST_COLUMNS}, NULL AS snip FROM posts p JOIN channels c ON c.id = p.channel_id "
+                f"WHERE p.id IN ({marks})",
+                shown,
+            )
+        else:
+            rows = await self.db.fetchall(
+                f"SELECT {POST_COLUMNS}, snippet(posts_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 40) AS snip "
+                "FROM posts_fts f JOIN posts p ON p.id = f.rowid JOIN channels c ON c.id = p.channel_id "
+                f"WHERE posts_fts MATCH ? AND f.rowid IN ({marks})",
+                (match, *shown),
+            )
+        by_id = {int(r["pid"]): r for r in rows}
+        hits = tuple(PostHit(_stored(by_id[i]), by_id[i]["snip"]) for i in shown if i in by_id)
+        return PostPage(hits, len(ids) > limit, literal)
 
     async def highlighted(self, post_id: int, text_query: str) -> str | None:
         """The post's current text with MARK_OPEN/MARK_CLOSE around the words `text_query` finds."""
@@ -232,8 +342,3 @@ class ArchiveQueries:
     async def routes(self) -> list[str]:
         rows = await self.db.fetchall("SELECT DISTINCT route FROM alerts ORDER BY route")
         return [str(r[0]) for r in rows]
-
-
-def _page(rows: list[Any], limit: int, *, literal: bool) -> PostPage:
-    hits = tuple(PostHit(_stored(r), r["snip"]) for r in rows[:limit])
-    return PostPage(hits, len(rows) > limit, literal)

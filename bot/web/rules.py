@@ -192,7 +192,9 @@ async def new_rule_post(request: Request) -> Response:
     if str(form.get("action")) == "save" and web.read_only:
         raise Forbidden("this telewatch web runs read-only (--read-only): rules cannot be saved")
     values = rule_values(form)
-    shown = {k: "\n".join(v) if isinstance(v, list) else v for k, v in values.items()}
+    shown = {
+        k: (", " if k == "labels" else "\n").join(v) if isinstance(v, list) else v for k, v in values.items()
+    }
     shown.setdefault("severity", "warning")
     context: dict[str, Any] = {"values": shown, "q": str(form.get("q", "")), "trial": None, "problem": None}
     try:
