@@ -3,7 +3,9 @@ copies of a post in other channels, reply threads, review queues and per-channel
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -61,7 +63,30 @@ def _post_filters(q: PostQuery) -> tuple[list[str], list[Any]]:
 # date index rather than by sorting every match.
 DENSE = 2000
 RELEVANCE_WINDOW = 5000  # relevance ranks this many of the newest matches of a text
+PREFIX_TERMS = 64  # a prefix standing for more indexed words than this is left to FTS5
 WALK_LIMIT = 200_000  # posts walked by date for one page of a dense text before reading every match
+
+
+_QUERY_PARTS = re.compile(r'"(?:[^"]|"")*"|[()]|[^\s()"]+')
+
+
+def _needs_and(before: str, after: str) -> bool:
+    """Whether two query parts meet by an implicit AND that FTS5 wants written out (a bracket is there)."""
+    operators = ("AND", "OR", "NOT")
+    if before in operators or after in operators or before == "(" or after == ")":
+        return False
+    return before.endswith(")") or after.startswith("(")
+
+
+def _fold(word: str) -> str:
+    """A word as the unicode61 tokenizer (remove_diacritics 2) indexes it: lower case, Latin letters without
+    diacritics (Cyrillic й, ё, ї keep theirs)."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", word.lower()):
+        if unicodedata.combining(ch) and out and ord(out[-1]) < 0x250:
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 class ArchiveQueries:
@@ -103,7 +128,7 @@ class ArchiveQueries:
             return await self._page(ids, None, q.limit, literal=False)
         literal = False
         try:
-            match = fts_query(q.text)
+            match = await self.expand_prefixes(fts_query(q.text))
             probe = await self._ids(
                 f"SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid {'DESC' if desc else 'ASC'} LIMIT ?",
                 (match, DENSE),
@@ -178,6 +203,31 @@ class ArchiveQueries:
         )
         return await self._ids(sql, (match, *params, q.limit + 1, q.offset))
 
+    async def expand_prefixes(self, match: str) -> str:
+        """An FTS5 query with each `prefix*` replaced by the indexed words it stands for, when there are at
+        most PREFIX_TERMS of them: the same posts, found without merging the prefix's postings each time."""
+        if "*" not in match or "NEAR" in match:
+            return match
+        parts: list[str] = []
+        for token in _QUERY_PARTS.findall(match):
+            if token.endswith("*") and not token.startswith('"') and len(token) > 1:
+                prefix = _fold(token[:-1])
+                rows = await self.db.fetchall(
+                    "SELECT term FROM posts_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+                    (prefix, prefix + "\U0010ffff", PREFIX_TERMS + 1),
+                )
+                if 0 < len(rows) <= PREFIX_TERMS:
+                    words = " OR ".join('"' + str(r[0]).replace('"', '""') + '"' for r in rows)
+                    token = f"({words})"
+            parts.append(token)
+        # FTS5 takes no implicit AND next to a bracket: write it out there.
+        joined: list[str] = []
+        for token in parts:
+            if joined and _needs_and(joined[-1], token):
+                joined.append("AND")
+            joined.append(token)
+        return " ".join(joined)
+
     async def _many_rule_matches(self, rule: str) -> bool:
         row = await self.db.fetchone(
             "SELECT count(*) FROM (SELECT 1 FROM matches WHERE rule = ? LIMIT ?)", (rule, DENSE)
@@ -239,7 +289,8 @@ class ArchiveQueries:
     async def replies(self, channel_id: int, message_id: int, limit: int = 50) -> list[StoredPost]:
         """Stored posts of the same channel that reply to `message_id`, oldest first."""
         rows = await self.db.fetchall(
-            f"{SELECT_POSTS} WHERE p.channel_id = ? AND p.reply_to = ? ORDER BY p.message_id LIMIT ?",
+            f"{SELECT_POSTS} WHERE p.channel_id = ? AND p.reply_to = ? AND p.reply_to IS NOT NULL "
+            "ORDER BY p.message_id LIMIT ?",
             (channel_id, message_id, limit),
         )
         return [_stored(r) for r in rows]
@@ -326,7 +377,7 @@ class ArchiveQueries:
             params.append(f.review)
         rows = await self.db.fetchall(
             "SELECT a.id, a.rule, a.severity, a.kind, a.route, a.sink, a.status, a.created_at, a.sent_at, "
-            "a.last_error, a.review, a.reviewed_by, a.reviewed_at, a.merged_into, p.id AS post_id, p.message_id, "
+            "a.last_error, a.review, a.reviewed_by, a.reviewed_at, a.merged_into, a.score, a.demoted, p.id AS post_id, p.message_id, "
             "p.date, p.text, p.deleted_at, c.id AS channel_id, c.username, c.title, c.tg_id "
             "FROM alerts a JOIN posts p ON p.id = a.post_id JOIN channels c ON c.id = p.channel_id"
             + (" WHERE " + " AND ".join(clauses) if clauses else "")

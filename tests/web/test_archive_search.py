@@ -53,3 +53,23 @@ async def test_ids_out_of_time_order_are_exercised(archive: Archive) -> None:
         newest = await store.archive.search_page(PostQuery(limit=40))
     ids = [h.stored.id for h in newest.hits]
     assert ids != sorted(ids, reverse=True)
+
+
+@pytest.mark.parametrize("text", ["сводк*", "Суд*", "эваку* OR обстр*", "СВОДКА номер 1*", '"номер 2*"', "zzz*", "ЁЖ*"])
+async def test_prefixes_asked_as_their_words_find_the_same_posts(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    async with await Store.open(archive.db, read_only=True) as store:
+        q = PostQuery(text=text, limit=50)
+        expanded = [h.stored.id for h in (await store.archive.search_page(q)).hits]
+        monkeypatch.setattr(archive_module, "PREFIX_TERMS", 0)  # leave every prefix to FTS5
+        plain = [h.stored.id for h in (await store.archive.search_page(q)).hits]
+    assert expanded == plain
+
+
+def test_words_are_folded_as_the_full_text_index_folds_them() -> None:
+    from storage.archive import _fold
+
+    assert [_fold(w) for w in ("Йод", "Ёжик", "Café", "naïve", "ЕВАКУАЦІЯ", "Їжак")] == [
+        "йод", "ёжик", "cafe", "naive", "евакуація", "їжак",
+    ]  # fmt: skip

@@ -437,3 +437,17 @@ def test_templates_and_static_files_ship_as_package_data() -> None:
         assert files
         for f in files:
             assert any(f.relative_to(web).match(p) for p in patterns), f
+
+
+async def test_relevance_scores_show_on_the_queue_and_the_post(archive: Archive) -> None:
+    alert = alert_ids(archive, "shelling")[0]
+    with sqlite3.connect(archive.db) as conn:
+        conn.execute("UPDATE alerts SET score = 0.83 WHERE id = ?", (alert,))
+        conn.execute("UPDATE alerts SET score = 0.12, demoted = 1 WHERE id != ? AND rule = 'shelling'", (alert,))
+        post = conn.execute("SELECT post_id FROM alerts WHERE id = ?", (alert,)).fetchone()[0]
+    async with serve(archive) as client:
+        queue = await client.get("/alerts", params={"rule": "shelling"})
+        page = await client.get(f"/posts/{post}")
+    assert "relevance 0.83" in queue.text
+    assert "score demoted" in queue.text  # below the route's min_score: shown as probably not relevant
+    assert "relevance 0.83" in page.text
