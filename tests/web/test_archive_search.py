@@ -55,7 +55,9 @@ async def test_ids_out_of_time_order_are_exercised(archive: Archive) -> None:
     assert ids != sorted(ids, reverse=True)
 
 
-@pytest.mark.parametrize("text", ["сводк*", "Суд*", "эваку* OR обстр*", "СВОДКА номер 1*", '"номер 2*"', "zzz*", "ЁЖ*"])
+@pytest.mark.parametrize(
+    "text", ["сводк*", "Суд*", "эваку* OR обстр*", "СВОДКА номер 1*", '"номер 2*"', "zzz*", "ЁЖ*"]
+)
 async def test_prefixes_asked_as_their_words_find_the_same_posts(
     archive: Archive, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:

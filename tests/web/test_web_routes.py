@@ -443,7 +443,9 @@ async def test_relevance_scores_show_on_the_queue_and_the_post(archive: Archive)
     alert = alert_ids(archive, "shelling")[0]
     with sqlite3.connect(archive.db) as conn:
         conn.execute("UPDATE alerts SET score = 0.83 WHERE id = ?", (alert,))
-        conn.execute("UPDATE alerts SET score = 0.12, demoted = 1 WHERE id != ? AND rule = 'shelling'", (alert,))
+        conn.execute(
+            "UPDATE alerts SET score = 0.12, demoted = 1 WHERE id != ? AND rule = 'shelling'", (alert,)
+        )
         post = conn.execute("SELECT post_id FROM alerts WHERE id = ?", (alert,)).fetchone()[0]
     async with serve(archive) as client:
         queue = await client.get("/alerts", params={"rule": "shelling"})
