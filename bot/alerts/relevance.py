@@ -86,7 +86,7 @@ class RelevanceService:
         self.store = store
         self.clock = clock or SystemClock()
         self.shipped: dict[str, ActiveModel] = {}
-        for name, pack in (shipped if shipped is not None else load_packs(packs)).items():
+        for name, pack in (shipped if shipped is not None else _load_shipped(packs)).items():
             stale = not pack.current
             for rule, model in pack.models.items():
                 self.shipped[rule] = ActiveModel(model, f"shipped with pack {name}", stale)
@@ -153,6 +153,15 @@ class RelevanceService:
             )
         marks = await self.repo.marks(rule)
         examples = [Example(m.text, m.relevant) for m in marks if m.text.strip()]
+        usable = sum(e.relevant for e in examples)
+        if min(usable, len(examples) - usable) < MIN_MARKS:  # marks on posts whose text is gone (media)
+            return LearnReport(
+                rule,
+                counts.relevant,
+                counts.false_positive,
+                False,
+                f"needs {MIN_MARKS} marks of each kind on posts with text; has {usable} and {len(examples) - usable}",
+            )
         now = self.clock.now()
         started = asyncio.get_running_loop().time()
         model = await asyncio.to_thread(train, rule, examples, source="marks", trained_at=_iso(now))
@@ -217,6 +226,17 @@ class RelevanceService:
     async def precision(self) -> dict[str, ScoredPrecision]:
         """Per rule: precision of every reviewed alert (rules alone) and of those sent at once."""
         return await self.repo.precision()
+
+
+def _load_shipped(packs: Iterable[str]) -> dict[str, PackModels]:
+    """Each pack's shipped models; a broken file is logged and left out (its rules are not scored)."""
+    out: dict[str, PackModels] = {}
+    for pack in packs:
+        try:
+            out.update(load_packs([pack]))
+        except (ModelFormatError, OSError) as e:
+            log.error("shipped relevance models of pack %s not used: %s", pack, e)
+    return out
 
 
 async def retrain_job(service: RelevanceService, new_marks: int) -> list[LearnReport]:

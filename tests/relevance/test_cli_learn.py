@@ -125,3 +125,11 @@ def test_rules_test_scores_shipped_pack_rules_without_a_database(
     tested = run_json(capsys, "rules", "test", "Ракетный обстрел Харькова: разрушены дома")
     assert 0.0 <= tested["relevance"]["shelling"]["score"] <= 1.0  # type: ignore[index]
     assert not (env / "tw.db").exists()
+
+
+def test_rules_test_still_works_when_the_database_cannot_be_read(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "tw.db").write_bytes(b"not a database at all" * 100)
+    tested = run_json(capsys, "rules", "test", "Ракетный обстрел Харькова: разрушены дома")
+    assert "shelling" in tested["relevance"]  # type: ignore[operator]

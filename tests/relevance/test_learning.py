@@ -173,3 +173,35 @@ async def test_a_post_marked_on_two_routes_counts_once_with_its_newest_mark(app:
     [m] = await app.store.relevance.marks("evacuation")
     assert m.relevant
     assert m.text == "эвакуация жителей"
+
+
+async def test_marks_on_posts_without_text_do_not_count_toward_training(app: App) -> None:
+    await mark(app, texts(GOOD, 20), "relevant")
+    await mark(app, texts(BAD, 20), "false_positive")
+    async with app.store.db.transaction() as tx:  # the texts of two false positives are gone (media only)
+        await tx.execute(
+            "UPDATE posts SET text = '' WHERE id IN (SELECT id FROM posts ORDER BY id DESC LIMIT 2)"
+        )
+    [report] = await service_of(app).learn(["evacuation"])
+    assert not report.trained
+    assert "has 20 and 18" in report.note
+
+
+async def test_a_broken_stored_model_is_skipped_not_fatal(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    await app.store.relevance.save_model("evacuation", "{broken", 20, 20, 40, app.clock.now())
+    service = await RelevanceService(app.store, shipped={}).load()
+    assert service.active("evacuation") is None
+    assert "unreadable" in caplog.text
+
+
+def test_a_broken_shipped_model_file_is_skipped_not_fatal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.relevance.shipped as shipped
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "evacuation.json").write_text("[1, 2", encoding="utf-8")
+    monkeypatch.setattr(shipped, "pack_dir", lambda: tmp_path)
+    service = RelevanceService(None, ["evacuation"])
+    assert service.shipped == {}
+    assert "shipped relevance models of pack evacuation not used" in caplog.text
