@@ -1,4 +1,5 @@
-// telewatch web: keyboard shortcuts on the alert queue. No build step; htmx does the requests.
+// telewatch web: keyboard shortcuts on the alert queue, charts scrolled to their newest end.
+// No build step; htmx does the requests.
 (function () {
   "use strict";
   function rows() { return Array.prototype.slice.call(document.querySelectorAll(".alert-row")); }
@@ -45,6 +46,10 @@
       var fresh = document.getElementById(row.id);
       if (fresh.classList.contains("alert-row")) { select(fresh); }
     }
+  });
+  // Charts wider than a phone open scrolled to their newest end.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".chart-wrap.newest").forEach(function (wrap) { wrap.scrollLeft = wrap.scrollWidth; });
   });
   document.addEventListener("click", function (event) {
     var row = event.target && event.target.closest ? event.target.closest(".alert-row") : null;
