@@ -16,6 +16,7 @@ SECTIONS = {
     "live": "bench.live_bench",
     "fault": "bench.fault_bench",
     "web": "bench.web_bench",
+    "ops": "bench.ops_bench",
 }
 
 
