@@ -19,6 +19,8 @@ from bot.domain.storage import Storage
 
 log = logging.getLogger(__name__)
 
+MAX_UNMARKED = 500  # delivered messages whose "sent" mark may wait for the store's current commit
+
 # Other channels' copies of the post each alert message is about (cross-channel deduplication): one
 # list of copies per group of alerts (one message each), looked up together.
 CopiesLookup = Callable[[Sequence[Sequence[Alert]]], Awaitable[Sequence[Sequence[Copy]]]]
@@ -78,20 +80,33 @@ class Dispatcher:
                 log.info(
                     "%d deletion report(s) not sent: the alert they follow up was not delivered", dropped
                 )
-            while True:
-                # Alerts of sinks this mode lacks (telegram during a replay) stay pending for `telewatch run`.
-                due = await self.store.alerts.due(self.clock.now(), self.policy.batch_size, sinks=self.sinks)
-                if not due:
-                    return result
-                groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
-                targets = await self.store.alerts.targets([a.id for a in due])
-                for alert in due:
-                    target = targets.get(alert.id)
-                    groups.setdefault((alert.sink, target), []).append((alert, target))
-                for (sink_name, target), items in groups.items():
-                    await self._deliver_group(sink_name, target, items, result)
-                if len(due) < self.policy.batch_size:
-                    return result
+            try:
+                await self._deliver_due(result)
+            finally:
+                await self._marks.flush()  # every message delivered in this pass is marked before it ends
+            return result
+
+    async def _deliver_due(self, result: DispatchResult) -> None:
+        while True:
+            if len(self._marks.pending) >= MAX_UNMARKED:
+                await self._marks.flush()  # bounds what a crash could send twice
+            # Delivered messages whose mark waits for the store are still pending there: skip them.
+            unmarked = self._marks.ids()
+            limit = self.policy.batch_size + len(unmarked)
+            # Alerts of sinks this mode lacks (telegram during a replay) stay pending for `telewatch run`.
+            fetched = await self.store.alerts.due(self.clock.now(), limit, sinks=self.sinks)
+            due = [a for a in fetched if a.id not in unmarked]
+            if not due:
+                return
+            groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
+            targets = await self.store.alerts.targets([a.id for a in due])
+            for alert in due:
+                target = targets.get(alert.id)
+                groups.setdefault((alert.sink, target), []).append((alert, target))
+            for (sink_name, target), items in groups.items():
+                await self._deliver_group(sink_name, target, items, result)
+            if len(fetched) < limit:
+                return
 
     async def wake(self, *chats: str) -> int:
         """A chat showed it is reachable (it wrote to the bot): its waiting alerts are tried at once."""
@@ -137,10 +152,8 @@ class Dispatcher:
             matches = [found.get((a.post_id, a.rule)) for a in alerts]
             stored = posts[alerts[0].post_id]
             rendered.append((alerts, render(alerts, stored, matches, target, copies=shown)))
-        try:
-            await self._deliver_rendered(sink, target, rendered, result)
-        finally:
-            await self._marks.flush()
+        await self._deliver_rendered(sink, target, rendered, result)
+        await self._marks.flush(unless_busy=True)
 
     async def _deliver_rendered(
         self,
@@ -319,8 +332,8 @@ class Dispatcher:
 class _SentMarks:
     """Delivered messages not marked sent yet. They are marked as soon as the store is free; while it
     commits a batch of posts, delivery goes on and the messages delivered meanwhile are marked together
-    (one write instead of one wait each). A crash before the mark re-sends only those few messages;
-    every group is marked before the dispatcher moves on."""
+    (one write instead of one wait each). A crash before the mark re-sends only those messages (at most
+    MAX_UNMARKED); every pass of the dispatcher ends with all of them marked."""
 
     def __init__(self, store: Storage) -> None:
         self.store = store
@@ -328,6 +341,9 @@ class _SentMarks:
 
     def add(self, ids: list[int], at: datetime, message_id: int | None) -> None:
         self.pending.append((ids, at, message_id))
+
+    def ids(self) -> set[int]:
+        return {i for ids, _, _ in self.pending for i in ids}
 
     async def flush(self, *, unless_busy: bool = False) -> None:
         if not self.pending or (unless_busy and self.store.writing):
