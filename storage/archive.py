@@ -172,7 +172,7 @@ class ArchiveQueries:
         direction = "DESC" if desc else "ASC"
         found: list[int] = []
         cursor: tuple[str, int] | None = None
-        chunk = max(4 * need, 100)
+        chunk = min(max(4 * need, 100), 20_000)
         walked = 0
         while len(found) < need and walked < WALK_LIMIT:
             after = f" AND (p.date, p.id) {'<' if desc else '>'} (?, ?)" if cursor else ""
