@@ -18,6 +18,7 @@ from config.refs import parse_ref
 from config.settings import (
     AdminSettings,
     ChannelSettings,
+    HealthSettings,
     MediaSettings,
     MetricsSettings,
     RouteSettings,
@@ -158,6 +159,8 @@ def routes(data: Any, src: Source) -> tuple[RouteSettings, ...]:
             raise src.error("names no sink", f"{key}.sink", route.sink, expected='e.g. "console"')
         if route.digest is not None:
             _choice(route.digest, DIGESTS, f"{key}.digest", src)
+        for j, kind in enumerate(route.notices):
+            _choice(kind, NOTICE_KINDS, f"{key}.notices[{j}]", src)
         if not 0.0 <= route.min_score <= 1.0:
             raise src.error("is not a score", f"{key}.min_score", route.min_score, expected="0..1 (0: off)")
         if route.sink == "jsonl" and route.target:
@@ -256,6 +259,21 @@ def _keep_days_by_label(raw: Any, key: str, src: Source) -> tuple[tuple[str, int
     return tuple(out)
 
 
+NOTICE_KINDS = ("health", "spike", "surge")
+
+
+def health(data: Any, src: Source) -> HealthSettings:
+    """[health]: thresholds of the health conditions."""
+    h = cv.build(HealthSettings, data, "health", src)
+    for name in ("disconnected_minutes", "outbox_minutes", "history_days"):
+        _positive(getattr(h, name), f"health.{name}", src)
+    if not 0 <= h.disk_free_percent < 100:
+        raise src.error(
+            "is not a percentage", "health.disk_free_percent", h.disk_free_percent, expected="0..99"
+        )
+    return h
+
+
 def admin(data: Any, src: Source) -> AdminSettings:
     """[admin]: chats and user ids allowed to run chat commands."""
     adm = cv.build(AdminSettings, data, "admin", src)
@@ -291,6 +309,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "storage": storage,
         "schedule": schedule,
         "admin": admin,
+        "health": health,
         "timezone": timezone,
         "metrics": metrics,
         "media": media,

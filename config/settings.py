@@ -71,6 +71,8 @@ class RouteSettings:
     # `target` with each ${NAME} replaced from the environment or .env (set by the loader, never from TOML;
     # the outbox and listings keep `target` as written, so a secret URL is never stored).
     resolved_target: str | None = None
+    # Which notices (alerts not about one post) the route takes: health, spike, surge. [] = none.
+    notices: tuple[str, ...] = ("health", "spike", "surge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,16 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """When the health job (every schedule.health_check_minutes) raises a condition."""
+
+    disconnected_minutes: float = 10.0  # the watcher has been disconnected from Telegram this long
+    outbox_minutes: float = 15.0  # an alert has waited undelivered this long
+    disk_free_percent: float = 5.0  # the database's disk has less free space than this
+    history_days: float = 14.0  # how far back a channel's usual gap between posts is learned
+
+
+@dataclass(frozen=True, slots=True)
 class AdminSettings:
     """Who may control the bot from chat."""
 
@@ -160,6 +172,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     timezone: str = "UTC"
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     media: MediaSettings = field(default_factory=MediaSettings)

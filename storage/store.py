@@ -19,6 +19,7 @@ from storage.digests import DigestRepository
 from storage.matches import MatchRepository
 from storage.media import MediaRepository
 from storage.mutes import MuteRepository
+from storage.notices import NoticeRepository
 from storage.overview import OverviewRepository
 from storage.posts import PostRepository
 from storage.relevance import RelevanceRepository
@@ -46,6 +47,7 @@ class Store:
         self.watch = WatchState(db, self.channels)
         self.control = ControlRepository(db)
         self.relevance = RelevanceRepository(db)
+        self.notices = NoticeRepository(db)
 
     @property
     def writing(self) -> bool:

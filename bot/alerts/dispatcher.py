@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.alerts.format import Copy, render, render_batch
+from bot.alerts.notices import render_notice
 from bot.domain.errors import DeliveryFailed, RateLimited, TargetUnreachable
 from bot.domain.models import Alert
 from bot.domain.ports import AlertSink, BatchSink, Clock, OutgoingAlert, SentMessage, SystemClock, as_batch
@@ -80,6 +81,7 @@ class Dispatcher:
                 log.info(
                     "%d deletion report(s) not sent: the alert they follow up was not delivered", dropped
                 )
+            await self._deliver_notices(result)
             try:
                 await self._deliver_due(result)
             finally:
@@ -107,6 +109,55 @@ class Dispatcher:
                 await self._deliver_group(sink_name, target, items, result)
             if len(fetched) < limit:
                 return
+
+    async def _deliver_notices(self, result: DispatchResult) -> None:
+        """Deliver due notices (health, spikes, surges) with the alerts' pacing, backoff and waiting."""
+        down: set[tuple[str, str | None]] = set()  # a destination found down: its other notices wait
+        for notice in await self.store.notices.due(
+            self.clock.now(), self.policy.batch_size, sinks=self.sinks
+        ):
+            sink = self.sinks.get(notice.sink)
+            if sink is None or (notice.sink, notice.target) in down:
+                continue
+            await self._pace(sink, notice.target)
+            now = self.clock.now()
+            try:
+                await sink.deliver(render_notice(notice))
+            except RateLimited as e:
+                wait = e.retry_after + random.uniform(0.5, 2.0)
+                await self.store.notices.mark_retry(
+                    notice.id, now + timedelta(seconds=wait), str(e), count=False
+                )
+                result.retried += 1
+                down.add((notice.sink, notice.target))
+                continue
+            except TargetUnreachable as e:
+                next_try = now + timedelta(seconds=self.policy.unreachable_retry)
+                await self.store.notices.mark_retry(notice.id, next_try, f"{e}: kept pending", waiting=True)
+                result.waiting += 1
+                down.add((notice.sink, notice.target))
+                continue
+            except Exception as e:  # DeliveryFailed, or a sink bug: never fatal to the loop
+                permanent = isinstance(e, DeliveryFailed) and e.permanent
+                attempts = notice.attempts + 1
+                error = str(e) if isinstance(e, DeliveryFailed) else f"{type(e).__name__}: {e}"
+                if permanent or (attempts >= self.policy.max_attempts and not sink.capabilities.patient):
+                    await self.store.notices.mark_failed(notice.id, error)
+                    result.failed += 1
+                    continue
+                delay = (
+                    self.policy.unreachable_retry
+                    if attempts >= self.policy.max_attempts
+                    else backoff_delay(attempts, base=self.policy.base_backoff, cap=self.policy.max_backoff)
+                )
+                await self.store.notices.mark_retry(notice.id, now + timedelta(seconds=delay), error)
+                result.retried += 1
+                down.add((notice.sink, notice.target))
+                continue
+            self._last_send[(sink.name, notice.target)] = asyncio.get_running_loop().time()
+            await self.store.notices.mark_sent(notice.id, self.clock.now())
+            result.sent += 1
+            result.messages += 1
 
     async def wake(self, *chats: str) -> int:
         """A chat showed it is reachable (it wrote to the bot): its waiting alerts are tried at once."""

@@ -14,6 +14,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.health import HealthMonitor, LiveState
 from bot.alerts.relevance import register_relevance_job
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
@@ -22,11 +23,11 @@ from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, 
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
 from bot.chat.jobs import ChatServices, build_chat_services, register_chat_jobs
-from bot.domain.errors import Disconnected
+from bot.domain.errors import AuthError, Disconnected
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
 from bot.domain.retry import Backoff
-from bot.watch.jobs import channel_job_ids, register_jobs
+from bot.watch.jobs import channel_job_ids, health_job, register_health_job, register_jobs
 from bot.watch.lock import InstanceLock
 from bot.watch.watcher import Watcher
 from config.settings import Settings
@@ -130,12 +131,14 @@ async def keep_watching(
             continue
         backoff.reset()
         watcher.connected.set()
+        watcher.disconnected_since = None
         if on_live is not None:
             on_live()
         lost = asyncio.create_task(gateway.wait_disconnected())
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
         watcher.connected.clear()
+        watcher.disconnected_since = watcher.clock.now()
         for task in (lost, stopped):
             task.cancel()
         if not stop.is_set():
@@ -300,6 +303,13 @@ class LiveRun:
             gateway, runtime.pipeline, runtime.settings, clock=clock, on_alerts=self.kicker
         )
         self.live = LiveSettings(runtime, self.watcher, scheduler)
+        self.health = HealthMonitor(
+            runtime.store,
+            lambda: self.live.current,
+            clock.now,
+            live=LiveState(lambda: self.watcher.pacer.auth_problem, lambda: self.watcher.disconnected_since),
+            db_path=Path(runtime.store.db.path),
+        )
         self.reloader: ConfigWatcher | None = None
         self.chat: ChatAdapter | None = None
         self.services: ChatServices | None = None
@@ -344,6 +354,7 @@ class LiveRun:
         self.chat = chat
         if chat is None:
             return
+        self.services.control.ctx.health = self.health  # /status shows the same checks
         chat.attach(self.services.control)
         if isinstance(chat, SeenChat):  # a chat that writes to the bot is reachable: retry what waits for it
             chat.on_chat_seen(self._chat_seen)
@@ -379,6 +390,7 @@ class LiveRun:
         if archiver is not None:
             self._start(archiver.run(), "media-archive")  # a download cut short stays pending
         register_heartbeat(self.scheduler, runtime.store, self.clock)
+        register_health_job(self.scheduler, self.health, settings.schedule.health_check_minutes, self.kicker)
         metrics = start_metrics(
             settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
         )
@@ -391,6 +403,13 @@ class LiveRun:
             self._start(self.reloader.run(), "config-watch")
         try:
             await keep_watching(self.watcher, self.stop, on_live=self.on_live)
+        except AuthError as e:
+            # The session was rejected: say so through the routes that need no Telegram session, then stop.
+            self.watcher.pacer.auth_problem = e.message
+            with contextlib.suppress(Exception):
+                await health_job(self.health)
+                await runtime.dispatcher.run_once()
+            raise
         finally:
             self.stop.set()
             await self._cancel_tasks()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.alerts.digest import DigestService
+from bot.alerts.health import HealthMonitor
 from bot.alerts.mutes import Mutes
 from bot.alerts.relevance import RelevanceService
 from bot.chat.models import Usage
@@ -66,6 +67,7 @@ class ChatContext:
         self.digests = digests
         self.pages = pages
         self.relevance = relevance  # scores in /test and precision after scoring in /stats
+        self.health: HealthMonitor | None = None  # /status runs its checks (set by `telewatch run`)
         self._edited: Settings | None = None
         self._provided_at_edit: Settings | None = None
         self._compiled: tuple[tuple[RuleSpec, ...], CompiledRules] | None = None

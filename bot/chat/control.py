@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.alerts.digest import DigestService
 from bot.alerts.relevance import RelevanceService
-from bot.chat import buttons, cmd_config, cmd_control, cmd_posts
+from bot.chat import buttons, cmd_config, cmd_control, cmd_health, cmd_posts
 from bot.chat.auth import chat_is_admin, user_is_allowed
 from bot.chat.context import ChatContext, OnConfigChange, esc, problem
 from bot.chat.models import ButtonAnswer, ButtonPress, Command, Reply, Usage
@@ -45,6 +45,7 @@ COMMANDS = Router()
 COMMANDS.include(cmd_config.router)
 COMMANDS.include(cmd_posts.router)
 COMMANDS.include(cmd_control.router)
+COMMANDS.include(cmd_health.router)
 COMMANDS.include(router)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -238,9 +238,16 @@ async def status(ctx: CliContext, as_json: bool) -> None:
     from bot.telegram.client import lock_path
 
     running = InstanceLock(lock_path(ctx.settings.telegram)).holder()
+    from bot.alerts.health import HealthMonitor, all_checks, status_lines
+
+    settings = ctx.settings
     async with await Store.open(ctx.db_path, read_only=True) as store:
         data = await collect_status(store, datetime.now(UTC))
         archive = await describe_archive(store)
+        monitor = HealthMonitor(store, lambda: settings, lambda: datetime.now(UTC), db_path=ctx.db_path)
+        fresh = timedelta(minutes=2 * settings.schedule.health_check_minutes)
+        checks = await all_checks(monitor, fresh if running is not None else timedelta(0))
+    data["health"] = [asdict(c) for c in checks]
     data["running"] = running is not None
     data["database"] = {"path": str(ctx.db_path), **archive}
     if as_json:
@@ -273,6 +280,12 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         )
     for line in data["alerts_waiting"]:  # alerts kept pending: a chat not reachable yet, a failing file...
         ctx.console.print(f"[yellow]alerts:[/] {escape(line)}")
+    lines = status_lines(checks)
+    problems = sum(1 for mark, _ in lines if mark == "✗")
+    ctx.console.print(f"health: {problems} problem(s)" if problems else "health: all checks pass")
+    for mark, text in lines:
+        colour = {"✗": "red", "✓": "green"}.get(mark, "dim")
+        ctx.console.print(f"  [{colour}]{mark}[/] {escape(text)}")
     flood = data["last_flood"]
     if flood:
         ctx.console.print(

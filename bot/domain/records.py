@@ -315,3 +315,56 @@ class ScoredPrecision:
     def after(self) -> float | None:
         n = self.kept_relevant + self.kept_false_positive
         return self.kept_relevant / n if n else None
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotice:
+    """A notice to enqueue for one route: about telewatch's health or a trend, not about one post."""
+
+    dedup_key: str
+    kind: str  # health | spike | surge
+    subject: str  # the condition or trend it is about
+    state: str  # raised | recovered | alert
+    title: str
+    body: str
+    route: str
+    sink: str
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice in the outbox."""
+
+    id: int
+    dedup_key: str
+    kind: str
+    subject: str
+    state: str
+    title: str
+    body: str
+    route: str
+    sink: str
+    target: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A condition raised and not yet cleared (it alerted once; it alerts again when it clears)."""
+
+    key: str
+    kind: str
+    raised_at: datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelActivity:
+    """A channel's recent posting rhythm, for the silent-channel check."""
+
+    channel_id: int
+    last_post_at: datetime | None
+    gaps_hours: tuple[float, ...]  # between consecutive posts in the window, oldest first

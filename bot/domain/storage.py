@@ -31,7 +31,9 @@ from bot.domain.records import (
     AlertFilter,
     AlertInfo,
     CachedChannel,
+    ChannelActivity,
     ChannelOverview,
+    Condition,
     Cursor,
     Digest,
     HeldRoute,
@@ -39,6 +41,8 @@ from bot.domain.records import (
     MarkCounts,
     Mute,
     NewAlert,
+    NewNotice,
+    Notice,
     Pause,
     RecentText,
     RememberedText,
@@ -477,6 +481,44 @@ class RelevanceStore(Protocol):
         ...
 
 
+class NoticeStore(Protocol):
+    """Notices in the outbox (health conditions, rule spikes, name surges) and the conditions raised."""
+
+    async def enqueue(self, tx: Transaction, notices: Sequence[NewNotice], at: datetime) -> int:
+        """Insert notices, ignoring any whose dedup key exists already; returns how many were new."""
+        ...
+
+    async def due(
+        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
+    ) -> list[Notice]: ...
+
+    async def mark_sent(self, notice_id: int, at: datetime) -> None: ...
+
+    async def mark_retry(
+        self, notice_id: int, next_try: datetime, error: str, *, count: bool = True, waiting: bool = False
+    ) -> None: ...
+
+    async def mark_failed(self, notice_id: int, error: str) -> None: ...
+
+    async def recent(self, limit: int = 50) -> list[Notice]: ...
+
+    async def counts(self) -> dict[str, int]: ...
+
+    async def conditions(self) -> dict[str, Condition]: ...
+
+    async def raise_condition(self, tx: Transaction, condition: Condition) -> None: ...
+
+    async def clear_condition(self, tx: Transaction, key: str) -> None: ...
+
+    async def activity(self, since: datetime) -> dict[int, ChannelActivity]:
+        """Per channel: its newest post time and the gaps between its posts since `since`."""
+        ...
+
+    async def stale_pending(self, before: datetime) -> tuple[int, datetime | None]:
+        """Alerts and notices still pending that were created before `before`: how many, the oldest."""
+        ...
+
+
 class ControlStore(MuteStore, DedupStore, ReviewStore, DigestStore, OverviewStore, Protocol):
     """Every chat-control store at once (for the parts that use several)."""
 
@@ -508,6 +550,8 @@ class Storage(Protocol):
     def watch(self) -> WatchStateStore: ...
     @property
     def control(self) -> ControlStore: ...
+    @property
+    def notices(self) -> NoticeStore: ...
     @property
     def relevance(self) -> RelevanceStore: ...
     @property

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alerts.health import HealthMonitor
 from bot.domain.errors import Disconnected
 from bot.watch.watcher import Watched, Watcher
 
@@ -113,3 +116,32 @@ def register_jobs(scheduler: AsyncIOScheduler, watcher: Watcher, *, flush_second
     ids += ["flush-marks", "refresh-names"]
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
     return ids
+
+
+async def health_job(monitor: HealthMonitor, on_change: Callable[[], None] | None = None) -> None:
+    """Run the health checks: a failing one raises a health notice once, a recovered one clears it."""
+    raised, cleared = await monitor.run_once()
+    if (raised or cleared) and on_change is not None:
+        on_change()  # deliver the notices now, not at the next outbox pass
+
+
+def register_health_job(
+    scheduler: AsyncIOScheduler,
+    monitor: HealthMonitor,
+    minutes: float,
+    on_change: Callable[[], None] | None = None,
+    *,
+    first_in: float = 60.0,
+) -> None:
+    """Run the health checks every `minutes` (schedule.health_check_minutes), the first `first_in` s after start."""
+    scheduler.add_job(
+        health_job,
+        "interval",
+        seconds=minutes * 60,
+        args=(monitor, on_change),
+        id="health",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=first_in),
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from bot.domain.errors import Disconnected, RateLimited
+from bot.domain.errors import AuthError, Disconnected, RateLimited
 from bot.domain.ports import Clock, SystemClock
 
 T = TypeVar("T")
@@ -76,6 +76,7 @@ class Pacer:
         self.on_flood = on_flood
         self.stop = stop
         self.floods: list[FloodWait] = []
+        self.auth_problem: str | None = None  # why Telegram last rejected the session (health check)
         # Totals since start, per request kind (the metrics endpoint exports them as counters).
         self.flood_seconds: dict[str, float] = {}
         self.flood_counts: dict[str, int] = {}
@@ -89,9 +90,15 @@ class Pacer:
                 await blocked.wait()
             await self.budget.take()
             try:
-                return await request()
+                answer = await request()
             except RateLimited as e:
                 await self._wait_out(kind, target, e.retry_after)
+                continue
+            except AuthError as e:
+                self.auth_problem = e.message
+                raise
+            self.auth_problem = None
+            return answer
 
     async def _wait_out(self, kind: str, target: str, seconds: float) -> None:
         wait = FloodWait(kind, target, seconds, self.clock.now())

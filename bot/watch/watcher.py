@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -66,6 +66,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         self.watched: dict[int, Watched] = {}
         self.albums = AlbumBuffer(self._album_ready, wait=album_wait)
         self.connected = asyncio.Event()
+        self.disconnected_since: datetime | None = self.clock.now()  # None while connected (health check)
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
         self.on_alerts = on_alerts  # wakes the outbox dispatcher

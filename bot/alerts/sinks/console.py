@@ -37,7 +37,7 @@ class ConsoleSink:
 
 def console_panel(alert: OutgoingAlert) -> Panel | Text:
     data = alert.data
-    if "batch" in data:
+    if "batch" in data or "notice" in data:
         return Text(alert.plain)
     severity = str(data.get("severity", "info"))
     body = Text(str(data.get("text", "")))
