@@ -37,6 +37,8 @@ class DbStats:
     deleted_posts: int
     alerts_by_status: dict[str, int] = field(default_factory=dict)
     reviewed_relevant: int = 0
+    media_by_state: dict[str, int] = field(default_factory=dict)
+    media_bytes: int = 0  # distinct files in the media archive
 
     @property
     def free_bytes(self) -> int:
@@ -96,6 +98,18 @@ def _collect(conn: sqlite3.Connection, path: Path) -> DbStats:
     deleted = int(conn.execute("SELECT count(*) FROM posts WHERE deleted_at IS NOT NULL").fetchone()[0])
     by_status = {str(s): int(n) for s, n in conn.execute("SELECT status, count(*) FROM alerts GROUP BY 1")}
     relevant = int(conn.execute("SELECT count(*) FROM alerts WHERE review = 'relevant'").fetchone()[0])
+    media_states: dict[str, int] = {}
+    media_bytes = 0
+    if "media" in owners:
+        media_states = {
+            str(s): int(n) for s, n in conn.execute("SELECT state, count(*) FROM media GROUP BY 1")
+        }
+        media_bytes = int(
+            conn.execute(
+                "SELECT coalesce(sum(size), 0) FROM (SELECT sha256, max(size) AS size FROM media "
+                "WHERE state = 'stored' GROUP BY sha256)"
+            ).fetchone()[0]
+        )
     wal = path.with_name(path.name + "-wal")
     return DbStats(
         path=path,
@@ -112,6 +126,8 @@ def _collect(conn: sqlite3.Connection, path: Path) -> DbStats:
         deleted_posts=deleted,
         alerts_by_status=by_status,
         reviewed_relevant=relevant,
+        media_by_state=media_states,
+        media_bytes=media_bytes,
     )
 
 

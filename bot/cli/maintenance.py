@@ -173,6 +173,8 @@ def stats(ctx: CliContext, as_json: bool) -> None:
                 "deleted_posts": s.deleted_posts,
                 "alerts_by_status": s.alerts_by_status,
                 "reviewed_relevant": s.reviewed_relevant,
+                "media_by_state": s.media_by_state,
+                "media_bytes": s.media_bytes,
                 "tables": [{"name": t.name, "rows": t.rows, "bytes": t.bytes} for t in s.tables],
             }
         )
@@ -189,6 +191,9 @@ def stats(ctx: CliContext, as_json: bool) -> None:
     if s.alerts_by_status:
         states = ", ".join(f"{n:,} {k}" for k, n in sorted(s.alerts_by_status.items()))
         out.print(f"alerts: {states}; {s.reviewed_relevant:,} marked relevant")
+    if s.media_by_state:
+        states = ", ".join(f"{n:,} {k}" for k, n in sorted(s.media_by_state.items()))
+        out.print(f"media archive: {human_bytes(s.media_bytes)} in distinct files; attachments: {states}")
     table = Table(box=None, pad_edge=False)
     table.add_column("table")
     table.add_column("rows", justify="right")

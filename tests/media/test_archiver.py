@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -171,3 +172,20 @@ async def test_run_archives_in_the_background_while_alerts_go_out(tmp_path: Path
     finally:
         stop.set()
         await task
+
+
+async def test_each_album_item_downloads_from_its_own_message(rig: Rig) -> None:
+    from bot.watch.albums import merge_album
+
+    parts = []
+    for i in range(3):
+        parts.append(await rig.fake.publish_file("alpha", "альбом" if i == 0 else "", jpeg(20 + i)))
+    album = merge_album([replace(p, grouped_id=5) for p in parts])
+    assert [m.message_id for m in album.media] == [1, 2, 3]
+    async with rig.store.db.transaction() as tx:
+        await rig.store.posts.save(tx, [album], album.date)
+    report = await rig.archiver.drain()
+    assert report.stored == 3
+    records = await rig.store.media.for_post(1)
+    assert [r.message_id for r in records] == [1, 2, 3]
+    assert len({r.sha256 for r in records}) == 3

@@ -87,3 +87,12 @@ def test_import_archives_shipped_files_once_and_posts_show_lists_them(
     assert "does not ship this file" in missing["reason"]
     assert main(["import", str(result)]) == 0  # again: nothing new, nothing duplicated
     assert len([p for p in (env / "media").rglob("*.jpg") if not p.name.endswith(".thumb.jpg")]) == 1
+
+
+def test_db_stats_counts_the_media_archive(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", str(export_with_files(env / "export"))]) == 0
+    capsys.readouterr()
+    assert main(["db", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["media_by_state"] == {"stored": 2, "skipped": 2}
+    assert stats["media_bytes"] == len(jpeg(1))

@@ -190,3 +190,18 @@ async def test_backup_to_a_full_disk_fails_in_one_line_and_leaves_no_partial_fil
         assert "Traceback" not in err
         assert list(full.iterdir()) == []
     assert count(db) == 6000
+
+
+def test_backup_of_a_file_that_is_not_a_database_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "tw.db"
+    junk.write_bytes(b"garbage" * 1000)
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["--db", str(junk), "backup", str(tmp_path / "b.db")]) == 4
+    err = capsys.readouterr().err
+    assert "not a telewatch database" in err or "damaged" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "b.db").exists()
+    assert junk.read_bytes() == b"garbage" * 1000
