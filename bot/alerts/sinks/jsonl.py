@@ -12,6 +12,7 @@ from bot.alerts.sinks.registry import SinkEnv, SinkKind
 from bot.domain.errors import DeliveryFailed
 from bot.domain.ports import OutgoingAlert, SinkCapabilities
 from config.settings import RouteSettings
+from config.targets import unwritable_reason
 
 
 class JsonlSink:
@@ -66,5 +67,13 @@ def build(route: RouteSettings, env: SinkEnv) -> JsonlSink:
     return JsonlSink(Path(route.target))
 
 
+async def probe(route: RouteSettings, sender: object) -> tuple[str, str] | None:
+    """A write test of the file that leaves nothing behind."""
+    if not route.target:
+        return None
+    reason = unwritable_reason(Path(route.target))
+    return ("ok", "") if reason is None else ("not writable", reason)
+
+
 # One sink per file: two routes into one file share it (and its memory of what is in the file).
-KIND = SinkKind(name="jsonl", build=build, target="a file path", per_target=True)
+KIND = SinkKind(name="jsonl", build=build, target="a file path", per_target=True, probe=probe)

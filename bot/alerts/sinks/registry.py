@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,9 @@ class SinkEnv:
 
 # Builds the sink of a route; None when this mode cannot (its alerts wait in the outbox for one that can).
 SinkFactory = Callable[[RouteSettings, SinkEnv], AlertSink | None]
+# Can the route's target take alerts now (`telewatch check`)? (state, detail), "ok" when it can; None when
+# there is nothing to check (no sender to probe a chat with). The sender is the gateway alerts go through.
+Probe = Callable[[RouteSettings, TelegramGateway | None], Awaitable[tuple[str, str] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class SinkKind:
     per_target: bool = False  # one sink per target (files) rather than one for every target (chats)
     # Why a route's target cannot work (a malformed URL), or None; checked at load and `config check`.
     validate: Callable[[RouteSettings], str | None] | None = None
+    probe: Probe | None = None
 
     def key(self, route: RouteSettings) -> str:
         """How this route's sink is named in the outbox and the sinks mapping."""

@@ -94,9 +94,31 @@ def build(route: RouteSettings, env: SinkEnv) -> TelegramSink | None:
     return TelegramSink(env.sender, editor=env.editor) if env.sender is not None else None
 
 
+UNREACHABLE_HINT = (
+    "a user must write to the bot first (e.g. send /start); a group or channel must have the bot (or the "
+    "sending account) as a member allowed to post. Alerts for it wait until then."
+)
+
+
+async def probe(route: RouteSettings, sender: TelegramGateway | None) -> tuple[str, str] | None:
+    """Can `sender` write to the chat now? Sends nothing visible."""
+    if not route.target:
+        return ("no target", "set target = a chat")
+    if sender is None:
+        return None
+    try:
+        await sender.check_chat(route.target)
+    except ChannelUnavailable as e:
+        return (e.state, UNREACHABLE_HINT)
+    except TelegramError as e:
+        return ("error", e.message)
+    return ("ok", "")
+
+
 KIND = SinkKind(
     name="telegram",
     build=build,
+    probe=probe,
     target='a chat: "me", "@group" or a numeric chat id',
 )
 
