@@ -44,6 +44,7 @@ class Snapshot:
     media_by_state: dict[str, int] = field(default_factory=dict)
     media_bytes: int = 0
     db_bytes: int = 0
+    conditions: tuple[tuple[str, str], ...] = ()  # raised health / trend conditions: (key, kind)
 
 
 def _age(now: datetime, iso: str | None) -> float | None:
@@ -114,6 +115,11 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
                 "SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT sha256, size FROM media WHERE state = 'stored')"
             )
         )
+    conditions: tuple[tuple[str, str], ...] = ()
+    if one("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'conditions'"):
+        conditions = tuple(
+            (str(r[0]), str(r[1])) for r in conn.execute("SELECT key, kind FROM conditions ORDER BY key")
+        )
     return Snapshot(
         posts=posts,
         deleted_posts=deleted,
@@ -125,6 +131,7 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
         media_by_state=media_states,
         media_bytes=media_bytes,
         db_bytes=path.stat().st_size,
+        conditions=conditions,
     )
 
 

@@ -112,7 +112,16 @@ class TelewatchCollector:
             return
         stuck = snap.oldest_pending_age is not None and snap.oldest_pending_age > OUTBOX_STUCK_SECONDS
         health.add_metric(["outbox"], 0.0 if stuck else 1.0)
+        health.add_metric(["conditions"], 0.0 if any(k == "health" for _, k in snap.conditions) else 1.0)
         yield health
+        raised = GaugeMetricFamily(
+            "telewatch_condition_raised",
+            "1 for each raised health or trend condition (silent channel, session, disk, spike ...)",
+            labels=["condition", "kind"],
+        )
+        for key, kind in snap.conditions:
+            raised.add_metric([key, kind], 1.0)
+        yield raised
         yield GaugeMetricFamily("telewatch_posts_stored", "Posts in the archive", value=snap.posts)
         yield GaugeMetricFamily(
             "telewatch_posts_deleted", "Stored posts deleted in Telegram", value=snap.deleted_posts

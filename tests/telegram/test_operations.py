@@ -102,6 +102,7 @@ async def test_the_metrics_endpoint_reports_posts_matches_alerts_floods_lag_and_
     assert m['telewatch_health_ok{check="database"}'] == 1
     assert m['telewatch_health_ok{check="telegram_connected"}'] == 1
     assert m['telewatch_health_ok{check="outbox"}'] == 1
+    assert m['telewatch_health_ok{check="conditions"}'] == 1
     assert m['telewatch_flood_wait_seconds_total{request="resolve"}'] == 1
     assert m['telewatch_flood_waits_total{request="resolve"}'] == 1
     assert 'telewatch_channel_last_check_age_seconds{channel="@alpha"}' in m
@@ -176,6 +177,26 @@ async def test_run_writes_a_heartbeat_at_start(tmp_path: Path) -> None:
         beat = await store.meta(HEARTBEAT_KEY)
     assert beat is not None
     assert (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds() < 60
+
+
+def test_raised_health_conditions_are_exported(tmp_path: Path) -> None:
+    import asyncio as aio
+
+    from bot.app.operations import ProcessState, TelewatchCollector
+
+    db = tmp_path / "t.db"
+
+    async def raise_one() -> None:
+        async with await Store.open(db) as store:
+            await store.db.execute(
+                "INSERT INTO conditions (key, kind, raised_at, detail) VALUES ('silent:1', 'health', '2024', 'x')"
+            )
+
+    aio.run(raise_one())
+    collector = TelewatchCollector(db, ProcessState(), lambda: datetime.now(UTC))
+    samples = {(s.name, tuple(s.labels.items())): s.value for f in collector.collect() for s in f.samples}
+    assert samples[("telewatch_condition_raised", (("condition", "silent:1"), ("kind", "health")))] == 1
+    assert samples[("telewatch_health_ok", (("check", "conditions"),))] == 0
 
 
 def test_json_logs_are_one_object_per_line_with_the_exception() -> None:
