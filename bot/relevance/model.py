@@ -6,6 +6,7 @@ from anywhere without running code. Scoring needs no numpy: a dictionary look-up
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -68,8 +69,8 @@ class RelevanceModel:
         if cached is None:
             if len(self._cache) >= CACHE:
                 self._cache.clear()
-            get = self.weights.get
-            cached = self._cache[token] = sum(get(f, 0.0) for f in token_features(token))
+            found = token_features(token)
+            cached = self._cache[token] = sum(map(self.weights.get, found, itertools.repeat(0.0, len(found))))
         return cached
 
     def raw(self, toks: list[str], size: int) -> tuple[float, dict[str, float]]:

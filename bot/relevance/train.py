@@ -23,7 +23,7 @@ from bot.relevance.model import RelevanceModel
 C = 16.0  # inverse regularisation strength (per balanced example)
 MAX_WEIGHTS = 12_000
 MIN_DF_FROM = 200  # with at least this many texts, a feature must occur in two of them
-ITERATIONS = 60  # L-BFGS steps at most; the ranking of texts settles well before
+ITERATIONS = 40  # L-BFGS steps at most; the ranking of texts settles well before
 
 Vector = npt.NDArray[np.float64]
 
