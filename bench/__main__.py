@@ -17,6 +17,7 @@ SECTIONS = {
     "fault": "bench.fault_bench",
     "web": "bench.web_bench",
     "ops": "bench.ops_bench",
+    "trends": "bench.trends_bench",
 }
 
 

@@ -27,6 +27,7 @@ from config.settings import (
     Settings,
     StorageSettings,
     TelegramSettings,
+    TrendSettings,
 )
 
 DIGESTS = ("hourly", "daily")
@@ -274,6 +275,20 @@ def health(data: Any, src: Source) -> HealthSettings:
     return h
 
 
+def trends(data: Any, src: Source) -> TrendSettings:
+    """[trends]: sensitivity and minimum counts of spike and surge alerts."""
+    t = cv.build(TrendSettings, data, "trends", src)
+    for name in ("check_minutes", "spike_sensitivity", "surge_minutes", "cooldown_hours"):
+        _positive(getattr(t, name), f"trends.{name}", src)
+    for name in ("spike_min_count", "spike_min_channels", "surge_channels", "baseline_weeks"):
+        if getattr(t, name) < 1:
+            raise src.error("must be at least 1", f"trends.{name}", getattr(t, name))
+    if t.surge_rare_max < 0:
+        raise src.error("must not be negative", "trends.surge_rare_max", t.surge_rare_max)
+    _nonempty_items(t.stop_names, "trends.stop_names", src)
+    return t
+
+
 def admin(data: Any, src: Source) -> AdminSettings:
     """[admin]: chats and user ids allowed to run chat commands."""
     adm = cv.build(AdminSettings, data, "admin", src)
@@ -310,6 +325,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "schedule": schedule,
         "admin": admin,
         "health": health,
+        "trends": trends,
         "timezone": timezone,
         "metrics": metrics,
         "media": media,

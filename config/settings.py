@@ -152,6 +152,23 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendSettings:
+    """Rule spikes and place/name surges (bot.alerts.trends documents the statistic)."""
+
+    enabled: bool = True
+    check_minutes: float = 5.0  # how often `run` looks for spikes and surges
+    spike_sensitivity: float = 4.0  # robust z-score a rule's last hour must reach
+    spike_min_count: int = 5  # and at least this many matches in the hour...
+    spike_min_channels: int = 3  # ...from at least this many channels (one channel's thread is no spike)
+    baseline_weeks: int = 4  # the same hour of the week in this many earlier weeks is the baseline
+    surge_channels: int = 5  # a name mentioned by at least this many channels...
+    surge_minutes: float = 30.0  # ...within this many minutes...
+    surge_rare_max: int = 2  # ...and in at most this many posts the week before
+    cooldown_hours: float = 12.0  # the same rule or name alerts again only after this long
+    stop_names: tuple[str, ...] = ()  # lemmas never counted, beyond the built-in list
+
+
+@dataclass(frozen=True, slots=True)
 class AdminSettings:
     """Who may control the bot from chat."""
 
@@ -173,6 +190,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    trends: TrendSettings = field(default_factory=TrendSettings)
     timezone: str = "UTC"
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     media: MediaSettings = field(default_factory=MediaSettings)

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain.records import ChannelActivity, Condition, NewNotice, Notice
+from bot.domain.records import ChannelActivity, Condition, NewNotice, Notice, TrendPost
 from bot.domain.storage import Transaction
 from storage.codec import from_iso, must_iso, to_iso
 from storage.db import Database, connection
@@ -166,3 +166,32 @@ class NoticeRepository:
         if row is None or not row[0]:
             return 0, None
         return int(row[0]), from_iso(row[1])
+
+    # -- reads of the trend detector --------------------------------------------------------------------
+
+    async def trend_posts(self, after_id: int, since: datetime, limit: int = 2000) -> list[TrendPost]:
+        """Posts with id > `after_id` dated `since` or later, by id, with the rules each matched."""
+        rows = await self.db.fetchall(
+            "SELECT p.id, p.channel_id, p.date, p.text, (SELECT group_concat(m.rule, char(31)) FROM matches m "
+            "WHERE m.post_id = p.id) AS rules FROM posts p WHERE p.id > ? AND p.date >= ? ORDER BY p.id LIMIT ?",
+            (after_id, to_iso(since), limit),
+        )
+        return [
+            TrendPost(
+                int(r[0]),
+                int(r[1]),
+                must_iso(r[2]),
+                r[3] or "",
+                tuple((r[4] or "").split("\x1f")) if r[4] else (),
+            )
+            for r in rows
+        ]
+
+    async def rule_counts(self, since: datetime, until: datetime, bucket: int) -> list[tuple[str, int, int]]:
+        """(rule, bucket number, matches) of posts dated in [since, until), buckets of `bucket` seconds."""
+        rows = await self.db.fetchall(
+            "SELECT m.rule, CAST(strftime('%s', p.date) AS INTEGER) / ? AS b, count(*) FROM matches m "
+            "JOIN posts p ON p.id = m.post_id WHERE p.date >= ? AND p.date < ? GROUP BY m.rule, b",
+            (bucket, to_iso(since), to_iso(until)),
+        )
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]

@@ -71,6 +71,7 @@ class ConditionLedger:
         now: datetime,
         *,
         known: Callable[[str], bool] | None = None,
+        recovered: bool = True,
     ) -> Changes:
         """Record the conditions of `kind` that hold now. A raised one that no longer holds clears, unless
         `known(key)` says it could not be judged this time (a check that needs a connection)."""
@@ -89,6 +90,8 @@ class ConditionLedger:
                 out += notices_for(routes, kind, r.key, now.isoformat(), "raised", r.title, r.detail)
             for c in cleared:
                 await self.store.notices.clear_condition(tx, c.key)
+                if not recovered:
+                    continue
                 lasted = _duration(now - c.raised_at)
                 title = f"recovered: {c.detail}"
                 body = f"after {lasted} (since {c.raised_at:%Y-%m-%d %H:%M} UTC)"

@@ -18,6 +18,7 @@ from bot.alerts.health import HealthMonitor, LiveState
 from bot.alerts.relevance import register_relevance_job
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
+from bot.alerts.trend_watch import TrendWatch
 from bot.app.maintenance import build_archiver, register_prune_job
 from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
 from bot.app.runtime import Runtime, open_runtime
@@ -27,7 +28,13 @@ from bot.domain.errors import AuthError, Disconnected
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
 from bot.domain.retry import Backoff
-from bot.watch.jobs import channel_job_ids, health_job, register_health_job, register_jobs
+from bot.watch.jobs import (
+    channel_job_ids,
+    health_job,
+    register_health_job,
+    register_jobs,
+    register_trend_job,
+)
 from bot.watch.lock import InstanceLock
 from bot.watch.watcher import Watcher
 from config.settings import Settings
@@ -310,6 +317,7 @@ class LiveRun:
             live=LiveState(lambda: self.watcher.pacer.auth_problem, lambda: self.watcher.disconnected_since),
             db_path=Path(runtime.store.db.path),
         )
+        self.trends = TrendWatch(runtime.store, lambda: self.live.current, clock.now)
         self.reloader: ConfigWatcher | None = None
         self.chat: ChatAdapter | None = None
         self.services: ChatServices | None = None
@@ -355,6 +363,7 @@ class LiveRun:
         if chat is None:
             return
         self.services.control.ctx.health = self.health  # /status shows the same checks
+        self.services.control.ctx.trends = self.trends  # /trends: the current top
         chat.attach(self.services.control)
         if isinstance(chat, SeenChat):  # a chat that writes to the bot is reachable: retry what waits for it
             chat.on_chat_seen(self._chat_seen)
@@ -391,6 +400,8 @@ class LiveRun:
             self._start(archiver.run(), "media-archive")  # a download cut short stays pending
         register_heartbeat(self.scheduler, runtime.store, self.clock)
         register_health_job(self.scheduler, self.health, settings.schedule.health_check_minutes, self.kicker)
+        if settings.trends.enabled:
+            register_trend_job(self.scheduler, self.trends, settings.trends.check_minutes, self.kicker)
         metrics = start_metrics(
             settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
         )

@@ -14,6 +14,7 @@ from bot.alerts.digest import DigestService
 from bot.alerts.health import HealthMonitor
 from bot.alerts.mutes import Mutes
 from bot.alerts.relevance import RelevanceService
+from bot.alerts.trend_watch import TrendWatch
 from bot.chat.models import Usage
 from bot.chat.pages import PageStore
 from bot.domain.errors import TelewatchError
@@ -68,6 +69,7 @@ class ChatContext:
         self.pages = pages
         self.relevance = relevance  # scores in /test and precision after scoring in /stats
         self.health: HealthMonitor | None = None  # /status runs its checks (set by `telewatch run`)
+        self.trends: TrendWatch | None = None  # /trends shows its current top (set by `telewatch run`)
         self._edited: Settings | None = None
         self._provided_at_edit: Settings | None = None
         self._compiled: tuple[tuple[RuleSpec, ...], CompiledRules] | None = None

@@ -368,3 +368,14 @@ class ChannelActivity:
     channel_id: int
     last_post_at: datetime | None
     gaps_hours: tuple[float, ...]  # between consecutive posts in the window, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPost:
+    """A stored post as the trend detector reads it."""
+
+    post_id: int
+    channel_id: int
+    date: datetime
+    text: str
+    rules: tuple[str, ...]

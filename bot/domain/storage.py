@@ -51,6 +51,7 @@ from bot.domain.records import (
     ScoredPrecision,
     SearchFilter,
     StoredModel,
+    TrendPost,
     UndeliveredGroup,
     WindowRow,
 )
@@ -516,6 +517,14 @@ class NoticeStore(Protocol):
 
     async def stale_pending(self, before: datetime) -> tuple[int, datetime | None]:
         """Alerts and notices still pending that were created before `before`: how many, the oldest."""
+        ...
+
+    async def trend_posts(self, after_id: int, since: datetime, limit: int = 2000) -> list[TrendPost]:
+        """Posts with id > `after_id` dated `since` or later, by id, with the rules each matched."""
+        ...
+
+    async def rule_counts(self, since: datetime, until: datetime, bucket: int) -> list[tuple[str, int, int]]:
+        """(rule, bucket number, matches) of posts dated in [since, until), buckets of `bucket` seconds."""
         ...
 
 

@@ -12,6 +12,7 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.health import HealthMonitor
+from bot.alerts.trend_watch import TrendWatch
 from bot.domain.errors import Disconnected
 from bot.watch.watcher import Watched, Watcher
 
@@ -144,4 +145,30 @@ def register_health_job(
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC) + timedelta(seconds=first_in),
+    )
+
+
+async def trend_job(trends: TrendWatch, on_change: Callable[[], None] | None = None) -> None:
+    """Look for rule spikes and name surges; each alerts once per cooldown."""
+    if await trends.run_once() and on_change is not None:
+        on_change()
+
+
+def register_trend_job(
+    scheduler: AsyncIOScheduler,
+    trends: TrendWatch,
+    minutes: float,
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Run the trend detector every `minutes` ([trends] check_minutes)."""
+    scheduler.add_job(
+        trend_job,
+        "interval",
+        seconds=minutes * 60,
+        args=(trends, on_change),
+        id="trends",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=90),
     )

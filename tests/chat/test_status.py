@@ -23,3 +23,16 @@ async def test_status_lists_the_failing_checks_first(app: App) -> None:
     assert "✓ connected to Telegram" in text
     assert "✓ route 'desk' delivers" in text
     assert "takes no arguments" in await app.chat.say_one("/status now")
+
+
+async def test_trends_shows_the_current_surges(app: App) -> None:
+    from bot.alerts.trend_watch import TrendWatch
+    from bot.domain.models import ChannelRef
+
+    assert "inside `telewatch run`" in await app.chat.say_one("/trends")
+    app.services.control.ctx.trends = TrendWatch(app.store, app.settings, app.clock.now)
+    assert await app.chat.say_one("/trends") == "No rule spikes or name surges right now."
+    for c in range(5):
+        await app.publish(ChannelRef(tg_id=2000 + c, username=f"local{c}"), "Колонна у Суджи")
+    text = await app.chat.say_one("/trends")
+    assert "Суджа: 5 channels in 30 min, 0 posts last week" in text

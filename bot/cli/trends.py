@@ -1,0 +1,78 @@
+"""`telewatch trends`: the rule spikes and place/name surges in the archive now (or at a given time)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.output import print_json
+from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.domain.errors import TelewatchError
+from storage.store import Store
+
+
+def _when(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise TelewatchError(
+            f"--at {value!r} is not a date and time", hint="write it like 2024-08-07T12:00 (UTC)"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.option(
+    "--at", "at", metavar="TIME", help="Look at this moment instead of now (ISO, UTC), e.g. 2024-08-07T12:00."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+@run_async
+async def trends(ctx: CliContext, at: str | None, limit: int, as_json: bool) -> None:
+    """Show the rule spikes and the place/name surges in the archive: what `run` would alert on now.
+
+    \b
+    A spike: a rule's matches in the last hour far above the same hour of earlier weeks.
+    A surge: a place or person named by many channels within minutes, rare the week before.
+    Thresholds are in the [trends] section of the config; the README explains the statistic.
+    """
+    from bot.alerts.trend_watch import TrendWatch, trend_rows
+
+    settings = ctx.settings
+    moment = _when(at)
+    async with await Store.open(ctx.db_path, read_only=True) as store:
+        watch = TrendWatch(store, lambda: settings, lambda: moment)
+        found = (await watch.evaluate())[:limit]
+    if as_json:
+        print_json(
+            {
+                "at": moment.isoformat(),
+                "trends": [
+                    {
+                        "kind": t.kind,
+                        "subject": t.subject,
+                        "count": t.count,
+                        "channels": t.channels,
+                        "usual": t.usual,
+                        "score": round(t.score, 2),
+                    }
+                    for t in found
+                ],
+            }
+        )
+        return
+    if not found:
+        ctx.console.print(f"no rule spikes or name surges at {moment:%Y-%m-%d %H:%M} UTC")
+        return
+    table = Table("kind", "what", title=f"trends at {moment:%Y-%m-%d %H:%M} UTC")
+    for kind, text in trend_rows(found, settings.trends.surge_minutes):
+        table.add_row(kind, escape(text))
+    ctx.console.print(table)
