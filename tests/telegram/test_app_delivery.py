@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -168,3 +169,43 @@ async def test_alerts_wait_for_a_chat_until_it_writes_to_the_bot_and_shutdown_na
     assert "1 alert(s) for route 'desk' (telegram → @newbie) kept pending" in line.text
     assert "not reachable" in line.text
     assert not line.error
+
+
+async def test_telegram_alerts_of_a_replay_wait_in_the_outbox_and_run_sends_them(tmp_path: Path) -> None:
+    """Replay builds no telegram sink (no connection): its telegram alerts stay pending, never failed,
+    and the next `run` (same database, same routes) delivers them."""
+    from bot.app.runtime import open_runtime
+    from bot.domain.models import ChannelRef, Post
+
+    path = tmp_path / "telewatch.toml"
+    path.write_text(
+        CONFIG + '[[routes]]\nname = "desk"\nsink = "telegram"\ntarget = "@desk"\n', encoding="utf-8"
+    )
+    settings = load(path, {})
+    post = Post(
+        channel=ChannelRef(username="alpha"),
+        message_id=1,
+        date=datetime(2024, 8, 7, 6, 30, tzinfo=UTC),
+        text="Residents told to evacuate",
+    )
+    async with open_runtime(settings, tmp_path / "t.db") as runtime:
+        assert "telegram" not in runtime.sinks
+        await runtime.pipeline.ingest([post])
+        await runtime.dispatcher.run_once()
+        [group] = await runtime.store.alerts.undelivered(0, all_pending=True)
+        assert (group.sink, group.count) == ("telegram", 1)
+
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_live(settings, tmp_path / "t.db", gateway=fake, stop=stop, scheduler=scheduler)
+    )
+    try:
+        await wait_until(lambda: len(fake.sent) == 1)
+        assert fake.sent[0].chat == "@desk"
+    finally:
+        stop.set()
+        summary = await asyncio.wait_for(task, 10)
+    assert summary == []
