@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.errors import ChannelUnavailable, Disconnected, RateLimited, Unreachable
+from bot.domain.errors import ChannelUnavailable, Disconnected, ForwardRestricted, RateLimited, Unreachable
 from bot.domain.media import ChunkWriter
 from bot.domain.models import ChannelRef, Media, Post
 from bot.domain.ports import PostUpdate, RequestLog, ResolvedChannel, SentMessage, UpdateHandler
@@ -93,6 +93,7 @@ class FakeTelegram:
         self.sent: list[Sent] = []
         self.channels: dict[int, FakeChannel] = {}
         self.unreachable_chats: set[str] = set()
+        self.no_forwards: set[str] = set()  # channels (as forward sources) that restrict forwarding
         self.connected = False
         self.connects = 0
         self.refuse_connects = 0
@@ -461,6 +462,20 @@ class FakeTelegram:
         if earlier is not None:  # Telegram drops a message whose random_id it has seen (RANDOM_ID_DUPLICATE)
             return SentMessage(chat=chat, message_id=earlier.message_id)
         sent = Sent(chat, html, random_id, tuple(buttons), next(self._ids))
+        self._sent_ids[(chat, random_id)] = sent
+        self.sent.append(sent)
+        return SentMessage(chat=chat, message_id=sent.message_id)
+
+    async def forward(self, chat: str, source: str, message_id: int, *, random_id: int) -> SentMessage:
+        await self._request("forward", chat)
+        if chat in self.unreachable_chats:
+            raise ChannelUnavailable(chat, "not found")
+        if source in self.no_forwards:
+            raise ForwardRestricted(source)
+        earlier = self._sent_ids.get((chat, random_id))
+        if earlier is not None:
+            return SentMessage(chat=chat, message_id=earlier.message_id)
+        sent = Sent(chat, f"[forwarded {source}/{message_id}]", random_id, (), next(self._ids))
         self._sent_ids[(chat, random_id)] = sent
         self.sent.append(sent)
         return SentMessage(chat=chat, message_id=sent.message_id)

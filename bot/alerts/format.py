@@ -184,7 +184,18 @@ def render(
         data=data,
         target=target,
         buttons=buttons,
+        original=_original(stored),
     )
+
+
+def _original(stored: StoredPost) -> tuple[str, int] | None:
+    """Where the post can be forwarded from: the channel's @name or numeric id, and the message id."""
+    channel = stored.channel
+    if channel.username:
+        return f"@{channel.username}", stored.post.message_id
+    if channel.tg_id is not None:
+        return f"-100{channel.tg_id}", stored.post.message_id
+    return None
 
 
 def relevance_line(alerts: Sequence[Alert]) -> str:

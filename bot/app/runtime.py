@@ -122,15 +122,17 @@ async def open_runtime(
     clock = clock or SystemClock()
     matcher = matcher or build_matcher(settings)
     build = build_sinks if build_sinks is not None else sinks is None
-    sink_set = SinkSet(SinkEnv(console=console, sender=sender, editor=editor), sinks, build=build)
+    runtime: Runtime | None = None
+
+    def current() -> Settings:
+        return runtime.settings if runtime is not None else settings
+
+    env = SinkEnv(console=console, sender=sender, editor=editor, settings=current)
+    sink_set = SinkSet(env, sinks, build=build)
     sink_set.update(settings)  # checks every route names a known sink before anything is opened
     store = await Store.open(db_path)
     try:
         await sync_channel_labels(store, settings)
-        runtime: Runtime | None = None
-
-        def current() -> Settings:
-            return runtime.settings if runtime is not None else settings
 
         # Mutes, pause, quiet hours, digests and cross-channel dedup apply to replays as to live runs.
         control = store.control

@@ -126,6 +126,14 @@ class Unreachable(Disconnected):
         self.reason = reason
 
 
+class ForwardRestricted(TelegramError):
+    """A channel does not allow its posts to be forwarded (or copied)."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"channel {channel} does not allow forwarding its posts")
+        self.channel = channel
+
+
 class DeliveryFailed(TelewatchError):
     """A sink could not deliver an alert; `permanent` ones are not retried."""
 

@@ -55,6 +55,8 @@ class OutgoingAlert:
     data: dict[str, object]
     target: str | None = None  # a chat for Telegram sinks; None for console / JSONL
     buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data) review buttons
+    # The post an alert is about: (channel @name or numeric id, message id), for sinks that forward it.
+    original: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,11 @@ class TelegramGateway(Protocol):
 
     async def check_chat(self, chat: str) -> None:
         """Raise ChannelUnavailable when alerts cannot be sent to `chat` now; sends nothing visible."""
+        ...
+
+    async def forward(self, chat: str, source: str, message_id: int, *, random_id: int) -> SentMessage:
+        """Forward post `message_id` of channel `source` (@name or numeric id) to `chat`, media included.
+        Raises ForwardRestricted when the channel forbids it, ChannelUnavailable when it cannot be read."""
         ...
 
     def on_update(self, handler: UpdateHandler) -> None:

@@ -13,6 +13,7 @@ from bot.domain.errors import (
     AuthError,
     ChannelUnavailable,
     Disconnected,
+    ForwardRestricted,
     RateLimited,
     TelegramError,
     TelewatchError,
@@ -91,6 +92,8 @@ def translate(
         return RateLimited(float(error.seconds), request=request)
     if isinstance(error, tg.FloodError):  # FLOOD without a number: back off a little
         return RateLimited(30.0, request=request)
+    if isinstance(error, tg.ChatForwardsRestrictedError):
+        return ForwardRestricted(what)
     if isinstance(error, NOT_FOUND):
         return ChannelUnavailable(what, "not found")
     if isinstance(error, PRIVATE):

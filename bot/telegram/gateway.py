@@ -226,6 +226,24 @@ class TelethonGateway:
                 return SentMessage(chat=chat, message_id=0)  # sent before a crash: already delivered
         return SentMessage(chat=chat, message_id=_sent_id(result, random_id))
 
+    async def forward(self, chat: str, source: str, message_id: int, *, random_id: int) -> SentMessage:
+        """Forward one post with a fixed random_id (a repeat after a crash is dropped by Telegram)."""
+        self.requests.record("forward")
+        target: str | int = int(chat) if chat.lstrip("-").isdigit() else chat
+        origin: str | int = int(source) if source.lstrip("-").isdigit() else source
+        with translated("forward", source, client=self.client):
+            try:
+                to_peer = await self.client.get_input_entity(target)
+                from_peer = await self.client.get_input_entity(origin)
+                result = await self.client(
+                    functions.messages.ForwardMessagesRequest(
+                        from_peer=from_peer, id=[message_id], random_id=[random_id], to_peer=to_peer
+                    )
+                )
+            except tg.RandomIdDuplicateError:
+                return SentMessage(chat=chat, message_id=0)
+        return SentMessage(chat=chat, message_id=_sent_id(result, random_id))
+
     async def check_chat(self, chat: str) -> None:
         """Whether alerts can be sent to `chat` now, without sending one: a cancelled typing action,
         refused like a message would be (ChannelUnavailable when nobody there wrote to the bot yet)."""

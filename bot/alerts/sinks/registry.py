@@ -28,6 +28,7 @@ class SinkEnv:
     console: Console | None = None
     sender: TelegramGateway | None = None  # the sending account or bot; None outside `telewatch run`
     editor: MessageEditor | None = None  # edits sent alerts in place (the alert bot's chat adapter)
+    settings: Callable[[], Settings] | None = None  # the settings in force (they change on a reload)
 
 
 # Builds the sink of a route; None when this mode cannot (its alerts wait in the outbox for one that can).

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 
 from bot.alerts.sinks.registry import SinkEnv, SinkKind
 from bot.domain.errors import (
     AuthError,
     ChannelUnavailable,
     DeliveryFailed,
+    ForwardRestricted,
     RateLimited,
     TargetUnreachable,
     TelegramError,
 )
 from bot.domain.ports import MessageEditor, OutgoingAlert, SentMessage, SinkCapabilities, TelegramGateway
-from config.settings import RouteSettings
+from config.settings import RouteSettings, Settings
 
 # Telegram allows about one message a second per chat; a burst for one chat goes out as one message.
 BASE = SinkCapabilities(coalesces=True, min_interval=1.0)
@@ -39,10 +42,14 @@ class TelegramSink:
         *,
         editor: MessageEditor | None = None,
         default_target: str | None = None,
+        forward_to: Callable[[str], bool] = lambda target: False,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.gateway = gateway
         self.editor = editor
         self.default_target = default_target
+        self.forward_to = forward_to  # does the route of this chat say forward_original = true?
+        self.pause = pause
         self.capabilities = SinkCapabilities(
             coalesces=BASE.coalesces, min_interval=BASE.min_interval, edit=editor is not None
         )
@@ -58,9 +65,12 @@ class TelegramSink:
         """Send one alert; RateLimited on flood waits, TargetUnreachable when the chat cannot be written to
         (yet): a user who never wrote to the bot, a group the bot is not in, a bot that was blocked."""
         target = self._target(alert)
+        html = alert.html
+        if alert.original is not None and self.forward_to(target):
+            html = await self._forward(target, alert, html)
         try:
             sent = await self.gateway.send(
-                target, alert.html, random_id=random_id_for(alert.dedup_key), buttons=alert.buttons
+                target, html, random_id=random_id_for(alert.dedup_key), buttons=alert.buttons
             )
         except RateLimited:
             raise
@@ -73,6 +83,32 @@ class TelegramSink:
             raise DeliveryFailed(f"cannot send to {target}: {e.message}") from e
         self.delivered += 1
         return sent
+
+    async def _forward(self, target: str, alert: OutgoingAlert, html: str) -> str:
+        """Forward the original post just before its alert (media included), once: its random_id is fixed
+        by the alert, so a retry after a failed alert message is dropped by Telegram. A channel that
+        restricts forwarding, or that the sender cannot read, gets a note instead (the alert has the link)."""
+        assert alert.original is not None
+        source, message_id = alert.original
+        try:
+            await self.gateway.forward(
+                target, source, message_id, random_id=random_id_for(alert.dedup_key + "/forward")
+            )
+        except RateLimited:
+            raise
+        except ChannelUnavailable as e:
+            if e.channel == target:
+                raise TargetUnreachable(target, e.state) from e
+            return html + f"\n<i>(not forwarded: the sender cannot read {source}: {e.state})</i>"
+        except ForwardRestricted:
+            return (
+                html
+                + f"\n<i>(not forwarded: {source} does not allow forwarding; the link above opens it)</i>"
+            )
+        except TelegramError as e:
+            raise DeliveryFailed(f"cannot forward to {target}: {e.message}") from e
+        await self.pause(self.capabilities.min_interval)  # two messages: the chat's pacing holds between them
+        return html
 
     async def edit(self, alert: OutgoingAlert, message_id: int) -> None:
         """Re-render a sent alert in place (copies merged in, a review mark)."""
@@ -91,7 +127,17 @@ class TelegramSink:
 
 def build(route: RouteSettings, env: SinkEnv) -> TelegramSink | None:
     # Without a running Telegram connection (replay, import, demo) alerts wait for `telewatch run`.
-    return TelegramSink(env.sender, editor=env.editor) if env.sender is not None else None
+    if env.sender is None:
+        return None
+    settings = env.settings
+    if settings is None:
+        return TelegramSink(env.sender, editor=env.editor)
+    return TelegramSink(env.sender, editor=env.editor, forward_to=lambda chat: forwards(settings(), chat))
+
+
+def forwards(settings: Settings, chat: str) -> bool:
+    """Whether a telegram route to `chat` asks for the original post to be forwarded with its alerts."""
+    return any(r.sink == "telegram" and r.forward_original and r.target == chat for r in settings.routes)
 
 
 UNREACHABLE_HINT = (
