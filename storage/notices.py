@@ -169,12 +169,16 @@ class NoticeRepository:
 
     # -- reads of the trend detector --------------------------------------------------------------------
 
-    async def trend_posts(self, after_id: int, since: datetime, limit: int = 2000) -> list[TrendPost]:
-        """Posts with id > `after_id` dated `since` or later, by id, with the rules each matched."""
+    async def trend_posts(
+        self, after_id: int, since: datetime, limit: int = 2000, until: datetime | None = None
+    ) -> list[TrendPost]:
+        """Posts with id > `after_id` dated `since` or later (and not after `until`), by id, with their rules."""
+        bound = " AND p.date <= ?" if until is not None else ""
         rows = await self.db.fetchall(
             "SELECT p.id, p.channel_id, p.date, p.text, (SELECT group_concat(m.rule, char(31)) FROM matches m "
-            "WHERE m.post_id = p.id) AS rules FROM posts p WHERE p.id > ? AND p.date >= ? ORDER BY p.id LIMIT ?",
-            (after_id, to_iso(since), limit),
+            f"WHERE m.post_id = p.id) AS rules FROM posts p WHERE p.id > ? AND p.date >= ?{bound} "
+            "ORDER BY p.id LIMIT ?",
+            (after_id, to_iso(since), *((to_iso(until),) if until is not None else ()), limit),
         )
         return [
             TrendPost(

@@ -21,8 +21,16 @@ PAGE = 2000
 class TrendWatch:
     """One detector over the store; `run_once` catches up on new posts, evaluates and alerts."""
 
-    def __init__(self, store: Storage, settings: Callable[[], Settings], now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        settings: Callable[[], Settings],
+        now: Callable[[], datetime],
+        *,
+        as_of: bool = False,
+    ) -> None:
         self.store = store
+        self.as_of = as_of  # a look at a past moment: posts stored after it are left out
         self.settings = settings
         self.now = now
         self.detector = TrendDetector(settings().trends)
@@ -37,7 +45,9 @@ class TrendWatch:
         trends = self.settings().trends
         names_since = now - timedelta(days=NAME_DAYS)
         rules_since = now - timedelta(seconds=trends.baseline_weeks * WEEK + 2 * 3600)
-        for rule, bucket, count in await self.store.notices.rule_counts(rules_since, names_since, BUCKET):
+        for rule, bucket, count in await self.store.notices.rule_counts(
+            rules_since, min(names_since, now), BUCKET
+        ):
             buckets = self.detector.rule_buckets[rule]
             buckets[bucket] = buckets.get(bucket, 0) + count
         await self._feed(names_since)
@@ -46,7 +56,8 @@ class TrendWatch:
     async def _feed(self, since: datetime) -> int:
         fed = 0
         while True:
-            page = await self.store.notices.trend_posts(self.last_id, since, PAGE)
+            until = self.now() if self.as_of else None
+            page = await self.store.notices.trend_posts(self.last_id, since, PAGE, until)
             for post in page:
                 self.detector.add(post.date, post.channel_id, post.text, post.rules)
             fed += len(page)

@@ -49,7 +49,7 @@ async def trends(ctx: CliContext, at: str | None, limit: int, as_json: bool) -> 
     settings = ctx.settings
     moment = _when(at)
     async with await Store.open(ctx.db_path, read_only=True) as store:
-        watch = TrendWatch(store, lambda: settings, lambda: moment)
+        watch = TrendWatch(store, lambda: settings, lambda: moment, as_of=at is not None)
         found = (await watch.evaluate())[:limit]
     if as_json:
         print_json(

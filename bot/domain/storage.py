@@ -519,8 +519,10 @@ class NoticeStore(Protocol):
         """Alerts and notices still pending that were created before `before`: how many, the oldest."""
         ...
 
-    async def trend_posts(self, after_id: int, since: datetime, limit: int = 2000) -> list[TrendPost]:
-        """Posts with id > `after_id` dated `since` or later, by id, with the rules each matched."""
+    async def trend_posts(
+        self, after_id: int, since: datetime, limit: int = 2000, until: datetime | None = None
+    ) -> list[TrendPost]:
+        """Posts with id > `after_id` dated `since` or later (and not after `until`), by id, with their rules."""
         ...
 
     async def rule_counts(self, since: datetime, until: datetime, bucket: int) -> list[tuple[str, int, int]]:

@@ -120,3 +120,15 @@ def test_telewatch_trends_shows_the_top_at_a_moment(tmp_path: Path, monkeypatch,
 async def _close(opening: object) -> None:
     store = await opening  # type: ignore[misc]
     await store.close()
+
+
+def test_a_look_at_a_past_moment_leaves_out_later_posts(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    asyncio.run(_close(store_with_surge(tmp_path / "db")))
+    (tmp_path / "telewatch.toml").write_text("[trends]\nsurge_channels = 5\n", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "telewatch.toml"))
+    monkeypatch.setenv("TELEWATCH_DB", str(tmp_path / "db"))
+    # 11:43: only three of the six channels had named Суджа (the others post at 11:44..11:45)
+    assert main(["trends", "--at", "2024-08-07T11:43", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trends"] == []
