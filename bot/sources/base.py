@@ -12,7 +12,7 @@ import ijson  # type: ignore[import-untyped]
 
 from bot.domain.errors import SourceError
 from bot.domain.models import ChannelRef, Post
-from bot.sources.fields import FieldError
+from bot.sources.fields import FieldError, storable
 from bot.sources.limits import MAX_LINE_BYTES, MAX_TEXT_CHARS, DepthGuard, NestingError
 from bot.sources.records import BadRecord, SourceItem
 
@@ -102,7 +102,7 @@ def convert_or_reason(convert: Converter, item: object) -> SourceItem | str:
     if not isinstance(item, dict):
         return f"expected a JSON object, got {type(item).__name__}"
     try:
-        result = convert(item)
+        result: SourceItem = storable(convert(item))
     except FieldError as exc:
         return str(exc)
     except (TypeError, AttributeError, ValueError, KeyError) as exc:

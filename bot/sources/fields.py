@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.domain.models import ChannelRef, TextEntity
 
@@ -12,6 +14,8 @@ from bot.domain.models import ChannelRef, TextEntity
 _CHANNEL_MARK = 1_000_000_000_000
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 _TME = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z][A-Za-z0-9_]{2,31})/?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # what SQLite stores in an INTEGER column
 _DATETIME_REPR = re.compile(r"datetime\.datetime\(([\d,\s]+)(?:,\s*tzinfo=([^)]*\)?))?\)")
 
 
@@ -91,9 +95,9 @@ def optional_int(record: Mapping[str, object], key: str) -> int | None:
 
 def _as_int(value: object, key: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return check_int64(value, key)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        return check_int64(int(value), key)
     raise FieldError(f"'{key}' must be an integer (got {value!r})")
 
 
@@ -155,3 +159,42 @@ def check_entity(entity: TextEntity, text_units: int) -> TextEntity:
             f"({text_units} UTF-16 units)"
         )
     return entity
+
+
+def check_int64(value: int, key: str) -> int:
+    """The integer itself when it fits a signed 64-bit column; FieldError otherwise."""
+    if INT64_MIN <= value <= INT64_MAX:
+        return value
+    shown = str(value) if value.bit_length() < 200 else f"a {len(str(value))}-digit number"
+    raise FieldError(f"'{key}' is out of range (must fit in a signed 64-bit integer; got {shown})")
+
+
+def clean_text(text: str) -> str:
+    """The text with lone UTF-16 surrogates (not storable as UTF-8) replaced by U+FFFD (same UTF-16 length)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def storable(item: Any, key: str = "") -> Any:
+    """A converted record made safe to store: every integer fits 64 bits (FieldError if not), every
+    string is cleaned of lone surrogates. Walks the record's dataclasses and tuples; unchanged
+    parts are returned as they are."""
+    if isinstance(item, str):
+        return clean_text(item)
+    if isinstance(item, bool) or item is None:
+        return item
+    if isinstance(item, int):
+        return check_int64(item, key or "integer")
+    if isinstance(item, tuple):
+        cleaned = tuple(storable(part, key) for part in item)
+        return item if all(a is b for a, b in zip(cleaned, item, strict=True)) else cleaned
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        changes = {}
+        for field in dataclasses.fields(item):
+            value = getattr(item, field.name)
+            new = storable(value, field.name)
+            if new is not value:
+                changes[field.name] = new
+        return dataclasses.replace(item, **changes) if changes else item
+    return item

@@ -96,3 +96,43 @@ def test_a_50m_character_post_is_reported_and_the_rest_imported(tmp_path: Path) 
     assert report["new"] == 1
     assert report["bad"] == 1
     assert "Traceback" not in done.stderr
+
+
+HUGE = 99999999999999999999999  # over the signed 64-bit range SQLite stores
+
+
+@pytest.mark.parametrize(
+    ("bad", "reported"),
+    [
+        ({**POST, "id": HUGE}, "line 2: 'id' is out of range"),
+        ({**POST, "id": 2, "views": HUGE}, "line 2: 'views' is out of range"),
+        ({"event": "delete", "channel": "@alpha", "ids": [HUGE]}, "line 2: 'ids' is out of range"),
+    ],
+)
+def test_an_out_of_range_integer_is_one_bad_record_and_the_import_goes_on(
+    tmp_path: Path, bad: dict[str, object], reported: str
+) -> None:
+    path = tmp_path / "posts.jsonl"
+    lines = [{**POST, "id": 1}, bad, {**POST, "id": 3, "text": "after"}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    done = _run(tmp_path, "import", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "unexpected" not in done.stderr
+    report = json.loads(done.stdout)
+    assert (report["new"], report["bad"]) == (2, 1)
+    [record] = report["bad_records"]
+    assert f"{record['position']}: {record['reason']}".startswith(reported)
+
+
+def test_a_lone_surrogate_in_a_text_is_replaced_and_the_post_kept(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_text(
+        '{"channel":"@alpha","id":2,"date":1,"text":"lone \\ud800 eh","author":"\\udfff"}\n', encoding="utf-8"
+    )
+    done = _run(tmp_path, "import", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new"] == 1
+    shown = _run(tmp_path, "posts", "search", "lone")
+    assert shown.returncode == 0, shown.stderr
+    assert "lone \ufffd eh" in shown.stdout

@@ -189,3 +189,42 @@ def _feed_all(data: bytes, chunk: int) -> None:
     guard = DepthGuard()
     for i in range(0, len(data), chunk):
         guard.feed(data[i : i + chunk])
+
+
+def test_out_of_range_integers_and_lone_surrogates_are_handled_by_every_reader() -> None:
+    huge = str(10**22)  # a digit string: the streaming JSON parser itself stops at a 64-bit overflow
+    desktop = {
+        "name": "A",
+        "type": "public_channel",
+        "id": 1,
+        "messages": [
+            {"id": huge, "type": "message", "date": "2024-08-07T09:30:00", "text": "a"},
+            {"id": 2, "type": "message", "date": "2024-08-07T09:30:00", "text": "b \ud800"},
+        ],
+    }
+    dump = [
+        {
+            "_": "Message",
+            "id": 1,
+            "peer_id": {"_": "PeerChannel", "channel_id": 5},
+            "date": "2024-08-07",
+            "message": "a",
+            "views": huge,
+        },
+        {
+            "_": "Message",
+            "id": 2,
+            "peer_id": {"_": "PeerChannel", "channel_id": 5},
+            "date": "2024-08-07",
+            "message": "b \udc00",
+        },
+    ]
+    for data, fmt in ((desktop, "tdesktop"), (dump, "telethon")):
+        items = _read_all(json.dumps(data).encode(), fmt)
+        assert isinstance(items[0], BadRecord), (fmt, items)
+        assert "out of range" in items[0].reason
+        # the streaming parser itself may turn a lone surrogate into "?" or stop at it: never a crash
+        second = items[1]
+        assert isinstance(second, BadRecord) or (
+            isinstance(second, Post) and second.text in ("b \ufffd", "b ?")
+        ), (fmt, items)
