@@ -134,6 +134,7 @@ class Database:
                     hint="check the path given with --db or [storage] path",
                 ) from e
             _check_writable(Path(path))
+            _refuse_foreign_file(Path(path))  # read-only, before any PRAGMA that writes to the file
         conn = await _connect(str(path), path)
         db = cls(conn, path)
         try:
@@ -196,6 +197,8 @@ class Database:
         try:
             await conn.execute("PRAGMA busy_timeout=10000")
             version = await db.schema_version()
+            if version == 0:
+                await db._refuse_foreign_tables()
             if version < LATEST_VERSION and not upgraded:
                 # An older schema: upgrade it once where the file is writable, then read as asked.
                 await _close_quietly(conn)
@@ -256,16 +259,9 @@ class Database:
 
     async def _refuse_foreign_tables(self) -> None:
         """A schema-less file with tables belongs to another application: never add ours to it."""
-        rows = await self.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
+        rows = await self.fetchall(_FOREIGN_TABLES_SQL)
         if rows:
-            names = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
-            raise StorageError(
-                f"{self.path} is an SQLite database of another application (tables: {names}); "
-                "telewatch adds its tables only to a new file or to its own database",
-                hint="point --db (or [storage] path) at a new file",
-            )
+            raise _foreign_error(self.path, [r[0] for r in rows])
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -362,6 +358,39 @@ async def _enable_wal(conn: aiosqlite.Connection, *, patience: float = 10.0) -> 
             if not busy or asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.02)
+
+
+_FOREIGN_TABLES_SQL = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+)
+
+
+def _foreign_error(path: Path | str, names: list[str]) -> StorageError:
+    listed = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    return StorageError(
+        f"{path} is an SQLite database of another application, not telewatch's (tables: {listed}); "
+        "telewatch adds its tables only to a new file or to its own database",
+        hint="point --db (or [storage] path) at a new file",
+    )
+
+
+def _refuse_foreign_file(file: Path) -> None:
+    """Before touching an existing file: refuse, reading only, one holding another application's tables."""
+    if not file.is_file() or file.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # let the normal open report what is wrong
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        names = [r[0] for r in conn.execute(_FOREIGN_TABLES_SQL)] if version == 0 else []
+    except sqlite3.Error:
+        return  # not a database, locked, ...: the normal open reports it
+    finally:
+        conn.close()
+    if names:
+        raise _foreign_error(file, names)
 
 
 def _check_writable(file: Path) -> None:

@@ -16,7 +16,7 @@ from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import TelewatchError
 from bot.ingest.importer import replay_items
 from bot.sources import open_source
-from storage.demo_mark import mark_demo_database, read_demo_mark
+from storage.demo_mark import mark_demo_database, read_demo_mark, seal_demo_database
 from storage.store import Store
 
 DEMO_DIR = Path(config.__file__).resolve().parent / "demo"
@@ -33,7 +33,7 @@ def fresh_database(path: Path) -> None:
     """Remove an earlier demo database (and its WAL files) so every demo starts clean.
 
     Only a database the demo created itself (its mark in `meta`) and nothing else wrote posts to is
-    removed; anything else is refused with NotADemoDatabase and left untouched.
+    removed (its content fingerprint still the one the demo recorded); anything else is refused with NotADemoDatabase and left untouched.
     """
     side = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
     hint = (
@@ -50,16 +50,16 @@ def fresh_database(path: Path) -> None:
         return  # an empty file holds nothing to lose
     mark = read_demo_mark(path)
     if mark is None or not mark.created_by_demo:
-        what = "not a telewatch database" if mark is None else f"a database with {mark.posts} posts"
+        what = "not a telewatch database" if mark is None else f"a telewatch database with {mark.posts} posts"
         raise NotADemoDatabase(
-            f"refusing to use {path} for the demo: it is {what} that `telewatch demo` did not create, "
-            "and the demo starts by emptying its database",
+            f"refusing to use {path} for the demo: it was not created by `telewatch demo` ({what}), "
+            "and the demo starts by emptying its database; use another --db",
             hint=hint,
         )
-    if mark.demo_posts is not None and mark.posts != mark.demo_posts:
+    if mark.changed or (mark.demo_posts is not None and mark.posts != mark.demo_posts):
         raise NotADemoDatabase(
-            f"refusing to empty {path}: the demo created it with {mark.demo_posts} posts, but it now holds "
-            f"{mark.posts} (something else wrote to it)",
+            f"refusing to empty {path}: it was created by `telewatch demo` but changed since "
+            "(something else wrote to it); use another --db",
             hint=hint,
         )
     for candidate in (path, *side):
@@ -114,8 +114,8 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
         )
         channels = len(await rt.store.channels.all())
         merged = (await rt.store.alerts.counts()).get("suppressed", 0)
-        await mark_demo_database(rt.store, posts=await rt.store.posts.count())
         undelivered = await undelivered_lines(rt.store, rt.dispatcher.sinks)
+    seal_demo_database(db_path)  # after the runtime closed: nothing of the demo writes after this
     r = report.result
     summary = Table(title="demo summary", show_header=False)
     summary.add_column(style="bold")

@@ -43,7 +43,7 @@ def test_demo_refuses_a_database_it_did_not_create_via_the_environment(
     assert main(["demo", "--speed", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: refusing to use")
-    assert "did not create" in err
+    assert "was not created by `telewatch demo`" in err
     assert "Traceback" not in err
     assert digest(prod) == before
 
@@ -105,8 +105,66 @@ def test_no_command_adds_its_tables_to_another_applications_database(
     capsys.readouterr()
     assert main(["--db", str(other), "import", str(posts)]) == 4
     err = capsys.readouterr().err
-    assert "another application (tables: notes)" in err
+    assert "another application, not telewatch's (tables: notes)" in err
     with sqlite3.connect(other) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         assert (tables, conn.execute("PRAGMA user_version").fetchone()[0]) == (["notes"], 0)
     conn.close()
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "review"])
+def test_demo_refuses_its_database_after_any_change_that_keeps_the_post_count(
+    archive: Path, capsys: pytest.CaptureFixture[str], change: str
+) -> None:
+    """An edit, a deletion or a review mark leaves the post count alone; the demo used to wipe them."""
+    demo_db = archive.parent / "demo.db"
+    assert main(["--db", str(demo_db), "demo", "--speed", "0"]) == 0
+    if change == "review":
+        assert main(["--db", str(demo_db), "alerts", "review", "1", "fp"]) == 0
+    else:
+        event = (
+            {
+                "event": "edit",
+                "channel": "@kursk_governor_demo",
+                "id": 507,
+                "date": "2024-08-06T11:45:00+00:00",
+                "edit_date": "2024-08-07T09:00:00+00:00",
+                "text": "MY EDIT",
+            }
+            if change == "edit"
+            else {"event": "delete", "channel": "@kursk_governor_demo", "ids": [510]}
+        )
+        changes = archive.parent / "changes.jsonl"
+        changes.write_text(json.dumps(event) + "\n", encoding="utf-8")
+        assert main(["--db", str(demo_db), "import", str(changes)]) == 0
+    capsys.readouterr()
+    before = digest(demo_db)
+    assert main(["--db", str(demo_db), "demo", "--speed", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: refusing to empty {demo_db}: it was created by `telewatch demo` but changed"
+    )
+    assert digest(demo_db) == before
+
+
+def test_a_refused_foreign_database_is_not_modified_and_named_as_foreign(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Opening it used to switch it to WAL before the refusal; reading said "schema version 0, older"."""
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    before = digest(other)
+    assert main(["--db", str(other), "import", str(SCENARIO)]) == 4
+    assert main(["--db", str(other), "posts", "recent"]) == 4
+    err = capsys.readouterr().err
+    assert err.count("is an SQLite database of another application, not telewatch's (tables: t)") == 2
+    assert "schema version" not in err
+    assert digest(other) == before
+    with sqlite3.connect(other) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
