@@ -196,9 +196,8 @@ class Database:
         db = cls(conn, path, read_only=True)
         try:
             await conn.execute("PRAGMA busy_timeout=10000")
+            await db._refuse_foreign_tables()
             version = await db.schema_version()
-            if version == 0:
-                await db._refuse_foreign_tables()
             if version < LATEST_VERSION and not upgraded:
                 # An older schema: upgrade it once where the file is writable, then read as asked.
                 await _close_quietly(conn)
@@ -246,7 +245,7 @@ class Database:
                 current = await self.schema_version()  # another process may have migrated meanwhile
                 if current > LATEST_VERSION:
                     raise _version_error(self.path, current)
-                if current == 0 and number == 1:
+                if number == 1:
                     await self._refuse_foreign_tables()
                 if current < number <= target:
                     for statement in split_sql(sql):
@@ -360,8 +359,11 @@ async def _enable_wal(conn: aiosqlite.Connection, *, patience: float = 10.0) -> 
             await asyncio.sleep(0.02)
 
 
+# One statement, so one snapshot: read as two, another process's first migration could commit in
+# between (version 0, then tables) and make a new telewatch database look like another application's.
 _FOREIGN_TABLES_SQL = (
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    " AND (SELECT user_version FROM pragma_user_version) = 0 ORDER BY name"
 )
 
 
@@ -383,8 +385,7 @@ def _refuse_foreign_file(file: Path) -> None:
     except sqlite3.Error:
         return  # let the normal open report what is wrong
     try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        names = [r[0] for r in conn.execute(_FOREIGN_TABLES_SQL)] if version == 0 else []
+        names = [r[0] for r in conn.execute(_FOREIGN_TABLES_SQL)]
     except sqlite3.Error:
         return  # not a database, locked, ...: the normal open reports it
     finally:
