@@ -15,6 +15,7 @@ from bot.domain.errors import ConfigError
 from bot.domain.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.env import SECRET_KEYS
 from config.positions import KeyLines
+from config.ranges import range_of
 
 T = TypeVar("T")
 
@@ -132,11 +133,11 @@ def convert(tp: Any, raw: Any, key: str, src: Source) -> Any:
     if tp is int:
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise src.error("must be a whole number", key, _shown(raw), expected="e.g. 12345 (no quotes)")
-        return raw
+        return in_range(raw, key, src)
     if tp is float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise src.error("must be a number", key, _shown(raw), expected="e.g. 5 or 2.5 (no quotes)")
-        return float(raw)
+        return in_range(float(raw), key, src)
     if tp is str:
         if not isinstance(raw, str):
             raise src.error("must be a string", key, _shown(raw), expected='a quoted string, e.g. "text"')
@@ -150,6 +151,17 @@ def convert(tp: Any, raw: Any, key: str, src: Source) -> Any:
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return build(tp, raw, key, src)
     raise TypeError(f"no TOML conversion for {tp!r} at {key}")  # a schema bug, not a user error
+
+
+N = TypeVar("N", int, float)
+
+
+def in_range(value: N, key: str, src: Source, range_key: str | None = None) -> N:
+    """The number itself when it lies in the documented range of its key (config.ranges)."""
+    valid = range_of(range_key or key)
+    if valid is not None and not valid.holds(value):
+        raise src.error("is out of range", key, _shown(value), expected=valid.describe())
+    return value
 
 
 def severity(raw: Any, key: str, src: Source) -> Severity:
@@ -199,7 +211,7 @@ def scope(raw: Any, key: str, src: Source) -> int:
         raise src.error("is not a scope", key, _shown(raw), expected=SCOPE_EXPECTED)
     if raw < 1:
         raise src.error("max_words must be at least 1", key, _shown(raw), expected=SCOPE_EXPECTED)
-    return raw
+    return in_range(raw, key, src, "rules.near.max_words")
 
 
 def near(raw: Any, key: str, src: Source) -> tuple[tuple[str, str, int], ...]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.domain.errors import ConfigError
+from config.ranges import RANGES
 
 API_ID = "TELEWATCH_API_ID"
 API_HASH = "TELEWATCH_API_HASH"
@@ -142,8 +143,11 @@ def telegram_env(config_path: Path, environ: Mapping[str, str]) -> TelegramEnv:
                 value=item.value,
                 expected="the numeric api_id from https://my.telegram.org",
             ) from None
-        if api_id <= 0:
-            raise ConfigError("must be positive", file=item.source, key=API_ID, value=item.value)
+        valid = RANGES["telegram.api_id"]
+        if not valid.holds(api_id):
+            raise ConfigError(
+                "is out of range", file=item.source, key=API_ID, value=item.value, expected=valid.describe()
+            )
     api_hash = _secret(
         found, API_HASH, _API_HASH_RE, "32 hexadecimal characters from https://my.telegram.org"
     )
