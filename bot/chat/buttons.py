@@ -10,6 +10,7 @@ from bot.chat.cmd_control import mute_now
 from bot.chat.context import ChatContext
 from bot.chat.models import ButtonAnswer, ButtonPress, Reply
 from bot.chat.pages import NAV_PREFIX
+from bot.domain.numbers import parse_id, parse_int
 
 log = logging.getLogger(__name__)
 MARKS = {"relevant": "✅ marked relevant", "false_positive": "❌ marked false positive"}
@@ -19,18 +20,19 @@ async def press(ctx: ChatContext, p: ButtonPress) -> ButtonAnswer:
     """Act on an (authorised) button press."""
     kind, _, rest = p.data.partition(":")
     first, _, second = rest.partition(":")
-    if kind == NAV_PREFIX and first.isdigit() and second.isdigit():
-        page = ctx.pages.page(int(first), int(second))
+    page_id, page_no, alert_id = parse_int(first, 0), parse_int(second, 0), parse_id(first)
+    if kind == NAV_PREFIX and page_id is not None and page_no is not None:
+        page = ctx.pages.page(page_id, page_no)
         if page is None:
             return ButtonAnswer("This listing has expired; run the command again.", alert=True)
         return ButtonAnswer("", edit=page)
-    if kind in ("rv", "mr", "mc") and first.isdigit():
-        info = await ctx.repo.alert_info(int(first))
+    if kind in ("rv", "mr", "mc") and alert_id is not None:
+        info = await ctx.repo.alert_info(alert_id)
         if info is None:
             return ButtonAnswer("This alert no longer exists.", alert=True)
         if kind == "rv":
-            return await _review(ctx, p, int(first), second)
-        return await _mute(ctx, p, kind, int(first), second)
+            return await _review(ctx, p, alert_id, second)
+        return await _mute(ctx, p, kind, alert_id, second)
     log.warning("unknown button data %r from user %s", p.data, p.user_id)
     return ButtonAnswer("Unknown button.")
 

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as e:  # a bad option or argument: one line and where to read about it
+        message = " ".join(e.format_message().split())
+        command = e.ctx.command_path if e.ctx is not None else "telewatch"
+        return _fail(message, f"see `{command} --help`", e.exit_code)
     except click.ClickException as e:
         e.show()
         return e.exit_code

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.output import When, fmt_time, print_json, shorten
+from bot.cli.params import BoundedInt, row_id
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
 from bot.domain.models import AlertStatus, Severity
@@ -36,7 +37,7 @@ def alerts() -> None:
     "-n",
     default=30,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=BoundedInt(1),
     help="How many alerts at most.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -135,7 +136,7 @@ async def list_alerts(
 
 
 @alerts.command()
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=row_id())
 @click.argument("mark", type=click.Choice(["relevant", "false_positive", "false-positive", "fp"]))
 @click.option("--by", default="cli", show_default=True, help="Who reviewed it.")
 @pass_ctx

@@ -13,6 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.cli.params import config_float, config_int
 from bot.cli.root import CliContext, cli, pass_ctx
 from bot.domain.errors import ConfigError
 from config.settings import ChannelSettings, Settings
@@ -122,11 +123,19 @@ def channels_list(ctx: CliContext, as_json: bool) -> None:
 @click.option("--tag", "-t", "tags", multiple=True, help="A free-form tag (repeatable).")
 @click.option("--disabled", is_flag=True, help="List it but do not watch it yet.")
 @click.option("--auto-join", is_flag=True, default=None, help="Join the channel instead of polling it.")
-@click.option("--backfill-days", type=click.IntRange(min=0), help="Fetch this many days of history first.")
-@click.option("--backfill-count", type=click.IntRange(min=0), help="Fetch at most this many old posts first.")
+@click.option(
+    "--backfill-days",
+    type=config_int("channels.backfill_days"),
+    help="Fetch this many days of history first.",
+)
+@click.option(
+    "--backfill-count",
+    type=config_int("channels.backfill_count"),
+    help="Fetch at most this many old posts first.",
+)
 @click.option("--alert-on-backfill", is_flag=True, default=None, help="Alert on matches in fetched history.")
 @click.option(
-    "--poll-minutes", type=click.FloatRange(min=0, min_open=True), help="Poll interval if not joined."
+    "--poll-minutes", type=config_float("channels.poll_minutes"), help="Poll interval if not joined."
 )
 @pass_ctx
 def channels_add(

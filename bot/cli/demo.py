@@ -11,6 +11,7 @@ from rich.table import Table
 import config
 from bot.alerts.summary import undelivered_lines
 from bot.app.runtime import open_runtime
+from bot.cli.params import BoundedFloat
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import TelewatchError
@@ -71,7 +72,7 @@ def fresh_database(path: Path) -> None:
     "--speed",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(min=0),
+    type=BoundedFloat(0),
     help="Replay speed factor; 0 = no pauses at all.",
 )
 @click.option(

@@ -15,6 +15,7 @@ from rich.table import Table
 from bot.alerts.summary import undelivered_lines
 from bot.app.runtime import open_runtime
 from bot.cli.output import print_json
+from bot.cli.params import BoundedFloat, BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import SourceError
@@ -143,7 +144,7 @@ def open_sources(
     "--show-bad",
     default=10,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=BoundedInt(0),
     help="How many bad records to print.",
 )
 @pass_ctx
@@ -250,7 +251,7 @@ async def link_export_files(rt: Any, *, alert: bool = False) -> dict[str, Any]:
 @click.option(
     "--speed",
     default=1.0,
-    type=click.FloatRange(min=0),
+    type=BoundedFloat(0),
     show_default=True,
     help="Replay this many times faster than the pauses; 0 = no pauses.",
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bot.cli.output import print_json
+from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx
 from bot.domain.errors import ConfigError, TelewatchError
 from storage.snapshot import take
@@ -18,7 +19,7 @@ HEALTH_MAX_AGE = 120  # seconds: four missed heartbeats (run writes one every 30
 @cli.command()
 @click.option(
     "--max-age",
-    type=click.IntRange(min=1),
+    type=BoundedInt(1),
     default=HEALTH_MAX_AGE,
     show_default=True,
     help="Seconds since run's last heartbeat after which it counts as down.",

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.output import When, fmt_time, print_json, shorten
+from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
 from bot.domain.media import describe, media_dict
@@ -37,7 +38,7 @@ def filter_options(fn: Any) -> Any:
                 "-n",
                 default=20,
                 show_default=True,
-                type=click.IntRange(min=1),
+                type=BoundedInt(1),
                 help="How many posts at most.",
             ),
             click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
@@ -214,8 +215,9 @@ async def find_post(store: Store, ref: str) -> StoredPost:
     try:
         found = await lookup(store, ref)
     except NotAPostReference:
-        raise NotFound(
-            f"{ref!r} is not a post id or link; use 42, @channel/123 or https://t.me/channel/123"
+        raise click.BadParameter(
+            f"{shorten(ref, 40)!r} is not a post id or link; use 42, @channel/123 or https://t.me/channel/123",
+            param_hint="POST",
         ) from None
     if found is None:
         what = f"with id {ref.strip()}" if ref.strip().isdigit() else f"{ref!r} stored"

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.output import When, print_json
+from bot.cli.params import BoundedInt, row_id
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound, SourceError
 from bot.domain.models import RuleSpec, StoredPost
@@ -95,7 +96,7 @@ pack_option = click.option(
 @click.option(
     "--post",
     "post_id",
-    type=click.IntRange(min=1),
+    type=row_id(),
     help="Test the stored post with this id (see `posts recent`).",
 )
 @click.option(
@@ -235,7 +236,7 @@ def _print_reports(ctx: CliContext, text: str, reports: Sequence[Any], show_all:
 @click.option(
     "--errors",
     "max_errors",
-    type=int,
+    type=BoundedInt(0),
     default=20,
     show_default=True,
     help="List at most this many misses and false hits (0: none).",

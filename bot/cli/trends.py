@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.output import print_json
+from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import TelewatchError
 from storage.store import Store
@@ -30,9 +31,7 @@ def _when(value: str | None) -> datetime:
 @click.option(
     "--at", "at", metavar="TIME", help="Look at this moment instead of now (ISO, UTC), e.g. 2024-08-07T12:00."
 )
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many."
-)
+@click.option("--limit", type=BoundedInt(1), default=20, show_default=True, help="Show at most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 @run_async

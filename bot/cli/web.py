@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.params import BoundedInt
 from bot.cli.root import DEFAULT_CONFIG, CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import ConfigError, StorageError
 from config.edit import ConfigEditor
@@ -49,9 +50,7 @@ def require_database(path: Path) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
-)
+@click.option("--port", default=8080, show_default=True, type=BoundedInt(1, 65535), help="Port to listen on.")
 @click.option("--read-only", is_flag=True, help="Browse only: no marks, mutes or config edits.")
 @click.option(
     "--open", "open_browser", is_flag=True, help="Open the pages in a browser (when there is a display)."

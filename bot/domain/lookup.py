@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.models import StoredPost
+from bot.domain.numbers import parse_id
 from bot.domain.refs import parse_post_ref
 from bot.domain.storage import Storage
+
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class NotAPostReference(ValueError):
@@ -13,10 +18,14 @@ class NotAPostReference(ValueError):
 
 async def find_post(storage: Storage, text: str) -> StoredPost | None:
     """A stored post by row id (42 or #42) or by link (t.me/name/123, t.me/c/<id>/123, @name/123);
-    None when it is not stored. Raises NotAPostReference when `text` names no post at all."""
+    None when it is not stored. Raises NotAPostReference when `text` names no post at all (an id too
+    large for any row is no id either)."""
     value = text.strip().lstrip("#")
-    if value.isdigit():
-        return await storage.posts.get(int(value))
+    if _DIGITS.fullmatch(value):
+        row_id = parse_id(value)
+        if row_id is None:
+            raise NotAPostReference(text)
+        return await storage.posts.get(row_id)
     ref = parse_post_ref(value)
     if ref is None or ref.message_id is None:
         raise NotAPostReference(text)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 from bot.domain.errors import ConfigError
+from bot.domain.numbers import INT64_MAX, parse_id
 
 # Telegram usernames: a letter, then letters, digits or underscores; 5-32 long (4 for auctioned names).
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,30}[A-Za-z0-9]$")
@@ -80,7 +81,8 @@ def parse_channel_ref(reference: str) -> ParsedRef:
     if not text:
         raise _bad(reference, "an empty channel reference")
     if _is_integer(text):
-        return _from_number(reference, int(text))
+        number = _number(reference, text.removeprefix("-"))
+        return _from_number(reference, -number if text.startswith("-") else number)
     if text.startswith("@"):
         return _username(reference, text[1:])
     if text.lower().startswith("tg://"):
@@ -96,8 +98,8 @@ def parse_post_ref(reference: str) -> ParsedRef | None:
     text = reference.strip()
     try:
         head, _, tail = text.partition("/")
-        if tail.isdigit() and "." not in head and ":" not in head:  # @name/123 or -100123/45
-            found = replace(parse_channel_ref(head), message_id=int(tail))
+        if _digits(tail) and "." not in head and ":" not in head:  # @name/123 or -100123/45
+            found = replace(parse_channel_ref(head), message_id=_number(reference, tail))
         else:
             found = parse_channel_ref(text)
     except ConfigError:
@@ -120,8 +122,21 @@ def channel_handle(reference: str) -> str:
     return parsed.key
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (str.isdigit() also takes '²', which int() refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _is_integer(text: str) -> bool:
-    return text.lstrip("-").isdigit() and text.count("-") <= 1 and not text.endswith("-")
+    return _digits(text.removeprefix("-"))
+
+
+def _number(reference: str, digits: str) -> int:
+    """A channel or message id from its digits; ConfigError when no stored id can be that large."""
+    number = parse_id(digits)
+    if number is None:
+        raise _bad(reference, f"an id out of range (1 to {INT64_MAX})")
+    return number
 
 
 def _from_number(reference: str, number: int) -> ParsedRef:
@@ -130,7 +145,7 @@ def _from_number(reference: str, number: int) -> ParsedRef:
     digits = str(-number)
     # Bot API style channel ids are -100 followed by the bare id; plain negative ids are basic groups.
     if digits.startswith("100") and len(digits) > 3:
-        return ParsedRef(RefKind.ID, tg_id=int(digits[3:]))
+        return ParsedRef(RefKind.ID, tg_id=_number(reference, digits[3:]))
     raise _bad(reference, "a basic group id, not a channel (channel ids look like -100…)")
 
 
@@ -153,7 +168,9 @@ def _from_tg_scheme(reference: str, text: str) -> ParsedRef:
     if action == "resolve" and "domain" in query:
         ref = _username(reference, query["domain"])
         post = query.get("post", "")
-        return ParsedRef(ref.kind, username=ref.username, message_id=int(post) if post.isdigit() else None)
+        return ParsedRef(
+            ref.kind, username=ref.username, message_id=_number(reference, post) if _digits(post) else None
+        )
     if action == "join" and "invite" in query:
         return _invite(reference, query["invite"])
     raise _bad(reference, "an unsupported tg:// link")
@@ -179,18 +196,20 @@ def _from_link(reference: str, text: str) -> ParsedRef:
     lowered = head.lower()
     if lowered == "joinchat" and rest:
         return _invite(reference, rest[0])
-    if lowered == "c" and rest and rest[0].isdigit():
-        return ParsedRef(RefKind.ID, tg_id=int(rest[0]), message_id=_message_id(rest[1:]))
+    if lowered == "c" and rest and _digits(rest[0]):
+        return ParsedRef(
+            RefKind.ID, tg_id=_number(reference, rest[0]), message_id=_message_id(reference, rest[1:])
+        )
     if lowered == "s" and rest:
         head, rest = rest[0], rest[1:]
     elif lowered in RESERVED_PATHS or lowered in {"c", "s", "joinchat"}:
         raise _bad(reference, f"a t.me/{head} link, which does not name a channel")
     ref = _username(reference, head)
-    return ParsedRef(RefKind.USERNAME, username=ref.username, message_id=_message_id(rest))
+    return ParsedRef(RefKind.USERNAME, username=ref.username, message_id=_message_id(reference, rest))
 
 
-def _message_id(rest: list[str]) -> int | None:
-    return int(rest[0]) if rest and rest[0].isdigit() else None
+def _message_id(reference: str, rest: list[str]) -> int | None:
+    return _number(reference, rest[0]) if rest and _digits(rest[0]) else None
 
 
 def _bad(reference: str, problem: str) -> ConfigError:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.models import ChannelRef, TextEntity
+from bot.domain.numbers import INT64_MAX, INT64_MIN
 
 # Telegram "marks" channel ids as -(10**12 + id) in bot-API style ids (-1001234567890).
 _CHANNEL_MARK = 1_000_000_000_000
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 _TME = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z][A-Za-z0-9_]{2,31})/?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # what SQLite stores in an INTEGER column
 _DATETIME_REPR = re.compile(r"datetime\.datetime\(([\d,\s]+)(?:,\s*tzinfo=([^)]*\)?))?\)")
 
 

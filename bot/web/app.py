@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -26,6 +27,16 @@ from bot.web.security import Forbidden, GuardMiddleware, checked_form, password_
 from bot.web.state import WebOptions, WebState
 
 log = logging.getLogger(__name__)
+
+
+class RowIdConvertor(IntegerConvertor):
+    """A row id in a path: 1 to 18 digits, so it always fits an SQLite INTEGER (a longer one is a 404,
+    where `{x:int}` passed any length to the database driver and overflowed)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("rowid", RowIdConvertor())
 SESSION_COOKIE = "telewatch_session"
 SESSION_DAYS = 7
 
@@ -83,10 +94,10 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/", posts.search, name="search"),
         Route("/search", posts.search),
-        Route("/posts/{post_id:int}", posts.post_page, name="post"),
+        Route("/posts/{post_id:rowid}", posts.post_page, name="post"),
         Route("/alerts", alerts.queue, name="alerts"),
-        Route("/alerts/{alert_id:int}/review", alerts.review, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/mute", alerts.mute, methods=["POST"]),
+        Route("/alerts/{alert_id:rowid}/review", alerts.review, methods=["POST"]),
+        Route("/alerts/{alert_id:rowid}/mute", alerts.mute, methods=["POST"]),
         Route("/mutes/end", alerts.unmute, methods=["POST"]),
         Route("/rules", rules.rules_page, name="rules"),
         Route("/rules/test", rules.test_text, methods=["POST"]),

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.domain.archive import PostQuery
+from bot.domain.numbers import parse_int
 from bot.web.pages import BadParam, one, render, state
 from bot.web.svg import PALETTE, Dot, stacked_bars, timeline
 from bot.web.text import short
@@ -21,9 +22,10 @@ TIMELINE_POSTS = 300
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     value = one(request, name) or str(default)
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = parse_int(value, low, high)
+    if number is None:
         raise BadParam(f"{name}={value!r}: a whole number from {low} to {high}")
-    return int(value)
+    return number
 
 
 async def charts_page(request: Request) -> Response:

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from bot.domain.numbers import parse_int
 from bot.web.security import CSRF_FIELD, csrf_token
 from bot.web.state import WebState
 
@@ -72,9 +73,10 @@ def tri(request: Request, name: str) -> bool | None:
 
 def page_number(request: Request) -> int:
     value = one(request, "page") or "1"
-    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+    number = parse_int(value, 1, 10_000)
+    if number is None:
         raise BadParam(f"page={value!r}: a page number from 1 to 10000")
-    return int(value)
+    return number
 
 
 def day(request: Request, name: str, zone: Any, *, end: bool = False) -> datetime | None:

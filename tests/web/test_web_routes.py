@@ -265,7 +265,7 @@ async def test_every_form_refuses_a_missing_or_wrong_csrf_token(archive: Archive
     async with serve(archive) as client:
         await client.get("/")  # a session with a token exists; the requests below do not send it
         for path in posts:
-            url = path.replace("{alert_id:int}", "1").replace("{action:str}", "add")
+            url = path.replace("{alert_id:rowid}", "1").replace("{action:str}", "add")
             missing = await client.post(url, data={"mark": "relevant", "ref": "@x", "text": "x"})
             wrong = await client.post(url, data={"csrf_token": "forged" * 8, "mark": "relevant"})
             assert missing.status_code == 403, url
@@ -453,3 +453,12 @@ async def test_relevance_scores_show_on_the_queue_and_the_post(archive: Archive)
     assert "relevance 0.83" in queue.text
     assert "score demoted" in queue.text  # below the route's min_score: shown as probably not relevant
     assert "relevance 0.83" in page.text
+
+
+async def test_an_id_too_large_for_any_row_is_not_found_rather_than_an_error(archive: Archive) -> None:
+    huge = "9" * 20  # fits no SQLite INTEGER: passed to the driver it overflowed (500)
+    async with serve(archive) as client:
+        page = await client.get(f"/posts/{huge}")
+        charts = await client.get("/charts", params={"days": "²"})
+    assert page.status_code == 404
+    assert charts.status_code == 400
