@@ -395,24 +395,30 @@ class LiveRun:
         """Start everything, watch until `stop`, then close in order; returns what is left undelivered."""
         runtime, settings = self.runtime, self.runtime.settings
         first_alert = await runtime.store.alerts.max_id()
-        archiver = build_archiver(runtime, self.gateway, self.watcher, self.clock, self.stop)
-        if archiver is not None:
-            self._start(archiver.run(), "media-archive")  # a download cut short stays pending
-        register_heartbeat(self.scheduler, runtime.store, self.clock)
-        register_health_job(self.scheduler, self.health, settings.schedule.health_check_minutes, self.kicker)
-        if settings.trends.enabled:
-            register_trend_job(self.scheduler, self.trends, settings.trends.check_minutes, self.kicker)
-        metrics = start_metrics(
-            settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
-        )
-        self.scheduler.start()
-        await heartbeat_job(runtime.store, self.clock)
-        dispatching = asyncio.create_task(
-            runtime.dispatcher.run_forever(self.stop, interval=settings.schedule.outbox_seconds)
-        )
-        if self.reloader is not None:
-            self._start(self.reloader.run(), "config-watch")
+        metrics = None
+        dispatching: asyncio.Task[None] | None = None
         try:
+            # Everything started from here on is stopped in `finally`, also when a later step fails
+            # (a metrics port in use): a task left running would outlive the store it writes to.
+            archiver = build_archiver(runtime, self.gateway, self.watcher, self.clock, self.stop)
+            if archiver is not None:
+                self._start(archiver.run(), "media-archive")  # a download cut short stays pending
+            register_heartbeat(self.scheduler, runtime.store, self.clock)
+            register_health_job(
+                self.scheduler, self.health, settings.schedule.health_check_minutes, self.kicker
+            )
+            if settings.trends.enabled:
+                register_trend_job(self.scheduler, self.trends, settings.trends.check_minutes, self.kicker)
+            metrics = start_metrics(
+                settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
+            )
+            self.scheduler.start()
+            await heartbeat_job(runtime.store, self.clock)
+            dispatching = asyncio.create_task(
+                runtime.dispatcher.run_forever(self.stop, interval=settings.schedule.outbox_seconds)
+            )
+            if self.reloader is not None:
+                self._start(self.reloader.run(), "config-watch")
             await keep_watching(self.watcher, self.stop, on_live=self.on_live)
         except AuthError as e:
             # The session was rejected: say so through the routes that need no Telegram session, then stop.
@@ -424,11 +430,13 @@ class LiveRun:
         finally:
             self.stop.set()
             await self._cancel_tasks()
-            self.scheduler.shutdown(wait=False)
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
             if metrics is not None:
                 metrics.close()
             await self.kicker.wait()
-            await dispatching
+            if dispatching is not None:
+                await dispatching
             summary = await self._close(first_alert)
         return summary
 

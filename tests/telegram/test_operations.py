@@ -125,6 +125,9 @@ async def test_a_port_in_use_is_one_config_error(tmp_path: Path) -> None:
             await run_live(
                 load(path, {}), tmp_path / "t.db", gateway=fake, sinks={"console": RecordingSink("console")}
             )
+        # What run had started before the error stopped with it (it wrote to a store closed meanwhile).
+        await asyncio.sleep(0)
+        assert [t.get_name() for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
 
 
 async def test_health_follows_the_heartbeat_run_writes(
