@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.domain.errors import StorageError
-from storage.db import LATEST_VERSION, storage_error
+from storage.db import LATEST_VERSION, check_archive, storage_error
 
 # Tables whose row counts a backup and a restore report and compare.
 COUNTED = ("channels", "posts", "post_versions", "matches", "alerts")
@@ -224,11 +224,7 @@ def _counts(conn: sqlite3.Connection, path: Path) -> dict[str, int]:
 
 
 def _open_source(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-    if not path.is_file():
-        raise StorageError(
-            f"no database at {path}",
-            hint="check --db / [storage] path; `telewatch import` or `telewatch run` creates one",
-        )
+    check_archive(path)
     # mode=ro when asked (a backup file being restored); otherwise a normal connection that only reads,
     # so a live WAL database is read through its -shm like any other reader.
     uri = path.resolve().as_uri() + ("?mode=ro" if read_only else "")

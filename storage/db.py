@@ -115,16 +115,26 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: Path | str, *, migrate_to: int | None = None, read_only: bool = False
+        cls,
+        path: Path | str,
+        *,
+        migrate_to: int | None = None,
+        read_only: bool = False,
+        create: bool = True,
     ) -> Database:
         """Open and migrate to the latest schema, creating folders and file as needed.
 
         `read_only` opens an existing database for reading only: nothing is created, the journal mode
         is left alone and nothing is migrated (an older schema is upgraded first only where the file is
-        writable), so archives on read-only media stay searchable.
+        writable), so archives on read-only media stay searchable. `create=False` opens an existing
+        telewatch database for writing but refuses (check_archive) to make one of a missing or empty file.
         """
         if read_only:
             return await cls._open_read_only(path)
+        if not create:
+            # Everything a reader refuses (missing, empty, not SQLite, not ours, too new) is refused here
+            # too, before anything is written; an older telewatch schema is upgraded as usual.
+            await (await cls._open_read_only(path)).close()
         if str(path) != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +180,7 @@ class Database:
 
     @classmethod
     async def _open_read_only(cls, path: Path | str, *, upgraded: bool = False) -> Database:
-        uri = _existing_uri(Path(path))
+        uri = check_archive(Path(path))
         # mode=rw never creates the file, and query_only refuses every write; unlike mode=ro it lets
         # the last reader remove the WAL files on close, so reading leaves no new files behind.
         # (SQLite falls back to reading by itself when the file is not writable.)
@@ -198,6 +208,8 @@ class Database:
             await conn.execute("PRAGMA busy_timeout=10000")
             await db._refuse_foreign_tables()
             version = await db.schema_version()
+            if version == 0:
+                raise no_archive(path, "an SQLite file without telewatch's tables")
             if version < LATEST_VERSION and not upgraded:
                 # An older schema: upgrade it once where the file is writable, then read as asked.
                 await _close_quietly(conn)
@@ -335,12 +347,35 @@ async def _connect(target: str, path: Path | str, *, uri: bool = False) -> aiosq
     return conn
 
 
-def _existing_uri(file: Path) -> str:
-    """The file: URI of an existing database file; StorageError (and nothing created) when it is missing."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def no_archive(path: Path | str, why: str | None = None) -> StorageError:
+    return StorageError(
+        f"no database at {path}" + (f" ({why})" if why else ""),
+        hint="run `telewatch import` or `telewatch run` first to create it, or check --db / [storage] path",
+    )
+
+
+def check_archive(file: Path) -> str:
+    """The file: URI of what may be an existing telewatch database. Refuses, reading only the file's first
+    bytes, a missing or empty file (StorageError "no database at ..."), or a file that is not SQLite at
+    all. Commands that only read (and the web pages) call it first, so they never create or fill a file."""
     if not file.is_file():
+        raise no_archive(file, "not a file" if file.exists() else None)
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as e:
         raise StorageError(
-            f"no database at {file}",
-            hint="check --db / [storage] path; `telewatch import` or `telewatch run` creates one",
+            f"cannot read database {file}: {e.strerror}", hint="check the path and its permissions"
+        ) from None
+    if not header:
+        raise no_archive(file, "the file is empty")
+    if header != SQLITE_HEADER:
+        raise StorageError(
+            f"{file} is not a telewatch database (not an SQLite file)",
+            hint="check --db / [storage] path",
         )
     return file.resolve().as_uri()
 
@@ -380,6 +415,7 @@ def _refuse_foreign_file(file: Path) -> None:
     """Before touching an existing file: refuse, reading only, one holding another application's tables."""
     if not file.is_file() or file.stat().st_size == 0:
         return
+    check_archive(file)  # not SQLite at all: named as such, never written to
     try:
         conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
@@ -335,9 +336,13 @@ def _filter_sql(where: SearchFilter) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+# Control characters separate words like spaces; FTS5 would read a NUL as the end of the query.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def fts_query(query: str) -> str:
     """Pass FTS5 syntax through, but quote bare words holding characters FTS5 would reject (like '-')."""
-    query = query.strip()
+    query = _CONTROLS.sub(" ", query).strip()
     if not query:
         return '""'
     operators = {"AND", "OR", "NOT", "NEAR"}
@@ -358,7 +363,7 @@ def fts_query(query: str) -> str:
 
 def literal_query(query: str) -> str:
     """Every whitespace-separated piece of `query` as a quoted FTS5 string (all must occur)."""
-    pieces = [p.replace('"', "") for p in query.split()]
+    pieces = [p.replace('"', "") for p in _CONTROLS.sub(" ", query).split()]
     return " ".join(f'"{p}"' for p in pieces if p) or '""'
 
 

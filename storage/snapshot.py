@@ -13,8 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.domain.errors import StorageError
-from storage.db import storage_error
+from storage.db import check_archive, no_archive, storage_error
 
 HEARTBEAT_KEY = "run.heartbeat"
 
@@ -59,8 +58,7 @@ def _age(now: datetime, iso: str | None) -> float | None:
 
 def take(path: Path, now: datetime) -> Snapshot:
     """Read the snapshot; StorageError (one line) when the database cannot be read."""
-    if not path.is_file():
-        raise StorageError(f"no database at {path}", hint="start `telewatch run`, or check --db")
+    check_archive(path)
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as e:
@@ -79,6 +77,8 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
     def one(sql: str) -> Any:
         return conn.execute(sql).fetchone()[0]
 
+    if int(one("PRAGMA user_version")) == 0:
+        raise no_archive(path, "an SQLite file without telewatch's tables")
     posts = int(one("SELECT count(*) FROM posts"))
     deleted = int(one("SELECT count(*) FROM posts WHERE deleted_at IS NOT NULL"))
     matches = {str(r[0]): int(r[1]) for r in conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule")}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.errors import StorageError
-from storage.db import storage_error
+from storage.db import check_archive, storage_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +52,7 @@ OWNER_PREFIXES = (("posts_fts", "posts"),)
 
 def collect(path: Path) -> DbStats:
     """Read the statistics of the database at `path` without writing to it."""
-    if not path.is_file():
-        raise StorageError(
-            f"no database at {path}",
-            hint="check --db / [storage] path; `telewatch import` or `telewatch run` creates one",
-        )
+    check_archive(path)
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as e:

@@ -65,9 +65,10 @@ class Store:
             raise
 
     @classmethod
-    async def open(cls, path: Path | str, *, read_only: bool = False) -> Store:
-        """Open for writing (created and migrated as needed), or an existing database read-only."""
-        return cls(await Database.open(path, read_only=read_only))
+    async def open(cls, path: Path | str, *, read_only: bool = False, create: bool = True) -> Store:
+        """Open for writing (created and migrated as needed; with `create=False` only an existing
+        telewatch database), or an existing database read-only."""
+        return cls(await Database.open(path, read_only=read_only, create=create))
 
     async def close(self) -> None:
         await self.db.close()

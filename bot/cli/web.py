@@ -13,7 +13,7 @@ import click
 
 from bot.cli.params import BoundedInt
 from bot.cli.root import DEFAULT_CONFIG, CliContext, cli, pass_ctx, run_async
-from bot.domain.errors import ConfigError, StorageError
+from bot.domain.errors import ConfigError
 from config.edit import ConfigEditor
 from storage.store import Store
 
@@ -37,15 +37,6 @@ def check_port(host: str, port: int) -> None:
             raise ConfigError(
                 f"port {port} on {host} {why}", hint="pass another --port, or stop what is listening there"
             ) from None
-
-
-def require_database(path: Path) -> None:
-    """The pages read an existing archive; they never create an empty one by mistake."""
-    if not path.is_file():
-        raise StorageError(
-            f"no database at {path}",
-            hint="point --db at an archive (`telewatch demo`, `import` or `run` create one)",
-        )
 
 
 @cli.command()
@@ -81,8 +72,14 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
     secret = lookup(WEB_SECRET, env_base, ctx.environ)
     check_bind(host, password.value if password else None)
     db_path = ctx.db_path
-    require_database(Path(db_path))
     check_port(host, port)
+    # Opened before the address is printed: a missing, empty or foreign file stops here in one line, and
+    # the pages never create a database or fill an empty file with the schema (create=False).
+    store = await Store.open(db_path, read_only=read_only, create=False)
+
+    async def opened() -> Store:
+        return store
+
     options = WebOptions(
         db_path=Path(db_path),
         config_path=config_path,
@@ -91,7 +88,7 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
         session_secret=secret.value if secret else None,
         environ=ctx.environ,
     )
-    app = create_app(options, lambda: Store.open(db_path, read_only=read_only))
+    app = create_app(options, opened)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
     ctx.console.print(
@@ -109,4 +106,7 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
             webbrowser.open(url)
         else:
             ctx.console.print("[dim]No display here: open the address above in a browser.[/dim]")
-    await server.serve()
+    try:
+        await server.serve()
+    finally:
+        await store.close()  # already closed by the app's lifespan unless uvicorn stopped before it

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,21 +21,13 @@ from bot.domain.archive import ArchiveStorage
 from bot.domain.errors import StorageError, TelewatchError
 from bot.domain.ports import Clock
 from bot.web import alerts, channels, charts, posts, rules
+from bot.web.inputs import InputGuardMiddleware
 from bot.web.pages import STATIC, BadParam, render, state
 from bot.web.security import Forbidden, GuardMiddleware, checked_form, password_ok, safe_next
 from bot.web.state import WebOptions, WebState
 
 log = logging.getLogger(__name__)
 
-
-class RowIdConvertor(IntegerConvertor):
-    """A row id in a path: 1 to 18 digits, so it always fits an SQLite INTEGER (a longer one is a 404,
-    where `{x:int}` passed any length to the database driver and overflowed)."""
-
-    regex = "[0-9]{1,18}"
-
-
-register_url_convertor("rowid", RowIdConvertor())
 SESSION_COOKIE = "telewatch_session"
 SESSION_DAYS = 7
 
@@ -139,6 +130,7 @@ def create_app(
                 https_only=False,  # served on the loopback or behind the desk's own TLS proxy
             ),
             Middleware(GuardMiddleware, password=options.password),
+            Middleware(InputGuardMiddleware),
         ],
         exception_handlers={
             BadParam: bad_param,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bot.domain.numbers import parse_int
+from bot.web.inputs import BadParam as BadParam  # raised by every page module
 from bot.web.security import CSRF_FIELD, csrf_token
 from bot.web.state import WebState
 
@@ -25,10 +26,6 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-class BadParam(ValueError):
-    """A query parameter the page cannot use; shown to the person, status 400."""
 
 
 def state(request: Request) -> WebState:
@@ -90,9 +87,13 @@ def day(request: Request, name: str, zone: Any, *, end: bool = False) -> datetim
         raise BadParam(f"{name}={value!r}: use a date like 2024-08-06") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    if end and len(value) == 10:
-        parsed += timedelta(days=1)
-    return parsed.astimezone(UTC)
+    try:
+        if end and len(value) == 10:
+            parsed += timedelta(days=1)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # The first or last days Python can hold (0001-01-01, 9999-12-31): no bound on that side.
+        return None
 
 
 def with_params(request: Request, **changes: Any) -> str:

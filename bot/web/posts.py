@@ -71,14 +71,20 @@ async def search(request: Request) -> Response:
     """Full-text search with filters; the results part alone for htmx requests."""
     web = state(request)
     store = web.store
-    query, problems = await post_query(request)
+    status = 200
+    try:
+        query, problems = await post_query(request)
+        page = page_number(request)
+    except BadParam as e:
+        # Shown above the results with the form as it was sent, so the value can be corrected there.
+        query, problems, page, status = None, [str(e)], 1, 400
     result = await store.archive.search_page(query) if query is not None else None
     context: dict[str, Any] = {
         "query": query,
         "q": one(request, "q"),
         "problems": problems,
         "result": result,
-        "page": page_number(request),
+        "page": page,
         "marked": marked,
         "short": short,
         "filters": {
@@ -88,13 +94,13 @@ async def search(request: Request) -> Response:
         "channel_filter": [c for c in request.query_params.getlist("channel") if c.strip()],
     }
     if is_htmx(request) and request.headers.get("hx-target") == "results":
-        return render(request, "_results.html", context)
+        return render(request, "_results.html", context)  # 200: htmx swaps no error answers in
     context.update(
         channels=await store.channels.all(),
         labels=await store.archive.labels(),
         rules=sorted({*await store.archive.rule_names(), *(r.name for r in web.settings().rules)}),
     )
-    return render(request, "search.html", context, status=200)
+    return render(request, "search.html", context, status=status)
 
 
 async def post_page(request: Request) -> Response:

@@ -23,6 +23,8 @@ from config.edit import rule_to_toml
 
 DAYS = 14
 TRIAL_POSTS = 2000
+MAX_NAME = 80  # a rule's name is shown in alerts, links and chat buttons
+MAX_TERMS = 500
 QUERY_TOKENS = re.compile(
     r'"[^"]*"?|[()]|[^\s()"]+'
 )  # a new rule is tried on this many of the newest posts before it is saved
@@ -131,7 +133,8 @@ def terms_from_query(query: str) -> dict[str, list[str]]:
 
 
 def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()]
+    """One term a line (or comma), each once."""
+    return list(dict.fromkeys(line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()))
 
 
 def rule_values(form: FormData) -> dict[str, Any]:
@@ -160,6 +163,11 @@ def _spec(values: dict[str, Any]) -> RuleSpec:
         raise _FormProblem(str(e)) from None
     if not values["name"]:
         raise _FormProblem("give the rule a name")
+    if len(values["name"]) > MAX_NAME:
+        raise _FormProblem(f"a rule name of at most {MAX_NAME} characters, please")
+    terms = sum(len(values.get(k, ())) for k in ("any", "all", "none"))
+    if terms > MAX_TERMS:
+        raise _FormProblem(f"{terms:,} terms is more than a rule made here may hold ({MAX_TERMS})")
     if not (values.get("any") or values.get("all")):
         raise _FormProblem("give at least one term to find (any or all)")
     return RuleSpec(

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.domain.errors import ConfigError
+from bot.web.inputs import BadParam, field_problem
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -74,11 +75,15 @@ async def checked_form(request: Request, *, write: bool = True) -> FormData:
     that would change something (`write`) is refused in read-only mode."""
     if write and request.app.state.web.read_only:
         raise Forbidden("this telewatch web runs read-only (--read-only): nothing can be changed")
-    form = await request.form()
+    form = await request.form(max_files=0)  # the forms take text only: an upload is a 400
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form's security token is missing or stale; reload the page and try again")
+    for name, value in form.multi_items():
+        problem = field_problem(name, value) if isinstance(value, str) else "these forms take no files"
+        if problem is not None:
+            raise BadParam(problem)
     return form
 
 

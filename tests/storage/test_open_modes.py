@@ -94,9 +94,10 @@ async def test_a_file_that_is_not_a_database_is_named_as_such(tmp_path: Path) ->
     path = tmp_path / "notes.db"
     path.write_bytes(b"these are my notes, not a database " * 200)
     for read_only in (True, False):
-        with pytest.raises(StorageError, match="damaged or not a telewatch database") as info:
+        with pytest.raises(
+            StorageError, match=r"notes.db is not a telewatch database \(not an SQLite file\)"
+        ):
             await Database.open(path, read_only=read_only)
-        assert ".recover" in str(info.value.hint)
     assert path.read_bytes().startswith(b"these are my notes")
 
 
@@ -104,3 +105,21 @@ async def test_a_folder_that_cannot_be_created_is_one_error(tmp_path: Path) -> N
     (tmp_path / "afile").write_text("x")
     with pytest.raises(StorageError, match="cannot create the folder"):
         await Database.open(tmp_path / "afile" / "x.db")
+
+
+async def test_opening_an_empty_file_without_create_leaves_it_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    for read_only in (True, False):
+        with pytest.raises(StorageError, match="the file is empty"):
+            await Database.open(path, read_only=read_only, create=False)
+    assert path.read_bytes() == b""
+    assert sorted(os.listdir(tmp_path)) == ["empty.db"]
+
+
+async def test_opening_without_create_uses_an_existing_archive_for_writing(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    await (await Database.open(path)).close()
+    db = await Database.open(path, create=False)
+    await db.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    await db.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.archive import PostQuery
 from bot.domain.errors import StorageError
 from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from storage.db import LATEST_VERSION, Database, migrations
@@ -64,7 +65,7 @@ async def test_a_database_from_a_newer_telewatch_is_refused(tmp_path: Path) -> N
 async def test_a_file_that_is_not_sqlite_is_a_clear_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="damaged or not a telewatch database"):
+    with pytest.raises(StorageError, match="is not a telewatch database"):
         await Database.open(path)
 
 
@@ -170,6 +171,16 @@ async def test_fts_follows_edits(store: Store) -> None:
 async def test_awkward_search_queries_do_not_crash(store: Store, query: str) -> None:
     await save(store, post(1, "a-b c++ text"))
     await store.posts.search(query)
+
+
+@pytest.mark.parametrize("query", ["обстрел\x00тишина", '"обстрел\x00', "\x00", "обстрел\x1b"])
+async def test_control_characters_in_a_search_separate_words(store: Store, query: str) -> None:
+    await save(store, post(1, "обстрел тишина"))
+    found = await store.posts.search(query)  # FTS5 reads a NUL as the query's end: "unterminated string"
+    expected = [] if query == "\x00" else [1]
+    assert [p.post.message_id for p in found] == expected
+    page = await store.archive.search_page(PostQuery(text=query))
+    assert [h.stored.post.message_id for h in page.hits] == expected
 
 
 async def test_channel_rename_is_recorded(store: Store) -> None:
