@@ -99,6 +99,18 @@ CATCH = [
     ("casualties", "ru", "Беспилотник атаковал автомобиль.\n\nВодитель погиб на месте"),
     ("casualties", "uk", "Ворог обстріляв Херсон. Загинула жінка"),
     ("casualties", "en", "A missile hit the town. Two people died"),
+    # a crossing or an attempted one told with "through", "penetrate", "entry"; a buffer zone across the border
+    ("incursion", "ru", "ДРГ пыталась проникнуть в Брянскую область с территории Украины"),
+    ("incursion", "uk", "Порушники намагалися перейти через кордон на Сумщині"),
+    ("incursion", "en", "Ukrainian troops tried to break through the border in the Kursk region"),
+    ("incursion", "en", "Russia thwarted an attempt to penetrate the border near Sudzha"),
+    ("incursion", "ru", "Российские войска пытаются создать буферную зону в Сумской области"),
+    ("incursion", "uk", "ЗСУ продовжують операцію на Курщині, утримуючи позиції"),
+    # leaving homes in the imperfective, a compulsory departure
+    ("evacuation", "uk", "Мешканці прикордонних сіл залишають свої домівки через обстріли"),
+    ("evacuation", "ru", "Жители покидают свои дома из-за обстрелов"),
+    ("evacuation", "en", "Thousands fled their homes as the fighting neared the town"),
+    ("evacuation-mandatory", "uk", "Влада ухвалила рішення про обов'язковий виїзд дітей з громади"),
 ]
 
 FALSE_FRIENDS = [
@@ -174,6 +186,25 @@ FALSE_FRIENDS = [
     ("drones", "ru", "Шоу дронов украсило праздник"),
     ("drones", "uk", "Зйомки велися камерою з борту квадрокоптера"),
     ("drones", "en", "Colorful drones lit up the sky at the festival"),
+    # a drill named once for the whole post, a plane told by its cabin crew, denials of an evacuation
+    ("evacuation", "ru", "В аэропорту прошли учения спасателей. После посадки провели эвакуацию пассажиров"),
+    (
+        "evacuation",
+        "en",
+        "A mock drill was held at the school. Teachers supervised the evacuation of students",
+    ),
+    ("evacuation", "ru", "Стюардессы растерялись. Как правильно эвакуироваться, рассказали эксперты"),
+    ("evacuation", "en", "Engine fire forces emergency evacuation at Denver airport"),
+    ("evacuation", "uk", "Бортпровідники допомагали пасажирам. Евакуація тривала дві хвилини"),
+    ("evacuation", "ru", "Власти не планируют эвакуацию жителей района"),
+    ("evacuation", "ru", "В администрации назвали фейком сообщения об эвакуации"),
+    ("evacuation", "uk", "В ОВА спростували чутки про евакуацію міста"),
+    ("evacuation", "en", "Officials denied reports that an evacuation was planned"),
+    # figurative invasions told apart by the topic of the post, "the situation is under control"
+    ("incursion", "en", "Companies face lawsuits over privacy. Such an invasion can be costly"),
+    ("incursion", "uk", "Борщівник поширюється Україною. Причини таких вторгнень вивчають біологи"),
+    ("incursion", "ru", "Саранча атакует поля. Вторжение насекомых началось после дождей"),
+    ("incursion", "ru", "Глава района: в Курской области положение напряжённое, но контролируемое"),
 ]
 
 
