@@ -13,7 +13,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.domain.errors import ConfigError
 from bot.domain.models import SENTENCE, TEXT, RuleSpec, Severity
-from config.env import SECRET_KEYS
+from config.env import DB_PASSWORD, SECRET_KEYS
 from config.positions import KeyLines
 from config.ranges import range_of
 
@@ -66,7 +66,7 @@ def find_secrets(data: Mapping[str, Any], src: Source, prefix: str = "") -> None
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else key
         if key in SECRET_KEYS:
-            where = SECRET_KEYS[key]
+            where = DB_PASSWORD if path == "storage.password" else SECRET_KEYS[key]
             move = f"move it to .env as {where}=..." if where.startswith("TELEWATCH_") else f"use {where}"
             raise src.error(
                 f"secrets must not be in the config file; {move}",

@@ -20,11 +20,13 @@ BOT_TOKEN = "TELEWATCH_BOT_TOKEN"
 ENV_KEYS = (API_ID, API_HASH, BOT_TOKEN)
 WEB_PASSWORD = "TELEWATCH_WEB_PASSWORD"  # `telewatch web`: the password (or bearer token) of the pages
 WEB_SECRET = "TELEWATCH_WEB_SECRET"  # `telewatch web`: the key signing session cookies (random if unset)
+DB_PASSWORD = "TELEWATCH_DB_PASSWORD"  # [storage] url: the PostgreSQL password
 # Every TELEWATCH_* name telewatch reads: the secrets above and the command line's global options.
 KNOWN_KEYS = (
     *ENV_KEYS,
     WEB_PASSWORD,
     WEB_SECRET,
+    DB_PASSWORD,
     "TELEWATCH_CONFIG",
     "TELEWATCH_DB",
     "TELEWATCH_DEBUG",

@@ -8,11 +8,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.models import ANY_TERM, RuleSpec
 from config import convert as cv
 from config.convert import Source
+from config.env import DB_PASSWORD
 from config.refs import EXPECTED as REF_EXPECTED
 from config.refs import parse_ref
 from config.settings import (
@@ -236,7 +238,33 @@ def storage(data: Any, src: Source) -> StorageSettings:
     special = {"keep_days_by_label": _keep_days_by_label}
     st = cv.build(StorageSettings, data, "storage", src, special=special)
     _keep_days(st.keep_days, "storage.keep_days", src)
+    if st.url is not None:
+        _database_url(st.url, src)
     return st
+
+
+def _database_url(url: str, src: Source) -> None:
+    """A postgresql:// URL naming at least a database, without a password (that belongs in .env)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as e:
+        raise src.error(f"is not a valid URL ({e})", "storage.url", expected=URL_EXPECTED) from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise src.error("is not a PostgreSQL URL", "storage.url", url, expected=URL_EXPECTED)
+    if parts.password is not None:
+        raise src.error(
+            f"secrets must not be in the config file; move the password to .env as {DB_PASSWORD}=...",
+            "storage.url",
+            expected=URL_EXPECTED,
+            hint="write the URL without the password; .env beside the config (or in the working directory) "
+            "and the environment are read, and .env is git-ignored",
+        )
+    if not parts.path.strip("/"):
+        raise src.error("names no database", "storage.url", url, expected=URL_EXPECTED)
+
+
+URL_EXPECTED = "postgresql://user@host[:port]/database (the password in TELEWATCH_DB_PASSWORD)"
 
 
 def _keep_days(value: int, key: str, src: Source) -> None:

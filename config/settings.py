@@ -80,6 +80,9 @@ class StorageSettings:
     """The database, and how long posts are kept (0 days: forever)."""
 
     path: Path = Path("data/telewatch.db")
+    # postgresql://user@host[:port]/database selects PostgreSQL instead of the SQLite file at `path`;
+    # its password comes from TELEWATCH_DB_PASSWORD (environment or .env), never from this file.
+    url: str | None = None
     keep_days: int = 0  # prune posts (and their media) published longer ago; 0 keeps them forever
     keep_days_by_label: tuple[tuple[str, int], ...] = ()  # [storage.keep_days_by_label] label = days
 

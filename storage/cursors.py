@@ -43,9 +43,9 @@ class CursorRepository:
         await conn.executemany(
             "INSERT INTO cursors (channel_id, last_message_id, last_post_at) VALUES (?, ?, ?) "
             "ON CONFLICT (channel_id) DO UPDATE SET "
-            "last_post_at = CASE WHEN excluded.last_message_id > last_message_id "
-            "THEN excluded.last_post_at ELSE last_post_at END, "
-            "last_message_id = max(last_message_id, excluded.last_message_id)",
+            "last_post_at = CASE WHEN excluded.last_message_id > cursors.last_message_id "
+            "THEN excluded.last_post_at ELSE cursors.last_post_at END, "
+            "last_message_id = max(cursors.last_message_id, excluded.last_message_id)",
             [(channel_id, message_id, to_iso(post_date)) for channel_id, message_id, post_date in marks],
         )
 
@@ -55,7 +55,8 @@ class CursorRepository:
             await tx.execute(
                 "INSERT INTO cursors (channel_id, last_checked_at, errors, last_error) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (channel_id) DO UPDATE SET last_checked_at = excluded.last_checked_at, "
-                "errors = errors + excluded.errors, last_error = COALESCE(excluded.last_error, last_error)",
+                "errors = cursors.errors + excluded.errors, "
+                "last_error = COALESCE(excluded.last_error, cursors.last_error)",
                 (channel_id, to_iso(at), 1 if error else 0, error),
             )
 

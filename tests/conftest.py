@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.pgserver import LocalPostgres, ServerMissing
 
 # CI runs the property tests derandomised: a failure there is reproducible, never a coin toss.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=200)
@@ -27,3 +30,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server on the loopback for the whole session (tests/pgserver.py).
+
+    Without the server binaries the tests using it skip, except under CI (CI=true), where they fail."""
+    try:
+        server = LocalPostgres().start()
+    except ServerMissing as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"{e} (CI must run the PostgreSQL tests)")
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        server.stop()

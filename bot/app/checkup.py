@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from bot.app.backend import Location
 from bot.app.runtime import open_runtime
 from bot.domain.ports import TelegramGateway
 from bot.watch.watcher import Watcher
@@ -12,7 +12,7 @@ from config.settings import Settings
 
 
 async def channel_states(
-    settings: Settings, db_path: Path | str, gateway: TelegramGateway
+    settings: Settings, db_path: Location, gateway: TelegramGateway
 ) -> list[dict[str, Any]]:
     """One row per configured channel: reference, state (ok, not found, private, not joined, banned,
     renamed), id, username, title and detail; resolutions are remembered in the database."""

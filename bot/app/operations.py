@@ -64,7 +64,7 @@ class ProcessState:
 class TelewatchCollector:
     """A Prometheus collector: reads a database snapshot (cached briefly) and the process state."""
 
-    def __init__(self, db_path: Path, state: ProcessState, now: Callable[[], Any]) -> None:
+    def __init__(self, db_path: Path | None, state: ProcessState, now: Callable[[], Any]) -> None:
         self.db_path = db_path
         self.state = state
         self.now = now
@@ -72,6 +72,8 @@ class TelewatchCollector:
         self._lock = threading.Lock()
 
     def snapshot(self) -> Snapshot | None:
+        if self.db_path is None:
+            return None  # PostgreSQL: the database figures are read from SQLite files only (yet)
         with self._lock:
             at, snap = self._cached
             if snap is None or time.monotonic() - at > SNAPSHOT_TTL:
@@ -198,7 +200,7 @@ class MetricsEndpoint:
 
 
 def start_metrics(
-    settings: MetricsSettings, db_path: Path, state: ProcessState, clock: Clock
+    settings: MetricsSettings, db_path: Path | None, state: ProcessState, clock: Clock
 ) -> MetricsEndpoint | None:
     """Serve /metrics when [metrics] port is set."""
     if settings.port == 0:

@@ -19,6 +19,7 @@ from bot.alerts.relevance import register_relevance_job
 from bot.alerts.sinks import check_routes
 from bot.alerts.summary import UndeliveredLine, undelivered_lines
 from bot.alerts.trend_watch import TrendWatch
+from bot.app.backend import Location, sqlite_file
 from bot.app.maintenance import build_archiver, register_prune_job
 from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
 from bot.app.runtime import Runtime, open_runtime
@@ -220,7 +221,7 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 
 async def run_live(
     settings: Settings,
-    db_path: Path | str,
+    db_path: Location,
     *,
     gateway: TelegramGateway,
     sender: TelegramGateway | None = None,
@@ -315,7 +316,7 @@ class LiveRun:
             lambda: self.live.current,
             clock.now,
             live=LiveState(lambda: self.watcher.pacer.auth_problem, lambda: self.watcher.disconnected_since),
-            db_path=Path(runtime.store.db.path),
+            db_path=sqlite_file(runtime.store),
         )
         self.trends = TrendWatch(runtime.store, lambda: self.live.current, clock.now)
         self.reloader: ConfigWatcher | None = None
@@ -410,7 +411,7 @@ class LiveRun:
             if settings.trends.enabled:
                 register_trend_job(self.scheduler, self.trends, settings.trends.check_minutes, self.kicker)
             metrics = start_metrics(
-                settings.metrics, Path(runtime.store.db.path), ProcessState(self.watcher), self.clock
+                settings.metrics, sqlite_file(runtime.store), ProcessState(self.watcher), self.clock
             )
             self.scheduler.start()
             await heartbeat_job(runtime.store, self.clock)

@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
 
@@ -22,6 +21,7 @@ from bot.alerts.gate import AlertGate
 from bot.alerts.relevance import RelevanceService
 from bot.alerts.routing import Router
 from bot.alerts.sinks import SinkEnv, SinkSet
+from bot.app.backend import Location, open_store
 from bot.domain.models import ChannelRef
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.storage import ControlStore
@@ -102,7 +102,7 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
-    db_path: Path | str,
+    db_path: Location,
     *,
     sinks: Mapping[str, AlertSink] | None = None,
     build_sinks: bool | None = None,
@@ -130,7 +130,7 @@ async def open_runtime(
     env = SinkEnv(console=console, sender=sender, editor=editor, settings=current)
     sink_set = SinkSet(env, sinks, build=build)
     sink_set.update(settings)  # checks every route names a known sink before anything is opened
-    store = await Store.open(db_path)
+    store = await open_store(db_path)
     try:
         await sync_channel_labels(store, settings)
 

@@ -8,13 +8,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.app.backend import open_store
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.params import BoundedInt, row_id
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import NotFound
 from bot.domain.models import AlertStatus, Severity
 from bot.domain.records import AlertFilter
-from storage.store import Store
 
 STATES = [s.value for s in AlertStatus]
 REVIEWS = ["relevant", "false_positive", "unreviewed"]
@@ -54,7 +54,7 @@ async def list_alerts(
 ) -> None:
     """Alerts newest first, with per-rule precision from review marks."""
     where = AlertFilter(statuses=tuple(AlertStatus(s) for s in states), rule=rule, review=review, since=since)
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         rows = await store.alerts.listing(where, limit)
         precision = await store.alerts.precision_by_rule()
         scored = await store.relevance.precision()
@@ -144,7 +144,7 @@ async def list_alerts(
 async def review(ctx: CliContext, alert_id: int, mark: str, by: str) -> None:
     """Mark an alert relevant or a false positive (the same marks as the chat's review buttons)."""
     normalised = "relevant" if mark == "relevant" else "false_positive"
-    async with await Store.open(ctx.db_path) as store:
+    async with await open_store(ctx.database) as store:
         if not await store.alerts.review(alert_id, normalised, by, datetime.now(UTC)):
             raise NotFound(f"no alert with id {alert_id}", hint="telewatch alerts list shows alert ids")
     ctx.console.print(f"alert {alert_id} marked {normalised}")

@@ -177,7 +177,7 @@ async def import_sources(
     rows: list[dict[str, object]] = []
     undelivered = []
     delivered = 0
-    async with open_runtime(ctx.settings, ctx.db_path, console=ctx.console) as rt:
+    async with open_runtime(ctx.settings, ctx.database, console=ctx.console) as rt:
         first_alert = await rt.store.alerts.max_id()
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -260,7 +260,7 @@ async def link_export_files(rt: Any, *, alert: bool = False) -> dict[str, Any]:
 async def replay(ctx: CliContext, file: Path, fmt: str | None, speed: float) -> None:
     """Replay FILE as if its posts arrived live: store, match, and alert through the configured routes."""
     source = open_source(file, format=fmt)
-    async with open_runtime(ctx.settings, ctx.db_path, console=ctx.console) as rt:
+    async with open_runtime(ctx.settings, ctx.database, console=ctx.console) as rt:
         first_alert = await rt.store.alerts.max_id()
         report = await replay_items(
             source,

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.app.backend import open_store
 from bot.cli.output import print_json
 from bot.cli.root import CliContext, pass_ctx, run_async
 from bot.cli.rules import rules
@@ -43,9 +44,8 @@ async def learn_cmd(ctx: CliContext, rule: str | None, reset: bool, status_only:
       telewatch rules learn evacuation --reset
     """
     from bot.alerts.relevance import RelevanceService
-    from storage.store import Store
 
-    async with await Store.open(ctx.db_path) as store:
+    async with await open_store(ctx.database) as store:
         service = await RelevanceService(store, _packs(ctx)).load()
         if rule is not None:
             known = {s.name for s in ctx.settings.rules} | set(service.shipped)
@@ -118,14 +118,13 @@ async def relevance_scores(
 ) -> dict[str, Score]:
     """Scores of the matched rules of a text by their models (learnt ones when a database exists)."""
     from bot.alerts.relevance import RelevanceService
-    from storage.store import Store
 
     if not rule_names:
         return {}
     service = RelevanceService(None, _packs(ctx, packs))  # no database (yet): shipped models only
     if ctx.db_path.exists():
         try:
-            async with await Store.open(ctx.db_path, read_only=True) as store:
+            async with await open_store(ctx.database, read_only=True) as store:
                 service = await RelevanceService(store, _packs(ctx, packs)).load()
         except TelewatchError as e:  # the test itself needs no database: say why learnt models are left out
             ctx.warn(f"learnt relevance models not used: {e.message}")

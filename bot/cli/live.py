@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.app.backend import open_store, sqlite_file
 from bot.cli.output import fmt_time, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import AuthError
@@ -109,7 +110,7 @@ async def _check_report(ctx: CliContext, settings: Settings) -> dict[str, Any]:
         if "routes" not in report:
             sender_or_none = None if by_bot else gateway
             report["routes"] = [asdict(r) for r in await check_route_targets(settings, sender_or_none)]
-        report["channels"] = await channel_states(settings, ctx.db_path, gateway)
+        report["channels"] = await channel_states(settings, ctx.database, gateway)
     finally:
         await client.disconnect()
     return report
@@ -166,7 +167,7 @@ async def run(ctx: CliContext) -> None:
         try:
             undelivered = await run_live(
                 settings,
-                ctx.db_path,
+                ctx.database,
                 gateway=gateway,
                 sender=bot_gateway,  # None: the watching account sends the alerts itself
                 editor=chat,
@@ -241,22 +242,24 @@ async def status(ctx: CliContext, as_json: bool) -> None:
     from bot.alerts.health import HealthMonitor, all_checks, status_lines
 
     settings = ctx.settings
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         data = await collect_status(store, datetime.now(UTC))
         archive = await describe_archive(store)
-        monitor = HealthMonitor(store, lambda: settings, lambda: datetime.now(UTC), db_path=ctx.db_path)
+        monitor = HealthMonitor(
+            store, lambda: settings, lambda: datetime.now(UTC), db_path=sqlite_file(store)
+        )
         fresh = timedelta(minutes=2 * settings.schedule.health_check_minutes)
         checks = await all_checks(monitor, fresh if running is not None else timedelta(0))
     data["health"] = [asdict(c) for c in checks]
     data["running"] = running is not None
-    data["database"] = {"path": str(ctx.db_path), **archive}
+    data["database"] = {"path": str(ctx.database), **archive}
     if as_json:
         print_json(data)
         return
     ctx.console.print(f"[green]running[/] (pid {running})" if running else "[yellow]not running[/]")
     newest = f", newest {fmt_time(archive['newest_post'])} UTC" if archive["newest_post"] else ""
     ctx.console.print(
-        f"{escape(str(ctx.db_path))}: {archive['posts']} posts in {archive['channels']} channels{newest}, "
+        f"{escape(str(ctx.database))}: {archive['posts']} posts in {archive['channels']} channels{newest}, "
         f"{archive['alerts']} alerts"
     )
     table = Table("channel", "state", "last post", "last check", "behind", "errors", "last error")

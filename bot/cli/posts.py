@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.app.backend import open_store
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
@@ -142,7 +143,7 @@ async def search(
       telewatch posts search Суджа
       telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
     """
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)
         in_images = await _ocr_hits(store, query, where, {p.id for p in found}, limit - len(found))
@@ -198,7 +199,7 @@ async def recent(
     as_json: bool,
 ) -> None:
     """The newest stored posts (optionally of some channels or labels)."""
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.recent(where, limit)
     if as_json:
@@ -235,7 +236,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
 
     POST is a row id (from `posts recent`), @channel/123, or a t.me link.
     """
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         stored = await find_post(store, post)
         versions = await store.posts.versions(stored.id)
         matches = await store.matches.for_post(stored.id)

@@ -15,7 +15,9 @@ import click
 from rich.console import Console
 
 from bot import __version__
+from bot.app.backend import PgLocation
 from bot.cli.logs import configure as configure_logs
+from bot.domain.errors import StorageError
 from config.settings import Settings
 
 T = TypeVar("T")
@@ -60,12 +62,33 @@ class CliContext:
         return settings
 
     @property
-    def db_path(self) -> Path:
+    def database(self) -> Path | PgLocation:
+        """The database the commands open: --db (an SQLite file), else [storage] url, else [storage] path."""
         if self.db_override is not None:
             return self.db_override
         if self._default_config_missing:
             return Settings().storage.path  # only the path is needed: no warning about rules
-        return self.settings.storage.path
+        storage = self.settings.storage
+        if storage.url is None:
+            return storage.path
+        from config.env import DB_PASSWORD, lookup
+
+        found = lookup(DB_PASSWORD, self.config_path, self.environ)
+        return PgLocation(storage.url, found.value if found else None)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file, for the commands that work on the file itself (backup, stats, prune...)."""
+        database = self.database
+        if isinstance(database, PgLocation):
+            command = click.get_current_context(silent=True)
+            name = command.command_path if command is not None else "this command"
+            raise StorageError(
+                f"not supported on PostgreSQL yet: {name} works on an SQLite file, and [storage] url "
+                f"selects {database}",
+                hint="use PostgreSQL's own tools (pg_dump, psql), or pass --db FILE for an SQLite archive",
+            )
+        return database
 
     def warn(self, message: str) -> None:
         """One line on stderr about something suspicious that does not stop the command."""

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from bot.app.backend import open_store
 from bot.cli.output import When, print_json
 from bot.cli.params import BoundedInt, row_id
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
@@ -176,9 +177,8 @@ async def relevance_scores(
 
 
 async def _load_post(ctx: CliContext, post_id: int) -> StoredPost:
-    from storage.store import Store
 
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         stored = await store.posts.get(post_id)
     if stored is None:
         raise NotFound(f"no stored post with id {post_id}", hint="telewatch posts recent lists post ids")
@@ -412,7 +412,7 @@ async def rescan_cmd(
         names = ", ".join(s.name for s in _specs(ctx, packs))
         raise NotFound(f"no rule named {rule!r}", hint=f"rules: {names}")
     matcher = _compile(specs)
-    async with open_runtime(ctx.settings, ctx.db_path, matcher=matcher, sinks={}) as rt:
+    async with open_runtime(ctx.settings, ctx.database, matcher=matcher, sinks={}) as rt:
         total = await rt.store.posts.count() if since is None else None
         counts = await _rescan(ctx, rt, matcher, rule, SearchFilter(since=since), total, alert)
     if as_json:

@@ -8,11 +8,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from bot.app.backend import open_store
 from bot.cli.output import print_json
 from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import TelewatchError
-from storage.store import Store
 
 
 def _when(value: str | None) -> datetime:
@@ -47,7 +47,7 @@ async def trends(ctx: CliContext, at: str | None, limit: int, as_json: bool) -> 
 
     settings = ctx.settings
     moment = _when(at)
-    async with await Store.open(ctx.db_path, read_only=True) as store:
+    async with await open_store(ctx.database, read_only=True) as store:
         watch = TrendWatch(store, lambda: settings, lambda: moment, as_of=at is not None)
         found = (await watch.evaluate())[:limit]
     if as_json:

@@ -71,6 +71,11 @@ class StorageError(TelewatchError):
     exit_code = 4
 
 
+class StorageUnavailable(StorageError):
+    """The database server cannot be reached or dropped the connection: trying again later may work
+    (nothing of the failed unit of work was committed)."""
+
+
 class NotFound(TelewatchError):
     """Something asked for by id or name does not exist."""
 

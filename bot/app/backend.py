@@ -1,0 +1,41 @@
+"""Which storage backend: the one place (with the CLI's context) that picks SQLite or PostgreSQL.
+
+`[storage] url = "postgresql://user@host/db"` selects PostgreSQL (the password from
+TELEWATCH_DB_PASSWORD, .env, or libpq's own PGPASSWORD / ~/.pgpass); otherwise `[storage] path` (or
+--db) is an SQLite file, the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.postgres.db import display_url
+from storage.postgres.store import PgStore
+from storage.store import Store
+
+
+@dataclass(frozen=True)
+class PgLocation:
+    """A PostgreSQL database: its URL (never with a password) and the password from the environment."""
+
+    url: str
+    password: str | None = None
+
+    def __str__(self) -> str:
+        return display_url(self.url)
+
+
+Location = Path | str | PgLocation
+
+
+async def open_store(location: Location, *, read_only: bool = False) -> Store:
+    """Open the store at `location`: an SQLite file, or a PostgreSQL database (migrated unless read_only)."""
+    if isinstance(location, PgLocation):
+        return await PgStore.open_url(location.url, location.password, migrate=not read_only)
+    return await Store.open(location, read_only=read_only)
+
+
+def sqlite_file(store: Store) -> Path | None:
+    """The SQLite file behind `store`; None on PostgreSQL (file-level checks and snapshots do not apply)."""
+    return None if isinstance(store, PgStore) else Path(store.db.path)

@@ -1,0 +1,1 @@
+"""The PostgreSQL implementation of the storage port (psycopg 3, pooled): `PgStore.open(url)`."""

@@ -1,0 +1,110 @@
+"""[storage] url selects PostgreSQL for the commands; its password comes from the environment only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.pgserver import LocalPostgres
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEWATCH_DB", raising=False)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("COLUMNS", "160")
+    return tmp_path
+
+
+def write_config(where: Path, storage: str) -> Path:
+    cfg = where / "telewatch.toml"
+    cfg.write_text(f"[storage]\n{storage}\n", encoding="utf-8")
+    return cfg
+
+
+def test_a_password_inside_the_url_is_a_config_error_that_never_echoes_it(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, 'url = "postgresql://desk:hunter2secret@db.example/telewatch"')
+    code, out, err = run(capsys, "--config", str(cfg), "posts", "recent")
+    assert code == 2
+    assert "storage.url" in err
+    assert "secrets must not be in the config file" in err
+    assert "TELEWATCH_DB_PASSWORD" in err
+    assert "hunter2secret" not in out + err
+    assert "Traceback" not in err
+
+
+def test_a_password_key_under_storage_names_the_variable_it_belongs_in(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, 'url = "postgresql://desk@db.example/telewatch"\npassword = "hunter2secret"')
+    code, _, err = run(capsys, "--config", str(cfg), "posts", "recent")
+    assert code == 2
+    assert "TELEWATCH_DB_PASSWORD" in err
+    assert "hunter2secret" not in err
+
+
+def test_a_url_that_is_not_postgresql_is_a_config_error(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, 'url = "mysql://desk@db.example/telewatch"')
+    code, _, err = run(capsys, "--config", str(cfg), "posts", "recent")
+    assert code == 2
+    assert "is not a PostgreSQL URL" in err
+
+
+def test_import_and_search_go_to_postgresql_with_the_password_from_dotenv(
+    workdir: Path, postgres: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = postgres.create_database()
+    cfg = write_config(workdir, f'url = "{postgres.url(name)}"')
+    (workdir / ".env").write_text(f"TELEWATCH_DB_PASSWORD={postgres.password}\n", encoding="utf-8")
+    feed = workdir / "feed.jsonl"
+    rows = [
+        {"channel": "@alpha", "id": 1, "date": "2024-08-07T06:00:00Z", "text": "Жители Суджи эвакуированы"},
+        {"channel": "@alpha", "id": 2, "date": "2024-08-07T06:05:00Z", "text": "Погода солнечная"},
+    ]
+    feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(cfg), "import", str(feed))
+    assert code == 0, err
+    code, out, err = run(capsys, "--config", str(cfg), "posts", "search", "эвакуированы", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert [p["text"] for p in found] == ["Жители Суджи эвакуированы"]
+    assert not (workdir / "data" / "telewatch.db").exists()  # nothing went to the SQLite default
+    assert postgres.admin("SELECT count(*) FROM posts", name) == "2"
+
+
+def test_a_wrong_password_from_the_environment_is_exit_code_4_in_one_line(
+    workdir: Path,
+    postgres: LocalPostgres,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg = write_config(workdir, f'url = "{postgres.url("postgres")}"')
+    monkeypatch.setenv("TELEWATCH_DB_PASSWORD", "wrong-password-xyz")
+    code, _, err = run(capsys, "--config", str(cfg), "posts", "recent")
+    assert code == 4
+    assert "refused the login: wrong or missing password" in err
+    assert "wrong-password-xyz" not in err
+    assert "Traceback" not in err
+
+
+def test_a_file_level_command_says_it_is_not_supported_on_postgresql_yet(
+    workdir: Path, postgres: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, f'url = "{postgres.url("postgres")}"')
+    code, _, err = run(capsys, "--config", str(cfg), "db", "stats")
+    assert code == 4
+    assert "not supported on PostgreSQL yet" in err

@@ -1,0 +1,74 @@
+"""Opening PostgreSQL: a wrong URL, password or schema is one clear line (StorageError, exit code 4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.errors import StorageError
+from storage.postgres.db import LATEST_VERSION, PgDatabase
+from storage.postgres.store import PgStore
+from tests.pgserver import LocalPostgres, free_port
+
+
+async def test_an_unreachable_server_is_one_line_naming_it() -> None:
+    port = free_port()  # nothing listens there
+    with pytest.raises(StorageError) as e:
+        await PgStore.open_url(f"postgresql://telewatch@127.0.0.1:{port}/nowhere", "x")
+    assert f"cannot reach PostgreSQL at postgresql://telewatch@127.0.0.1:{port}/nowhere" in e.value.message
+    assert "\n" not in e.value.message
+    assert e.value.exit_code == 4
+
+
+async def test_a_wrong_password_is_refused_in_words_and_never_echoed(postgres: LocalPostgres) -> None:
+    with pytest.raises(StorageError) as e:
+        await PgStore.open_url(postgres.url("postgres"), "not-the-password-123")
+    assert "refused the login: wrong or missing password" in e.value.message
+    assert "not-the-password-123" not in str(e.value) + (e.value.hint or "")
+    assert "TELEWATCH_DB_PASSWORD" in (e.value.hint or "")
+
+
+async def test_a_missing_database_is_named(postgres: LocalPostgres) -> None:
+    with pytest.raises(StorageError, match="the database does not exist"):
+        await PgStore.open_url(postgres.url("no_such_db"), postgres.password)
+
+
+async def test_a_new_database_is_migrated_once_and_reopened(postgres: LocalPostgres) -> None:
+    url = postgres.url(postgres.create_database())
+    store = await PgStore.open_url(url, postgres.password)
+    assert await store.pg.schema_version() == LATEST_VERSION
+    await store.close()
+    again = await PgStore.open_url(url, postgres.password)
+    rows = await again.pg.fetchall("SELECT version FROM schema_version ORDER BY version")
+    assert [r[0] for r in rows] == list(range(1, LATEST_VERSION + 1))
+    await again.close()
+
+
+async def test_a_newer_schema_is_refused_in_one_line(postgres: LocalPostgres) -> None:
+    name = postgres.create_database()
+    await (await PgStore.open_url(postgres.url(name), postgres.password)).close()
+    postgres.admin(f"INSERT INTO schema_version (version) VALUES ({LATEST_VERSION + 3})", name)
+    with pytest.raises(StorageError) as e:
+        await PgStore.open_url(postgres.url(name), postgres.password)
+    assert e.value.message == (
+        f"database postgresql://telewatch@127.0.0.1:{postgres.port}/{name} has schema version "
+        f"{LATEST_VERSION + 3}, newer than this telewatch ({LATEST_VERSION})"
+    )
+    assert e.value.hint == "upgrade telewatch"
+
+
+async def test_an_older_schema_is_upgraded_by_a_writer_and_refused_by_a_reader(
+    postgres: LocalPostgres,
+) -> None:
+    name = postgres.create_database()
+    await (await PgStore.open_url(postgres.url(name), postgres.password)).close()
+    postgres.admin(f"DELETE FROM schema_version WHERE version = {LATEST_VERSION}", name)
+    with pytest.raises(StorageError, match=r"older than this telewatch"):
+        await PgStore.open_url(postgres.url(name), postgres.password, migrate=False)
+
+
+async def test_a_database_of_another_application_is_left_alone(postgres: LocalPostgres) -> None:
+    name = postgres.create_database()
+    postgres.admin("CREATE TABLE invoices (id int)", name)
+    with pytest.raises(StorageError, match=r"holds tables of another application.*invoices"):
+        await PgDatabase.open(postgres.url(name), postgres.password)
+    assert postgres.admin("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", name) == "1"
