@@ -11,6 +11,7 @@ import click
 from bot.cli import alerts_cmds, config_cmds, demo, importing, maintenance, ops, posts  # noqa: F401
 from bot.cli import learn as _learn  # noqa: F401  (after rules: adds `rules learn`)
 from bot.cli import live as _live  # noqa: F401
+from bot.cli import migrate_cmd as _migrate  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli import trends as _trends  # noqa: F401
 from bot.cli import web as _web  # noqa: F401
