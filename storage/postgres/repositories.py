@@ -17,6 +17,7 @@ from storage.notices import NoticeRepository
 from storage.postgres.search import search_sql
 from storage.posts import CHUNK, POST_COLUMNS, SELECT_POSTS, PostRepository, _filter_sql, _stored
 
+DENSE = 2000  # matches beyond which a search walks the date index instead of sorting them
 _HEADLINE = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=false, MaxWords=40, MinWords=15"
 
 
@@ -51,13 +52,29 @@ class PgPostRepository(PostRepository):
     async def search(
         self, query: str, where: SearchFilter = SearchFilter(), limit: int = 20
     ) -> list[StoredPost]:
-        """Full-text search in telewatch's syntax (storage/postgres/search.py), newest first."""
+        """Full-text search in telewatch's syntax (storage/postgres/search.py), newest first.
+
+        Newest first over a text index is planned badly either way round: walking the date index is slow
+        for a rare word (it reads every post looking for one), reading every match is slow for a common
+        one. So, as on SQLite, the matches are counted first (up to DENSE): few are read through the
+        text index and sorted; many are found by walking the date index, where they are dense."""
         clauses, params = _filter_sql(where)
         match, match_params, _literal = search_sql(query)
-        rows = await self.db.fetchall(
-            f"{SELECT_POSTS} WHERE p.tsv @@ {match} {clauses} ORDER BY p.date DESC LIMIT ?",
-            (*match_params, *params, limit),
+        probe = await self.db.fetchone(
+            f"SELECT count(*) FROM (SELECT 1 FROM posts p WHERE p.tsv @@ {match} {clauses} LIMIT ?) AS hits",
+            (*match_params, *params, DENSE),
         )
+        if probe is not None and int(probe[0]) < DENSE:
+            sql = (
+                f"WITH hits AS MATERIALIZED (SELECT p.id FROM posts p WHERE p.tsv @@ {match} {clauses}) "
+                f"{SELECT_POSTS} JOIN hits h ON h.id = p.id ORDER BY p.date DESC, p.id DESC LIMIT ?"
+            )
+        else:  # a test the text index cannot answer: the planner walks the date index
+            sql = (
+                f"{SELECT_POSTS} WHERE (CASE WHEN p.tsv @@ {match} THEN true END) {clauses} "
+                "ORDER BY p.date DESC, p.id DESC LIMIT ?"
+            )
+        rows = await self.db.fetchall(sql, (*match_params, *params, limit))
         return [_stored(r) for r in rows]
 
 

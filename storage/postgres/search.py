@@ -1,7 +1,7 @@
 """telewatch's search syntax (FTS5's: words, "phrases", prefix*, AND, OR, NOT, brackets) as a tsquery.
 
-Every word and phrase is looked for twice, ORed: through PostgreSQL's `russian` configuration (Russian
-snowball stems; Latin words get the English stemmer there) and through `telewatch_simple` (each word as
+Every word and phrase is looked for twice, ORed: through `telewatch_russian` (PostgreSQL's Russian
+Snowball stems, and English ones for Latin words, without stop words) and through `telewatch_simple` (each word as
 written, lower-cased, accents removed: the form that finds Ukrainian, which PostgreSQL has no stemmer for).
 A query that does not parse falls back, as the SQLite search does, to all its pieces as literal phrases.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from storage.posts import _tokens
 
-CONFIGS = ("russian", "telewatch_simple")
+CONFIGS = ("telewatch_russian", "telewatch_simple")
 OPERATORS = {"AND", "OR", "NOT", "NEAR"}
 
 

@@ -5,6 +5,16 @@
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS unaccent;
 
+-- Russian (and, for Latin words, English) Snowball stems, without stop words: a phrase or a word like
+-- "через" or "не" is searched as written, as on SQLite.
+CREATE TEXT SEARCH DICTIONARY telewatch_russian_stem (TEMPLATE = snowball, Language = russian);
+CREATE TEXT SEARCH DICTIONARY telewatch_english_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION telewatch_russian (COPY = russian);
+ALTER TEXT SEARCH CONFIGURATION telewatch_russian
+    ALTER MAPPING FOR word, hword, hword_part WITH telewatch_russian_stem;
+ALTER TEXT SEARCH CONFIGURATION telewatch_russian
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart WITH telewatch_english_stem;
+
 -- Ukrainian has no snowball stemmer in PostgreSQL: every word is also indexed as written, lower-cased and
 -- without accents (simple + unaccent), beside its Russian/English stem (docs/storage.md).
 CREATE TEXT SEARCH CONFIGURATION telewatch_simple (COPY = simple);
@@ -56,7 +66,7 @@ CREATE TABLE posts (
     version_count INTEGER NOT NULL DEFAULT 1,
     text_captured_at TEXT,
     tsv           tsvector GENERATED ALWAYS AS (
-        to_tsvector('russian'::regconfig, text) || to_tsvector('telewatch_simple'::regconfig, text)
+        to_tsvector('telewatch_russian'::regconfig, text) || to_tsvector('telewatch_simple'::regconfig, text)
     ) STORED,
     UNIQUE (channel_id, message_id)
 );
