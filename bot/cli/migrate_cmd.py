@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.app.backend import PgLocation
 from bot.app.migrate import migrate_archive
 from bot.cli.output import print_json
+from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import TelewatchError
 
@@ -61,7 +62,7 @@ def _target(ctx: CliContext, to: str | None) -> PgLocation:
     help="postgresql://user@host[:port]/database (default: [storage] url); password in TELEWATCH_DB_PASSWORD.",
 )
 @click.option(
-    "--batch", type=click.IntRange(100, 100_000), default=5000, show_default=True, help="Rows per commit."
+    "--batch", type=BoundedInt(100, 100_000), default=5000, show_default=True, help="Rows per commit."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the count check as JSON.")
 @pass_ctx
