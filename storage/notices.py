@@ -60,7 +60,7 @@ class NoticeRepository:
                     n.sink,
                     n.target,
                     stamp,
-                    stamp,
+                    to_iso(n.not_before) if n.not_before else stamp,
                 )
                 for n in notices
             ],

@@ -36,6 +36,17 @@ def in_quiet_hours(now: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> b
     return local >= start or local < end
 
 
+def quiet_until(now: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> datetime | None:
+    """When the quiet hours holding at `now` end (UTC), or None when `now` is not in them."""
+    if not in_quiet_hours(now, quiet, zone):
+        return None
+    local = now.astimezone(zone)
+    end = local.replace(hour=quiet[1].hour, minute=quiet[1].minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(UTC)
+
+
 def last_boundary(now: datetime, digest: str, digest_hour: int, zone: ZoneInfo) -> datetime:
     """The most recent scheduled digest time at or before `now` (top of the hour, or daily at digest_hour)."""
     local = now.astimezone(zone)

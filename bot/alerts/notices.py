@@ -7,7 +7,9 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from bot.alerts.digest import quiet_until
 from bot.alerts.sinks import sink_key
 from bot.domain.ports import OutgoingAlert
 from bot.domain.records import Condition, NewNotice, Notice
@@ -28,9 +30,18 @@ class Raised:
 
 
 def notices_for(
-    routes: Sequence[RouteSettings], kind: str, key: str, stamp: str, state: str, title: str, body: str
+    routes: Sequence[RouteSettings],
+    kind: str,
+    key: str,
+    stamp: str,
+    state: str,
+    title: str,
+    body: str,
+    *,
+    held_until: Callable[[RouteSettings], datetime | None] = lambda route: None,
 ) -> list[NewNotice]:
-    """One notice per route that takes `kind`; the dedup key makes raising the same one twice a no-op."""
+    """One notice per route that takes `kind`; the dedup key makes raising the same one twice a no-op.
+    `held_until(route)` delays a route's notice (its quiet hours)."""
     return [
         NewNotice(
             dedup_key=f"{kind}/{key}/{stamp}/{state}/{route.name}",
@@ -42,6 +53,7 @@ def notices_for(
             route=route.name,
             sink=sink_key(route),
             target=route.target,
+            not_before=held_until(route),
         )
         for route in routes
         if kind in route.notices
@@ -81,13 +93,24 @@ class ConditionLedger:
         cleared = [c for k, c in current.items() if k not in now_holding and (known is None or known(k))]
         if not raised and not cleared:
             return Changes([], [])
-        routes = self.settings().routes
+        settings = self.settings()
+        routes, zone = settings.routes, ZoneInfo(settings.timezone)
+
+        def held_until(route: RouteSettings) -> datetime | None:
+            # Trends wait for the end of a route's quiet hours; health notices never do: a monitor that
+            # stopped at night is what the desk must hear of first, not hours later.
+            if kind == "health" or not route.quiet_hours:
+                return None
+            return quiet_until(now, route.quiet_hours, zone)
+
         async with self.store.transaction() as tx:
             out: list[NewNotice] = []
             for r in raised:
                 condition = Condition(r.key, kind, now, r.title)
                 await self.store.notices.raise_condition(tx, condition)
-                out += notices_for(routes, kind, r.key, now.isoformat(), "raised", r.title, r.detail)
+                out += notices_for(
+                    routes, kind, r.key, now.isoformat(), "raised", r.title, r.detail, held_until=held_until
+                )
             for c in cleared:
                 await self.store.notices.clear_condition(tx, c.key)
                 if not recovered:
@@ -95,17 +118,12 @@ class ConditionLedger:
                 lasted = _duration(now - c.raised_at)
                 title = f"recovered: {c.detail}"
                 body = f"after {lasted} (since {c.raised_at:%Y-%m-%d %H:%M} UTC)"
-                out += notices_for(routes, kind, c.key, c.raised_at.isoformat(), "recovered", title, body)
+                stamp = c.raised_at.isoformat()
+                out += notices_for(
+                    routes, kind, c.key, stamp, "recovered", title, body, held_until=held_until
+                )
             await self.store.notices.enqueue(tx, out, now)
         return Changes(raised, cleared)
-
-    async def alert(self, kind: str, key: str, title: str, body: str, now: datetime) -> int:
-        """A one-off notice (a trend): no recovery message; the caller decides when it may repeat."""
-        routes = self.settings().routes
-        async with self.store.transaction() as tx:
-            return await self.store.notices.enqueue(
-                tx, notices_for(routes, kind, key, now.isoformat(), "alert", title, body), now
-            )
 
 
 def _duration(delta: object) -> str:

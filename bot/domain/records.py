@@ -330,6 +330,7 @@ class NewNotice:
     route: str
     sink: str
     target: str | None = None
+    not_before: datetime | None = None  # held until then (a trend notice during the route's quiet hours)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,3 +132,23 @@ def test_a_look_at_a_past_moment_leaves_out_later_posts(tmp_path: Path, monkeypa
     # 11:43: only three of the six channels had named Суджа (the others post at 11:44..11:45)
     assert main(["trends", "--at", "2024-08-07T11:43", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["trends"] == []
+
+
+async def test_trend_notices_wait_for_the_end_of_a_routes_quiet_hours(tmp_path: Path) -> None:
+    quiet = (NOW - timedelta(hours=1)).time(), (NOW + timedelta(hours=2)).time()
+    settings = Settings(
+        routes=(
+            RouteSettings(name="night", sink="console", quiet_hours=quiet),
+            RouteSettings(name="desk", sink="console", target="file"),
+        ),
+        trends=TrendSettings(spike_min_count=5, spike_sensitivity=3),
+    )
+    store = await store_with_surge(tmp_path / "db")
+    watch = TrendWatch(store, lambda: settings, lambda: NOW)
+    assert await watch.run_once() == 2
+    assert len(await store.notices.recent()) == 4  # two trends, two routes
+    due_now = await store.notices.due(NOW)
+    assert {n.route for n in due_now} == {"desk"}
+    due_later = await store.notices.due(NOW + timedelta(hours=2))
+    assert {n.route for n in due_later} == {"desk", "night"}
+    await store.close()
