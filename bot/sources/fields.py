@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.errors import ConfigError
 from bot.domain.models import ChannelRef, TextEntity
 from bot.domain.numbers import INT64_MAX, INT64_MIN
+from bot.domain.refs import RefKind, parse_channel_ref
 
 # Telegram "marks" channel ids as -(10**12 + id) in bot-API style ids (-1001234567890).
 _CHANNEL_MARK = 1_000_000_000_000
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
-_TME = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z][A-Za-z0-9_]{2,31})/?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DATETIME_REPR = re.compile(r"datetime\.datetime\(([\d,\s]+)(?:,\s*tzinfo=([^)]*\)?))?\)")
 
@@ -122,20 +122,23 @@ def text_field(record: Mapping[str, object], key: str) -> str:
 
 
 def parse_channel(value: object, *, tg_id: int | None = None, title: str | None = None) -> ChannelRef:
-    """Read a channel given as @name, name, a t.me link, or a numeric id (bare or -100 marked)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return ChannelRef(tg_id=bare_channel_id(value), title=title)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            return ChannelRef(tg_id=bare_channel_id(int(text)), title=title)
-        name = text[1:] if text.startswith("@") else text
-        link = _TME.fullmatch(name)
-        if link:
-            name = link.group(1)
-        if _USERNAME.fullmatch(name):
-            return ChannelRef(tg_id=tg_id, username=name, title=title)
-    raise FieldError(f"'channel' must be @username, a t.me link or a numeric id (got {value!r})")
+    """Read a record's channel with the one reference parser (bot.domain.refs): @name, name, a t.me link,
+    or a numeric id (bare or -100 marked); an invite link names no channel a record can belong to."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise FieldError(f"'channel' must be @username, a t.me link or a numeric id (got {value!r})")
+    try:
+        parsed = parse_channel_ref(str(value))
+    except ConfigError as e:
+        raise FieldError(
+            f"'channel' must be @username, a t.me link or a numeric id (got {value!r}: {e.problem})"
+        ) from None
+    if parsed.kind is RefKind.ID:
+        return ChannelRef(tg_id=parsed.tg_id, title=title)
+    if parsed.kind is RefKind.USERNAME:
+        return ChannelRef(tg_id=tg_id, username=parsed.username, title=title)
+    raise FieldError(
+        f"'channel' must be @username, a t.me link or a numeric id (got {value!r}: an invite link)"
+    )
 
 
 def utf16_len(text: str) -> int:

@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.models import ChannelRef, ForwardOrigin, Media, Post, TextEntity
 from bot.sources import BadRecord, Deletion, Pause, encode_record, open_source
-from bot.sources.fields import utf16_len
+from bot.sources.fields import FieldError, parse_channel, utf16_len
 
 
 def write_lines(tmp_path: Path, *lines: object) -> Path:
@@ -191,7 +192,10 @@ _posts = st.builds(
         ),
         st.builds(
             ChannelRef,
-            username=st.from_regex(r"[a-z][a-z0-9_]{4,10}", fullmatch=True),
+            # Telegram's rules, as the one reference parser applies them: no trailing or double underscore
+            username=st.from_regex(r"[a-z](?:[a-z0-9]|_(?!_)){3,9}[a-z0-9]", fullmatch=True).filter(
+                lambda name: "__" not in name
+            ),
             tg_id=st.none() | st.integers(1, 10**9),
         ),
     ),
@@ -232,3 +236,34 @@ def test_encoded_deletion_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(encode_record(deletion, delay=1.5) + "\n", encoding="utf-8")
     assert list(open_source(path)) == [Pause(1.5, "line 1"), deletion]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("@gov_region", ("gov_region", None)),
+        ("gov_region", ("gov_region", None)),
+        ("https://t.me/s/gov_region", ("gov_region", None)),
+        ("t.me/gov_region/123", ("gov_region", None)),
+        ("https://gov_region.t.me", ("gov_region", None)),
+        (-1001234567890, (None, 1234567890)),
+        ("-1001234567890", (None, 1234567890)),
+        (1234567890, (None, 1234567890)),
+        ("https://t.me/c/1234567890/5", (None, 1234567890)),
+    ],
+)
+def test_a_records_channel_is_read_by_the_one_reference_parser(
+    value: object, expected: tuple[str | None, int | None]
+) -> None:
+    ref = parse_channel(value, title="T")
+    assert (ref.username, ref.tg_id) == expected
+    assert ref.title == "T"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["#bad", "ab", "name__x", "https://t.me/+AbCdEfGh12", "https://example.org/x", -12345, 0, True, 1.5],
+)
+def test_a_channel_the_reference_parser_refuses_is_a_bad_record(value: object) -> None:
+    with pytest.raises(FieldError, match="'channel' must be @username"):
+        parse_channel(value)
