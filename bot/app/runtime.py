@@ -25,6 +25,7 @@ from bot.app.backend import Location, open_store
 from bot.domain.models import ChannelRef
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.storage import ControlStore
+from bot.ingest.matching_pool import MatcherSlot
 from bot.ingest.pipeline import AlertPolicy, Pipeline, send_now
 from config.settings import ChannelSettings, Settings
 from storage.store import Store
@@ -131,6 +132,7 @@ async def open_runtime(
     sink_set = SinkSet(env, sinks, build=build)
     sink_set.update(settings)  # checks every route names a known sink before anything is opened
     store = await open_store(db_path)
+    matcher_pool = MatcherSlot()  # idle unless a bulk import starts its worker
     try:
         await sync_channel_labels(store, settings)
 
@@ -147,9 +149,11 @@ async def open_runtime(
             policy=policy,
             gate=gate,
             relevance=relevance,
+            matcher_pool=matcher_pool,
         )
         dispatcher = Dispatcher(store, sink_set, clock=clock, copies=copies)
         runtime = Runtime(settings, store, control, gate, copies, pipeline, dispatcher, sink_set, relevance)
         yield runtime
     finally:
+        matcher_pool.close()
         await store.close()

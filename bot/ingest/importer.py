@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from bot.alerts.dispatcher import Dispatcher
 from bot.domain.models import AlertKind, Post
 from bot.domain.ports import Clock, SystemClock
-from bot.ingest.matching_pool import MatcherPool
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.sources import BadRecord, Deletion, Pause, SourceItem
 
@@ -28,7 +27,6 @@ class ImportReport:
     bad_count: int = 0
     seconds: float = 0.0
     alerts_sent: int = 0
-    pool: MatcherPool | None = None  # the matcher worker of a parallel import
     worker_rss_mb: float = 0.0
 
     def add_bad(self, record: BadRecord) -> None:
@@ -63,6 +61,9 @@ async def import_items(
     batch: list[Post] = []
     # One batch is written while the next is parsed and matched: SQLite and the matcher overlap.
     inflight: asyncio.Task[IngestResult] | None = None
+    # The pipeline's matcher worker (given to it by the composition root), started once a file proves big.
+    pool = pipeline.matcher_pool if parallel else None
+    pool_tried = False
 
     async def settle() -> None:
         nonlocal inflight
@@ -73,9 +74,10 @@ async def import_items(
                 on_batch(report)
 
     async def flush() -> None:
-        nonlocal inflight
-        if parallel and pipeline.pool is None and len(batch) >= batch_size:
-            pipeline.pool = report.pool = MatcherPool.try_start(pipeline.matcher)
+        nonlocal inflight, pool_tried
+        if pool is not None and not pool_tried and len(batch) >= batch_size:
+            pool_tried = True
+            pool.start(pipeline.matcher)
         if batch:
             task = asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert))
             batch.clear()
@@ -101,16 +103,15 @@ async def import_items(
                 report.add_bad(item)
         await flush()
         await settle()
-        if report.pool is not None:
-            report.worker_rss_mb = await report.pool.peak_rss_mb()
+        if pool is not None:
+            report.worker_rss_mb = await pool.peak_rss_mb()
     finally:
         # an error (or Ctrl-C) mid-import: let the batch in flight commit or fail whole
         if inflight is not None:
             with contextlib.suppress(Exception):
                 await inflight
-        if report.pool is not None:
-            report.pool.close()
-            pipeline.pool = None
+        if pool is not None:
+            pool.close()
     report.seconds = time.perf_counter() - started
     return report
 

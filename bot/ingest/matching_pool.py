@@ -8,6 +8,7 @@ dictionaries and stays small.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -16,9 +17,10 @@ import pickle
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from bot.domain.models import Match
 from bot.domain.ports import Matcher
@@ -102,3 +104,52 @@ class MatcherPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class MatchingWorker(Protocol):
+    """What the pipeline and the importer use of a matcher worker (MatcherPool, or a test's fake)."""
+
+    async def match(self, jobs: Sequence[MatchJob]) -> list[list[Match]]: ...
+
+    async def peak_rss_mb(self) -> float: ...
+
+    def close(self) -> None: ...
+
+
+WorkerFactory = Callable[[Matcher], MatchingWorker | None]
+
+
+class MatcherSlot:
+    """The matcher worker a bulk import may use. Built by the composition root and given to the pipeline
+    when it is constructed; the importer starts it once a file proves big and closes it at the end, the
+    pipeline matches through it while it runs and drops it when it breaks."""
+
+    def __init__(self, start: WorkerFactory = MatcherPool.try_start) -> None:
+        self._start = start
+        self._worker: MatchingWorker | None = None
+
+    @property
+    def worker(self) -> MatchingWorker | None:
+        """The running worker, or None: matching stays in-process."""
+        return self._worker
+
+    def start(self, matcher: Matcher) -> bool:
+        """Start a worker holding `matcher` (once); whether one runs."""
+        if self._worker is None:
+            self._worker = self._start(matcher)
+        return self._worker is not None
+
+    def discard(self) -> None:
+        """A broken worker: close it and match in-process from now on."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                worker.close()
+
+    async def peak_rss_mb(self) -> float:
+        return await self._worker.peak_rss_mb() if self._worker is not None else 0.0
+
+    def close(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()

@@ -13,7 +13,7 @@ from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match
 from bot.domain.ports import Clock, Matcher, RelevanceScorer, SystemClock
 from bot.domain.records import NewAlert, SaveOutcome, SaveStatus
 from bot.domain.storage import Storage, Transaction
-from bot.ingest.matching_pool import MatcherPool
+from bot.ingest.matching_pool import MatcherSlot
 from bot.ingest.ordering import InOrder
 from config.settings import RouteSettings
 
@@ -75,6 +75,7 @@ class Pipeline:
         policy: AlertPolicy = send_now,
         gate: AlertGate | None = None,
         relevance: RelevanceScorer | None = None,
+        matcher_pool: MatcherSlot | None = None,
     ) -> None:
         self.store = store
         self.matcher = matcher
@@ -86,7 +87,8 @@ class Pipeline:
         # Scores each match; a route's min_score sends low scores to its digest (bot.alerts.relevance).
         self.relevance = relevance
         self.order = InOrder()
-        self.pool: MatcherPool | None = None  # set for bulk imports (bot.ingest.importer)
+        # The matcher worker bulk imports start (bot.ingest.importer); None: always match in-process.
+        self.matcher_pool = matcher_pool
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
@@ -241,14 +243,16 @@ class Pipeline:
             channels[ref] = known
 
         matchable = [p for p in posts if p.text and not p.is_service]
-        if self.pool is not None and len(matchable) >= POOLED_BATCH:
+        worker = self.matcher_pool.worker if self.matcher_pool is not None else None
+        if worker is not None and len(matchable) >= POOLED_BATCH:
             jobs = [(p.text, *_scope(channels[p.channel])) for p in matchable]
             try:
-                results = await self.pool.match(jobs)
+                results = await worker.match(jobs)
                 return {_text_key(p): found for p, found in zip(matchable, results, strict=True)}
             except Exception:  # a broken worker must not stop an import: match here instead
                 log.exception("matcher worker failed; matching in-process")
-                self.pool = None
+                if self.matcher_pool is not None:
+                    self.matcher_pool.discard()
         return {_text_key(p): self._match_post(p, channels[p.channel]) for p in matchable}
 
     def _match(self, outcome: SaveOutcome, matcher: Matcher | None = None) -> list[Match]:

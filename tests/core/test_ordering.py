@@ -13,6 +13,7 @@ import bot.ingest.pipeline
 from bot.alerts.routing import Router
 from bot.domain.models import ChannelRef, Match, Post
 from bot.ingest.importer import import_items
+from bot.ingest.matching_pool import MatcherSlot
 from bot.ingest.ordering import InOrder
 from bot.ingest.pipeline import Pipeline
 from config.settings import RouteSettings
@@ -71,6 +72,12 @@ class SlowPoolOnOriginals:
             await asyncio.sleep(0.2)
         return [self.matcher.match(text, channel=c, tags=t) for text, c, t in jobs]
 
+    async def peak_rss_mb(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
 
 async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,14 +85,16 @@ async def test_an_edit_in_the_next_batch_never_commits_before_its_original(
     monkeypatch.setattr(bot.ingest.pipeline, "POOLED_BATCH", 1)
     store = await Store.open(tmp_path / "o.db")
     matcher = WordMatcher({"shelling": ["обстрел"]})
-    pipeline = Pipeline(store, matcher, Router((RouteSettings("c", "console"),)), clock=FakeClock())
-    pipeline.pool = SlowPoolOnOriginals(matcher)  # type: ignore[assignment]
+    slot = MatcherSlot(SlowPoolOnOriginals)  # the worker is given at construction, started by the import
+    pipeline = Pipeline(
+        store, matcher, Router((RouteSettings("c", "console"),)), clock=FakeClock(), matcher_pool=slot
+    )
     items = [
         Post(GOV, 1, T0, "original text"),
         Post(GOV, 2, T0, "original two"),
         Post(GOV, 1, T0, "edited: обстрел", edit_date=T0 + timedelta(hours=1)),
     ]
-    report = await import_items(items, pipeline, batch_size=2, alert=True, parallel=False)
+    report = await import_items(items, pipeline, batch_size=2, alert=True, parallel=True)
     assert (report.result.new, report.result.edited, report.result.alerts) == (2, 1, 1)
     versions = await store.posts.versions(1)
     assert [v.text for v in versions] == ["original text", "edited: обстрел"]
@@ -111,10 +120,46 @@ async def test_a_parallel_import_matches_in_a_worker_and_closes_it(tmp_path: Pat
         WordMatcher({"shelling": ["обстрел"]}),
         Router((RouteSettings("c", "console"),)),
         clock=FakeClock(),
+        matcher_pool=MatcherSlot(),
     )
     items = [Post(GOV, i, T0, f"обстрел №{i}" if i % 2 else "тишина") for i in range(1, 201)]
     report = await import_items(items, pipeline, batch_size=100, parallel=True)
     assert (report.result.new, report.result.matches) == (200, 100)
     assert report.worker_rss_mb > 0, "the matching ran in the worker process"
-    assert pipeline.pool is None, "the worker is closed after the import"
+    assert pipeline.matcher_pool is not None
+    assert pipeline.matcher_pool.worker is None, "the worker is closed after the import"
+    await store.close()
+
+
+async def test_the_import_starts_the_worker_the_composition_root_gave_the_pipeline_once(
+    tmp_path: Path,
+) -> None:
+    """The pool is wired at construction (bot.app.runtime), never set on the pipeline from outside; a
+    worker that cannot start is tried once per import, not again for every batch."""
+    from bot.app.runtime import open_runtime
+    from config.settings import Settings
+
+    async with open_runtime(Settings(), tmp_path / "r.db", build_sinks=False, sinks={}) as rt:
+        slot = rt.pipeline.matcher_pool
+        assert slot is not None
+        assert slot.worker is None  # idle until a file proves big
+    starts: list[object] = []
+
+    def cannot_start(matcher: object) -> None:
+        starts.append(matcher)
+
+    store = await Store.open(tmp_path / "n.db")
+    pipeline = Pipeline(
+        store,
+        WordMatcher({"shelling": ["обстрел"]}),
+        Router((RouteSettings("c", "console"),)),
+        clock=FakeClock(),
+        matcher_pool=MatcherSlot(cannot_start),
+    )
+    before = set(vars(pipeline))
+    items = [Post(GOV, i, T0, f"обстрел №{i}") for i in range(1, 31)]
+    report = await import_items(items, pipeline, batch_size=10, parallel=True)
+    assert report.result.matches == 30  # matched in-process
+    assert starts == [pipeline.matcher]
+    assert set(vars(pipeline)) == before
     await store.close()
