@@ -17,7 +17,7 @@ from tomlkit.items import AoT, Array
 from bot.domain.errors import ConfigError, NotFound
 from bot.domain.models import SENTENCE, TEXT, RuleSpec, Severity
 from config.files import atomic_write
-from config.loader import load_text, read_text
+from config.loader import RuleCheck, load_text, read_text
 from config.refs import EXPECTED as REF_EXPECTED
 from config.refs import parse_ref, same_channel
 from config.settings import ChannelSettings, Settings
@@ -38,15 +38,18 @@ CHANNEL_OPTIONS = (
 class ConfigEditor:
     """Edits one config file. Each call re-reads the file, so several editors (CLI, chat) never clobber."""
 
-    def __init__(self, path: Path, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, path: Path, environ: Mapping[str, str] | None = None, *, check_rules: RuleCheck | None = None
+    ) -> None:
         self.path = path
         self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        self.check_rules = check_rules  # the rules engine's term check (config.loader.RuleCheck)
 
     # -- reading --------------------------------------------------------------------------------------
 
     def settings(self) -> Settings:
         """The file as it is now, loaded and validated."""
-        return load_text(read_text(self.path), self.path, self.environ)
+        return load_text(read_text(self.path), self.path, self.environ, check_rules=self.check_rules)
 
     def channels(self) -> tuple[ChannelSettings, ...]:
         """The configured channels, in file order."""
@@ -204,7 +207,7 @@ class ConfigEditor:
         change(doc)
         new = tomlkit.dumps(doc)
         try:
-            settings = load_text(new, self.path, self.environ)
+            settings = load_text(new, self.path, self.environ, check_rules=self.check_rules)
         except ConfigError as e:
             e.hint = "nothing was written" + (f"; {e.hint}" if e.hint else "")
             raise

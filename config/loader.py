@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
-import importlib.util
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,16 @@ _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ERROR_PLACE = re.compile(r"^[^:]*(?::\d+)?: (?:key '[^']*': )?")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
+RuleCheck = Callable[[tuple[RuleSpec, ...]], object]
+"""Checks the rules' terms, raising RuleError for a bad one: the rules engine's compile_rules, given by the
+caller. config/ depends on the domain only, so it never imports the engine; without a check, term syntax is
+first checked when the matcher is built."""
 
-def load(path: Path, environ: Mapping[str, str]) -> Settings:
-    """Read, validate and freeze the config at `path`; secrets come from `environ` or a .env file."""
-    return load_text(read_text(path), path, environ)
+
+def load(path: Path, environ: Mapping[str, str], *, check_rules: RuleCheck | None = None) -> Settings:
+    """Read, validate and freeze the config at `path`; secrets come from `environ` or a .env file;
+    `check_rules` (the engine's compile_rules) checks rule terms, naming the file, key and line."""
+    return load_text(read_text(path), path, environ, check_rules=check_rules)
 
 
 def read_text(path: Path) -> str:
@@ -47,7 +51,14 @@ def read_text(path: Path) -> str:
         raise ConfigError(f"cannot read the config file: {e.strerror}", file=path) from None
 
 
-def load_text(text: str, path: Path, environ: Mapping[str, str], *, base_dir: Path | None = None) -> Settings:
+def load_text(
+    text: str,
+    path: Path,
+    environ: Mapping[str, str],
+    *,
+    base_dir: Path | None = None,
+    check_rules: RuleCheck | None = None,
+) -> Settings:
     """Validate `text` as if it were the content of `path` (the editor checks edits this way before writing).
 
     Relative paths in the file resolve against `base_dir`, by default the current working directory.
@@ -58,7 +69,8 @@ def load_text(text: str, path: Path, environ: Mapping[str, str], *, base_dir: Pa
     settings = schema.settings(data, src)
     rules, origins = merge_packs(settings.rules, settings.rule_packs, src)
     _check_route_rules(settings, {r.name for r in rules}, src)
-    _compile(rules, origins)
+    if check_rules is not None:
+        _check_terms(rules, origins, check_rules)
     env = telegram_env(path, environ)
     telegram = dataclasses.replace(
         settings.telegram,
@@ -216,13 +228,10 @@ def _check_route_rules(settings: Settings, names: set[str], src: Source) -> None
 # -- rule terms -----------------------------------------------------------------------------------------
 
 
-def _compile(rules: tuple[RuleSpec, ...], origins: Mapping[str, tuple[Path | str, str]]) -> None:
-    """Let the rules engine check term syntax, when it is installed; point its error at the rule's key."""
-    if importlib.util.find_spec("bot.rules") is None:
-        return
-    compile_rules = getattr(importlib.import_module("bot.rules"), "compile_rules", None)
-    if compile_rules is None:
-        return
+def _check_terms(
+    rules: tuple[RuleSpec, ...], origins: Mapping[str, tuple[Path | str, str]], compile_rules: RuleCheck
+) -> None:
+    """Let the rules engine check term syntax; point its error at the rule's key and line."""
     try:
         compile_rules(rules)
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.domain.errors import ConfigError
 from config.env import dotenv_files
-from config.loader import load, pack_path
+from config.loader import RuleCheck, load, pack_path
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,16 @@ class ConfigWatcher:
         current: Settings | None = None,
         interval: float = 2.0,
         validate: Validate | None = None,
+        check_rules: RuleCheck | None = None,
     ) -> None:
         self.path = path
         self.validate = validate
+        self.check_rules = check_rules
         self._lock = asyncio.Lock()
         self.environ = environ
         self.on_change = on_change
         self.interval = interval
-        self.current = current if current is not None else load(path, environ)
+        self.current = current if current is not None else load(path, environ, check_rules=check_rules)
         self.last_error: ConfigError | None = None
         self._seen = self._fingerprint()
 
@@ -78,7 +80,7 @@ class ConfigWatcher:
             return None
         self._seen = seen
         try:
-            settings = load(self.path, self.environ)
+            settings = load(self.path, self.environ, check_rules=self.check_rules)
             if self.validate is not None:
                 self.validate(settings)
         except ConfigError as e:

@@ -29,6 +29,7 @@ from bot.domain.errors import AuthError, Disconnected
 from bot.domain.ports import AlertSink, Clock, Matcher, MessageEditor, SystemClock, TelegramGateway
 from bot.domain.refs import parse_channel_ref
 from bot.domain.retry import Backoff
+from bot.rules import compile_rules
 from bot.watch.jobs import (
     channel_job_ids,
     health_job,
@@ -335,6 +336,7 @@ class LiveRun:
                 current=self.runtime.settings,
                 interval=interval,
                 validate=check_routes,
+                check_rules=compile_rules,
             )
 
     async def reload_now(self, _edited: Settings) -> None:

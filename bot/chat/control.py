@@ -18,6 +18,7 @@ from bot.chat.router import Router
 from bot.domain.errors import TelewatchError
 from bot.domain.ports import Clock, SystemClock
 from bot.domain.storage import Storage
+from bot.rules import compile_rules
 from config.edit import ConfigEditor
 from config.settings import Settings
 
@@ -71,7 +72,9 @@ class ChatControl:
         pages: PageStore | None = None,
         relevance: RelevanceService | None = None,
     ) -> None:
-        editor = ConfigEditor(config_path, environ) if config_path is not None else None
+        editor = (
+            ConfigEditor(config_path, environ, check_rules=compile_rules) if config_path is not None else None
+        )
         self.ctx = ChatContext(
             store,
             settings,

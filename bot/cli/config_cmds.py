@@ -68,13 +68,14 @@ def channels() -> None:
 
 
 def _editor(ctx: CliContext) -> Any:
+    from bot.rules import compile_rules
     from config.edit import ConfigEditor
 
     if not ctx.config_path.exists():
         raise ConfigError(
             "config file not found", file=ctx.config_path, hint="create it with: telewatch init"
         )
-    return ConfigEditor(ctx.config_path, ctx.environ)
+    return ConfigEditor(ctx.config_path, ctx.environ, check_rules=compile_rules)
 
 
 def channel_dict(ch: ChannelSettings) -> dict[str, Any]:
@@ -195,11 +196,12 @@ def config_check(ctx: CliContext) -> None:
     """Validate the config file (and .env, rule packs, rule terms, sinks, writable jsonl targets, apprise
     URLs); exit 2 with the first error."""
     from bot.alerts.sinks import check_routes
+    from bot.rules import compile_rules
     from config.env import unknown_keys
     from config.loader import load, read_text
     from config.targets import check_route_targets
 
-    s = load(ctx.config_path, ctx.environ)
+    s = load(ctx.config_path, ctx.environ, check_rules=compile_rules)
     check_routes(s)  # each route names a registered sink, with the target it needs
     for warning in unknown_keys(ctx.config_path, ctx.environ):
         ctx.warn(warning)
@@ -231,9 +233,10 @@ def config_check(ctx: CliContext) -> None:
 @pass_ctx
 def config_show(ctx: CliContext, as_json: bool) -> None:
     """Print the effective settings (defaults filled in, packs merged, secrets hidden)."""
+    from bot.rules import compile_rules
     from config.loader import load
 
-    data = settings_dict(load(ctx.config_path, ctx.environ))
+    data = settings_dict(load(ctx.config_path, ctx.environ, check_rules=compile_rules))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:

@@ -91,9 +91,10 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
     It only ever replaces a database an earlier demo created; any other file is refused (exit 2).
     No Telegram account or network is needed.
     """
+    from bot.rules import compile_rules
     from config.loader import load
 
-    settings = load(DEMO_DIR / "demo.toml", ctx.environ)
+    settings = load(DEMO_DIR / "demo.toml", ctx.environ, check_rules=compile_rules)
     db_path = ctx.db_override or DEFAULT_DEMO_DB
     settings = dataclasses.replace(settings, storage=dataclasses.replace(settings.storage, path=db_path))
     fresh_database(db_path)

@@ -44,6 +44,7 @@ class CliContext:
     @cached_property
     def settings(self) -> Settings:
         """Settings from the config file; defaults (with a warning) when the default file does not exist."""
+        from bot.rules import compile_rules
         from config.env import unknown_keys
         from config.loader import load  # imported late: `telewatch --help` should not pay for it
 
@@ -57,7 +58,7 @@ class CliContext:
             return Settings()
         from bot.alerts.sinks import check_routes
 
-        settings = load(self.config_path, self.environ)
+        settings = load(self.config_path, self.environ, check_rules=compile_rules)
         check_routes(settings)  # each route names a registered sink, with the target it needs
         return settings
 

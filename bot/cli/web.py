@@ -57,6 +57,7 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
     """
     import uvicorn
 
+    from bot.rules import compile_rules
     from bot.web import WebOptions, create_app
     from bot.web.security import check_bind
     from config.env import WEB_PASSWORD, WEB_SECRET, lookup
@@ -66,7 +67,8 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
     if config_path is None and explicit:
         raise ConfigError(f"no config file at {ctx.config_path}", hint="check --config / TELEWATCH_CONFIG")
     if config_path is not None:
-        ConfigEditor(config_path, ctx.environ).settings()  # a broken file stops here, in one line
+        # a broken file stops here, in one line
+        ConfigEditor(config_path, ctx.environ, check_rules=compile_rules).settings()
     env_base = config_path or ctx.config_path
     password = lookup(WEB_PASSWORD, env_base, ctx.environ)
     secret = lookup(WEB_SECRET, env_base, ctx.environ)

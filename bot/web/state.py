@@ -59,7 +59,7 @@ class ConfigSource:
             return self._settings
         if stamp != self._stamp:
             try:
-                self._settings = ConfigEditor(self.path, self.environ).settings()
+                self._settings = self.editor_for(self.path).settings()
                 self.error = None
             except TelewatchError as e:
                 self.error = e.message
@@ -67,7 +67,12 @@ class ConfigSource:
         return self._settings
 
     def editor(self) -> ConfigEditor | None:
-        return ConfigEditor(self.path, self.environ) if self.path is not None else None
+        return self.editor_for(self.path) if self.path is not None else None
+
+    def editor_for(self, path: Path) -> ConfigEditor:
+        from bot.rules import compile_rules  # checks rule terms the same way as the CLI and the chat
+
+        return ConfigEditor(path, self.environ, check_rules=compile_rules)
 
 
 class WebState:

@@ -337,16 +337,37 @@ def test_shipped_rule_packs_all_load(write_config: WriteConfig) -> None:
 
 
 def test_bad_rule_term_is_reported_with_the_rule_key_and_line(write_config: WriteConfig) -> None:
-    rules = pytest.importorskip("bot.rules")
-    if not hasattr(rules, "compile_rules"):
-        pytest.skip("rules engine has no compile_rules yet")
+    from bot.rules import compile_rules
+
     path = write_config(
         '[[rules]]\nname = "ok"\nany = ["x"]\n\n[[rules]]\nname = "bad"\nany = [\n  "fine",\n'
         '  "/[unclosed/",\n]\n'
     )
-    err = error_of(path)
+    with pytest.raises(ConfigError) as info:
+        load(path, {}, check_rules=compile_rules)
+    err = info.value
     assert (err.key, err.line, err.value) == ("rules[1].any[1]", 9, "/[unclosed/")
     assert "rule 'bad'" in str(err)
+    assert load(path, {}).rules[1].name == "bad"  # no check given: the matcher's build finds it
+
+
+def test_the_loader_never_imports_the_rules_engine(write_config: WriteConfig) -> None:
+    """config/ depends on the domain only: the term check is handed in (check_rules), never imported."""
+    import subprocess
+    import sys
+
+    path = write_config('[[rules]]\nname = "r"\nany = ["x"]\n')
+    code = (
+        "import sys; from pathlib import Path; from config.loader import load; "
+        "from config.edit import ConfigEditor; "
+        f"load(Path({str(path)!r}), {{}}); ConfigEditor(Path({str(path)!r}), {{}}).settings(); "
+        "print(sorted(m for m in sys.modules if m == 'bot.rules' or m.startswith('bot.rules.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=EXAMPLE.parents[1], check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_settings_are_frozen(write_config: WriteConfig) -> None:

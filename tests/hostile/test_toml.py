@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.errors import ConfigError
+from bot.rules import compile_rules
 from config.loader import load, load_text
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text(encoding="utf-8")
@@ -20,7 +21,7 @@ def _load(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "telewatch.toml"
         try:
-            load_text(text, path, {}, base_dir=Path(tmp))
+            load_text(text, path, {}, base_dir=Path(tmp), check_rules=compile_rules)
         except ConfigError as e:
             message = str(e)
         else:
