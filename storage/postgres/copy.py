@@ -183,6 +183,9 @@ async def _write_batch(
     for attempt in range(RETRIES + 1):
         try:
             async with dst.transaction() as conn:
+                # Safe to lose on a server crash: the progress row commits with the batch, so a re-run
+                # copies again exactly what was lost.
+                await conn.execute("SET LOCAL synchronous_commit = off")
                 cur = conn.raw.cursor()
                 async with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in values:
