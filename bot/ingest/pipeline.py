@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.alerts.gate import AlertGate, Candidate
 from bot.alerts.routing import Router, dedup_key
+from bot.domain.errors import StorageUnavailable
 from bot.domain.models import AlertKind, AlertStatus, Channel, ChannelRef, Match, Post, StoredPost
 from bot.domain.ports import Clock, Matcher, RelevanceScorer, SystemClock
 from bot.domain.records import NewAlert, SaveOutcome, SaveStatus
+from bot.domain.retry import Backoff
 from bot.domain.storage import Storage, Transaction
 from bot.ingest.matching_pool import MatcherSlot
 from bot.ingest.ordering import InOrder
@@ -89,6 +92,12 @@ class Pipeline:
         self.order = InOrder()
         # The matcher worker bulk imports start (bot.ingest.importer); None: always match in-process.
         self.matcher_pool = matcher_pool
+        # A database server gone for a moment (PostgreSQL restarting, a network blip): the batch is
+        # stored again after 0.5, 1, 2 ... 30 s; after that the error is raised (nothing was committed,
+        # and the watcher fetches the posts again from the stored cursor).
+        self.unavailable_retries = 10
+        self.retry_base = 0.5
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def ingest(
         self, posts: Sequence[Post], *, kind: AlertKind = AlertKind.NEW, alert: bool = True
@@ -99,7 +108,18 @@ class Pipeline:
             return result
         ticket = self.order.ticket()  # taken before any await: commits follow the order of calls
         matched = await self._prematch(posts)
-        async with self.order.turn(ticket), self.store.transaction() as tx:
+        async with self.order.turn(ticket):
+            return await self._retrying(lambda: self._store_batch(posts, matched, kind, alert))
+
+    async def _store_batch(
+        self,
+        posts: Sequence[Post],
+        matched: dict[tuple[ChannelRef, int, str], list[Match]],
+        kind: AlertKind,
+        alert: bool,
+    ) -> IngestResult:
+        result = IngestResult()
+        async with self.store.transaction() as tx:
             now = self.clock.now()
             outcomes = await self.store.posts.save(tx, posts, now)
             new_matches: list[tuple[int, Match]] = []
@@ -129,6 +149,20 @@ class Pipeline:
                 result.alerted_posts.extend(sorted({c.alert.post_id for c in alerts}))
             await self._advance_cursors(tx, outcomes)
         return result
+
+    async def _retrying(self, unit: Callable[[], Awaitable[IngestResult]]) -> IngestResult:
+        """Run one unit of work; when the database server is unreachable or dropped the connection (the
+        unit was rolled back whole), wait with backoff and run it again, up to `unavailable_retries`."""
+        backoff = Backoff(base=self.retry_base, cap=30.0)
+        while True:
+            try:
+                return await unit()
+            except StorageUnavailable as e:
+                if backoff.attempt >= self.unavailable_retries:
+                    raise
+                delay = backoff.next()
+                log.warning("%s; storing the batch again in %.1f s", e.message, delay)
+                await self.sleep(delay)
 
     async def rescan(
         self, posts: Sequence[StoredPost], matcher: Matcher, rules: Collection[str], *, alert: bool = False
@@ -198,10 +232,16 @@ class Pipeline:
         self, channel: ChannelRef, message_ids: Sequence[int], *, alert: bool = True
     ) -> IngestResult:
         """Mark posts deleted (kept as evidence); report the deletion of posts that had alerted."""
-        result = IngestResult()
         ticket = self.order.ticket()
         now = self.clock.now()
-        async with self.order.turn(ticket), self.store.transaction() as tx:
+        async with self.order.turn(ticket):
+            return await self._retrying(lambda: self._mark_deleted(channel, message_ids, alert, now))
+
+    async def _mark_deleted(
+        self, channel: ChannelRef, message_ids: Sequence[int], alert: bool, now: datetime
+    ) -> IngestResult:
+        result = IngestResult()
+        async with self.store.transaction() as tx:
             row = await self.store.channels.ensure(tx, channel)
             marked = await self.store.posts.mark_deleted(tx, row.id, message_ids, now)
             result.deleted = len(marked)

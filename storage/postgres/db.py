@@ -91,7 +91,13 @@ class PgDatabase:
 
     @classmethod
     async def open(
-        cls, url: str, password: str | None = None, *, migrate: bool = True, max_size: int = 4
+        cls,
+        url: str,
+        password: str | None = None,
+        *,
+        migrate: bool = True,
+        max_size: int = 4,
+        pool_timeout: float = 30.0,
     ) -> PgDatabase:
         """Connect (failing with one line when the server cannot be reached) and migrate the schema."""
         kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": AsyncRawCursor, "connect_timeout": 10}
@@ -108,7 +114,13 @@ class PgDatabase:
             raise connection_error(e, url) from e
         await first.close()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, kwargs=kwargs, min_size=1, max_size=max_size, configure=configure, open=False, timeout=30
+            url,
+            kwargs=kwargs,
+            min_size=1,
+            max_size=max_size,
+            configure=configure,
+            open=False,
+            timeout=pool_timeout,
         )
         await pool.open(wait=True, timeout=30)
         db = cls(pool, url)
