@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.pgserver import LocalPostgres, ServerMissing
+from tests.pgserver import LocalPostgres, start_postgres
 
 # CI runs the property tests derandomised: a failure there is reproducible, never a coin toss.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=200)
@@ -37,12 +37,7 @@ def postgres() -> Iterator[LocalPostgres]:
     """A real PostgreSQL server on the loopback for the whole session (tests/pgserver.py).
 
     Without the server binaries the tests using it skip, except under CI (CI=true), where they fail."""
-    try:
-        server = LocalPostgres().start()
-    except ServerMissing as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"{e} (CI must run the PostgreSQL tests)")
-        pytest.skip(str(e))
+    server = start_postgres(ci=bool(os.environ.get("CI")))
     try:
         yield server
     finally:

@@ -46,6 +46,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_postgres(*, ci: bool) -> LocalPostgres:
+    """A started server; without the server binaries the test skips, or fails under CI (CI must run it)."""
+    import pytest
+
+    try:
+        return LocalPostgres().start()
+    except ServerMissing as e:
+        if ci:
+            pytest.fail(f"{e} (CI must run the PostgreSQL tests: .ci/run installs it)", pytrace=False)
+        pytest.skip(str(e))
+
+
 @dataclass
 class LocalPostgres:
     """One server: `start()`, then `url(db)` and `password`; `create_database()`; `stop()`."""

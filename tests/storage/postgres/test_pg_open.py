@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.domain.errors import StorageError
 from storage.postgres.db import LATEST_VERSION, PgDatabase
 from storage.postgres.store import PgStore
-from tests.pgserver import LocalPostgres, free_port
+from tests import pgserver
+from tests.pgserver import LocalPostgres, ServerMissing, free_port, start_postgres
 
 
 async def test_an_unreachable_server_is_one_line_naming_it() -> None:
@@ -72,3 +75,19 @@ async def test_a_database_of_another_application_is_left_alone(postgres: LocalPo
     with pytest.raises(StorageError, match=r"holds tables of another application.*invoices"):
         await PgDatabase.open(postgres.url(name), postgres.password)
     assert postgres.admin("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", name) == "1"
+
+
+def _no_server() -> Path:
+    raise ServerMissing(
+        "no PostgreSQL server found (initdb, pg_ctl): install it with `apt-get install -y postgresql`"
+    )
+
+
+def test_without_the_server_the_postgresql_tests_fail_under_ci_and_skip_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pgserver, "bin_dir", _no_server)
+    with pytest.raises(pytest.fail.Exception, match="CI must run the PostgreSQL tests"):
+        start_postgres(ci=True)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y postgresql"):
+        start_postgres(ci=False)
