@@ -29,11 +29,12 @@ class PgLocation:
 Location = Path | str | PgLocation
 
 
-async def open_store(location: Location, *, read_only: bool = False) -> Store:
-    """Open the store at `location`: an SQLite file, or a PostgreSQL database (migrated unless read_only)."""
+async def open_store(location: Location, *, read_only: bool = False, create: bool = True) -> Store:
+    """Open the store at `location`: an SQLite file, or a PostgreSQL database (its schema created or
+    upgraded unless `read_only` or not `create`)."""
     if isinstance(location, PgLocation):
-        return await PgStore.open_url(location.url, location.password, migrate=not read_only)
-    return await Store.open(location, read_only=read_only)
+        return await PgStore.open_url(location.url, location.password, migrate=not read_only and create)
+    return await Store.open(location, read_only=read_only, create=create)
 
 
 def sqlite_file(store: Store) -> Path | None:

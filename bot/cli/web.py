@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from bot.app.backend import open_store
 from bot.cli.params import BoundedInt
 from bot.cli.root import DEFAULT_CONFIG, CliContext, cli, pass_ctx, run_async
 from bot.domain.errors import ConfigError
@@ -73,17 +74,17 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
     password = lookup(WEB_PASSWORD, env_base, ctx.environ)
     secret = lookup(WEB_SECRET, env_base, ctx.environ)
     check_bind(host, password.value if password else None)
-    db_path = ctx.db_path
+    database = ctx.database
     check_port(host, port)
     # Opened before the address is printed: a missing, empty or foreign file stops here in one line, and
     # the pages never create a database or fill an empty file with the schema (create=False).
-    store = await Store.open(db_path, read_only=read_only, create=False)
+    store = await open_store(database, read_only=read_only, create=False)
 
     async def opened() -> Store:
         return store
 
     options = WebOptions(
-        db_path=Path(db_path),
+        db_path=database if isinstance(database, Path) else str(database),
         config_path=config_path,
         read_only=read_only,
         password=password.value if password else None,
@@ -94,7 +95,7 @@ async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_brows
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
     ctx.console.print(
-        f"telewatch web: [bold]{url}[/bold]  (database {db_path}"
+        f"telewatch web: [bold]{url}[/bold]  (database {database}"
         + (f", config {config_path}" if config_path else ", no config file")
         + (", read-only" if read_only else "")
         + (", password required" if password else "")

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class WebOptions:
     """How `telewatch web` was started."""
 
-    db_path: Path  # shown to people; the store itself is opened by the caller's opener
+    db_path: Path | str  # shown to people (a file, or a PostgreSQL URL); the caller's opener opens it
     config_path: Path | None = None  # None: no config file (rules and channels pages read the store only)
     read_only: bool = False
     password: str | None = None

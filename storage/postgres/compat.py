@@ -101,7 +101,7 @@ _LITERAL = (
         "FROM notices WHERE status = 'pending' AND created_at < ?)",
         "FROM notices WHERE status = 'pending' AND created_at < ?) AS pending",
     ),
-    ("FROM matches WHERE rule = ? LIMIT ?)", "FROM matches WHERE rule = ? LIMIT ?) AS some"),
+    ("FROM matches WHERE rule = ? LIMIT ?)", "FROM matches WHERE rule = ? LIMIT ?) AS found"),
 )
 _INSERT_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)

@@ -211,8 +211,13 @@ class PgDatabase:
 
     async def check_version(self) -> int:
         version = await self.schema_version()
+        if version < 0:
+            raise StorageError(
+                f"{self.path} holds no telewatch archive yet",
+                hint="a writing command creates it (telewatch run, import), or copy one in with telewatch migrate",
+            )
         if version != LATEST_VERSION:
-            raise version_error(self.path, max(version, 0))
+            raise version_error(self.path, version)
         return version
 
     async def migrate(self, target: int | None = None) -> int:
