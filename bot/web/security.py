@@ -78,7 +78,12 @@ async def checked_form(request: Request, *, write: bool = True) -> FormData:
     form = await request.form(max_files=0)  # the forms take text only: an upload is a 400
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
-    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+    # Bytes: compare_digest refuses str holding non-ASCII (a forged token must be a 403, not a 500).
+    if (
+        not isinstance(sent, str)
+        or not isinstance(expected, str)
+        or not hmac.compare_digest(sent.encode(), expected.encode())
+    ):
         raise Forbidden("the form's security token is missing or stale; reload the page and try again")
     for name, value in form.multi_items():
         problem = field_problem(name, value) if isinstance(value, str) else "these forms take no files"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,3 +49,16 @@ def test_post_references() -> None:
     assert ref is not None
     assert (ref.username, ref.message_id) == ("rybar", 123)
     assert parse_post_ref("https://t.me/rybar") is None
+
+
+@pytest.mark.parametrize("text", ["999999999w", "99999999999999999999d", "9999999999w", "٣h", "²m", "1٠d"])
+def test_a_duration_too_long_for_any_timedelta_or_in_other_digits_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_duration(text)
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_moment(text, datetime(2024, 8, 6, tzinfo=UTC))
+
+
+def test_a_moment_further_back_than_the_calendar_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="further back than the calendar goes"):
+        parse_moment("999999999d", datetime(2024, 8, 6, tzinfo=UTC))

@@ -260,3 +260,26 @@ async def test_a_rule_made_here_is_bounded_and_keeps_each_term_once(archive: Arc
     assert archive.config.read_bytes() == config_before
     assert repeated.status_code == 200
     assert repeated.text.count("обстрел\n") <= 2
+
+
+async def test_a_non_ascii_csrf_token_is_refused_not_an_error(archive: Archive) -> None:
+    async with serve(archive) as client:
+        await client.get("/")
+        header = await client.post("/rules/test", headers={"x-csrf-token": "é".encode("latin-1")})
+        field = await client.post("/rules/test", data={"csrf_token": "жжж", "text": "x"})
+        login = await client.post("/login", data={"csrf_token": "ü", "password": "x"})
+    assert (header.status_code, field.status_code, login.status_code) == (403, 403, 403)
+    assert "security token" in field.text
+
+
+@pytest.mark.parametrize("duration", ["99999999999999999999d", "9999999999w", "999999999w", "٣h", "1e308h"])
+async def test_a_mute_duration_beyond_any_calendar_is_a_400(archive: Archive, duration: str) -> None:
+    alert = first_alert(archive)
+    async with serve(archive) as client:
+        token = csrf_of((await client.get("/alerts")).text)
+        answer = await client.post(
+            f"/alerts/{alert}/mute", data={"what": "rule", "duration": duration, "csrf_token": token}
+        )
+    assert answer.status_code == 400
+    with sqlite3.connect(archive.db) as conn:
+        assert conn.execute("SELECT count(*) FROM mutes").fetchone()[0] == 0
