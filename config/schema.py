@@ -30,6 +30,7 @@ from config.settings import (
     StorageSettings,
     TelegramSettings,
     TrendSettings,
+    WatcherSettings,
 )
 
 DIGESTS = ("hourly", "daily")
@@ -294,7 +295,7 @@ NOTICE_KINDS = ("health", "spike", "surge")
 def health(data: Any, src: Source) -> HealthSettings:
     """[health]: thresholds of the health conditions."""
     h = cv.build(HealthSettings, data, "health", src)
-    for name in ("disconnected_minutes", "outbox_minutes", "history_days"):
+    for name in ("disconnected_minutes", "outbox_minutes", "history_days", "unowned_minutes"):
         _positive(getattr(h, name), f"health.{name}", src)
     if not 0 <= h.disk_free_percent < 100:
         raise src.error(
@@ -315,6 +316,36 @@ def trends(data: Any, src: Source) -> TrendSettings:
         raise src.error("must not be negative", "trends.surge_rare_max", t.surge_rare_max)
     _nonempty_items(t.stop_names, "trends.stop_names", src)
     return t
+
+
+MAX_LEASE_SECONDS = 3600.0
+
+
+def watcher(data: Any, src: Source) -> WatcherSettings:
+    """[watcher]: name, capacity and lease times of this watcher (several may share one database)."""
+    w = cv.build(WatcherSettings, data, "watcher", src)
+    if w.name and (w.name != w.name.strip() or len(w.name) > 100 or not w.name.isprintable()):
+        raise src.error(
+            "is not a usable watcher name", "watcher.name", w.name, expected="1..100 printable characters"
+        )
+    if not 1 <= w.max_channels <= 100_000:
+        raise src.error("is out of range", "watcher.max_channels", w.max_channels, expected="1..100000")
+    if not 2 <= w.lease_seconds <= MAX_LEASE_SECONDS:
+        raise src.error(
+            "is out of range",
+            "watcher.lease_seconds",
+            w.lease_seconds,
+            expected=f"seconds, 2..{MAX_LEASE_SECONDS:g}",
+        )
+    renew = w.renew_every_seconds
+    if renew != 0 and not 0.5 <= renew <= w.lease_seconds / 2:
+        raise src.error(
+            "is out of range",
+            "watcher.renew_every_seconds",
+            renew,
+            expected=f"0.5..{w.lease_seconds / 2:g} (at most half of lease_seconds), or 0 for lease_seconds / 3",
+        )
+    return w
 
 
 def admin(data: Any, src: Source) -> AdminSettings:
@@ -354,6 +385,7 @@ def settings(data: Mapping[str, Any], src: Source) -> Settings:
         "admin": admin,
         "health": health,
         "trends": trends,
+        "watcher": watcher,
         "timezone": timezone,
         "metrics": metrics,
         "media": media,

@@ -152,6 +152,22 @@ class HealthSettings:
     outbox_minutes: float = 15.0  # an alert has waited undelivered this long
     disk_free_percent: float = 5.0  # the database's disk has less free space than this
     history_days: float = 14.0  # how far back a channel's usual gap between posts is learned
+    unowned_minutes: float = 5.0  # a resolved channel has had no watcher holding its lease this long
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherSettings:
+    """This `telewatch run` among several sharing one database: its name, capacity and channel leases."""
+
+    name: str = ""  # "" = <hostname>:<telegram.session_name>
+    max_channels: int = 500  # channels this watcher holds at most (an account joins about 500)
+    lease_seconds: float = 60.0  # a watcher that stops renewing loses its channels after this long
+    renew_every_seconds: float = 0.0  # 0 = lease_seconds / 3
+
+    @property
+    def renew_seconds(self) -> float:
+        """How often leases are renewed (and free channels claimed)."""
+        return self.renew_every_seconds or self.lease_seconds / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +210,7 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     trends: TrendSettings = field(default_factory=TrendSettings)
+    watcher: WatcherSettings = field(default_factory=WatcherSettings)
     timezone: str = "UTC"
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     media: MediaSettings = field(default_factory=MediaSettings)

@@ -22,6 +22,7 @@ from bot.domain.records import (
 from bot.domain.storage import Transaction
 from storage.codec import from_iso, must_iso, to_iso
 from storage.db import Database, connection
+from storage.leases import moment, stamp
 
 # A deletion report follows up an earlier alert (same post, rule and route): it is sent only after that one.
 ORIGINAL_SENT = (
@@ -104,18 +105,24 @@ class AlertRepository:
             return [(r[0], Severity(r[1])) for r in await cur.fetchall()]
 
     async def due(
-        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        sinks: Collection[str] | None = None,
+        claimer: str | None = None,
     ) -> list[Alert]:
         """Pending alerts whose next try has come, oldest first; only for `sinks` when given (the others
         stay pending for a mode that has them). A deletion report is due only once its original was sent."""
         only = ""
-        params: list[Any] = [to_iso(now)]
+        params: list[Any] = [to_iso(now), stamp(now), claimer]
         if sinks is not None:
             names = sorted(sinks)
             only = f" AND sink IN ({','.join('?' * len(names))})" if names else " AND 0"
             params.extend(names)
         rows = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM alerts WHERE status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?)"
+            f" AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
             f"{only} AND (kind != 'deleted' OR {ORIGINAL_SENT}) ORDER BY id LIMIT ?",
             (*params, limit),
         )
@@ -145,8 +152,8 @@ class AlertRepository:
         sink); no attempt is used up. With `next_try`, the next try waits until then."""
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET waiting_for = ?, last_error = ?, next_try_at = COALESCE(?, next_try_at) "
-                "WHERE id = ? AND status = 'pending'",
+                "UPDATE alerts SET waiting_for = ?, last_error = ?, next_try_at = COALESCE(?, next_try_at), "
+                "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'",
                 [(reason, reason, to_iso(next_try), i) for i in alert_ids],
             )
 
@@ -227,7 +234,7 @@ class AlertRepository:
             chunk = ids[start : start + 400]
             await self.db.write(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
-                f"last_error = NULL, waiting_for = NULL WHERE id IN ({','.join('?' * len(chunk))})",
+                f"last_error = NULL, waiting_for = NULL, claimed_by = NULL, claimed_until = NULL WHERE id IN ({','.join('?' * len(chunk))})",
                 (to_iso(at), message_id, *chunk),
             )
 
@@ -239,7 +246,7 @@ class AlertRepository:
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, sent_message_id = ?, "
-                "last_error = NULL, waiting_for = NULL WHERE id = ?",
+                "last_error = NULL, waiting_for = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [(to_iso(at), message_id, i) for ids, at, message_id in sent for i in ids],
             )
 
@@ -249,24 +256,76 @@ class AlertRepository:
         """Schedule another try; a flood wait (`count=False`) does not use up an attempt."""
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET attempts = attempts + ?, next_try_at = ?, last_error = ?, waiting_for = NULL "
-                "WHERE id = ?",
+                "UPDATE alerts SET attempts = attempts + ?, next_try_at = ?, last_error = ?, waiting_for = NULL, "
+                "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [(1 if count else 0, to_iso(next_try), error, i) for i in alert_ids],
             )
 
     async def mark_failed(self, alert_ids: Sequence[int], error: str) -> None:
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, waiting_for = NULL "
-                "WHERE id = ?",
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, waiting_for = NULL, "
+                "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [(error, i) for i in alert_ids],
             )
 
     async def set_status(self, alert_ids: Sequence[int], status: AlertStatus) -> None:
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET status = ? WHERE id = ?", [(status.value, i) for i in alert_ids]
+                "UPDATE alerts SET status = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+                [(status.value, i) for i in alert_ids],
             )
+
+    async def claim(
+        self, alert_ids: Sequence[int], claimer: str, now: datetime, until: datetime
+    ) -> list[int]:
+        """Claim pending alerts nobody else holds a live claim on (BEGIN IMMEDIATE: one claimer at a time)."""
+        ids = sorted(set(alert_ids))
+        if not ids:
+            return []
+        t, end = stamp(now), stamp(until)
+        claimed: list[int] = []
+        async with self.db.transaction() as conn:
+            for start in range(0, len(ids), 400):
+                chunk = ids[start : start + 400]
+                marks = ",".join("?" * len(chunk))
+                free = f"id IN ({marks}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+                rows = await conn.execute_fetchall(
+                    f"SELECT id FROM alerts WHERE {free}", (*chunk, t, claimer)
+                )
+                await conn.execute(
+                    f"UPDATE alerts SET claimed_by = ?, claimed_until = ? WHERE {free}",
+                    (claimer, end, *chunk, t, claimer),
+                )
+                claimed += [int(r[0]) for r in rows]
+        return claimed
+
+    async def release_claims(self, claimer: str) -> int:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (claimer,)
+            )
+            changed = cur.rowcount
+            cur = await conn.execute(
+                "UPDATE notices SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (claimer,)
+            )
+            return int(changed + cur.rowcount)
+
+    async def reserve_send(self, sink: str, target: str | None, interval: float, now: datetime) -> datetime:
+        t = stamp(now)
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT next_at FROM chat_pacing WHERE sink = ? AND target = ?", (sink, target or "")
+                )
+            )
+            at = max(t, float(rows[0][0])) if rows else t
+            await conn.execute(
+                "INSERT INTO chat_pacing (sink, target, next_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (sink, target) DO UPDATE SET next_at = excluded.next_at",
+                (sink, target or "", at + interval),
+            )
+        return moment(at)
 
     async def review(self, alert_id: int, mark: str, by: str, at: datetime) -> bool:
         """Store a reviewer's mark (relevant / false_positive); False when the alert does not exist."""

@@ -10,6 +10,7 @@ from bot.domain.records import ChannelActivity, Condition, NewNotice, Notice, Tr
 from bot.domain.storage import Transaction
 from storage.codec import from_iso, must_iso, to_iso
 from storage.db import Database, connection
+from storage.leases import stamp
 
 COLUMNS = (
     "id, dedup_key, kind, subject, state, title, body, route, sink, target, status, attempts, created_at"
@@ -68,18 +69,23 @@ class NoticeRepository:
         return conn.total_changes - before
 
     async def due(
-        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        sinks: Collection[str] | None = None,
+        claimer: str | None = None,
     ) -> list[Notice]:
         """Pending notices whose next try has come, oldest first; only for `sinks` when given."""
         only = ""
-        params: list[Any] = [to_iso(now)]
+        params: list[Any] = [to_iso(now), stamp(now), claimer]
         if sinks is not None:
             names = sorted(sinks)
             only = f" AND sink IN ({','.join('?' * len(names))})" if names else " AND 0"
             params.extend(names)
         rows = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM notices WHERE status = 'pending' AND (next_try_at IS NULL OR next_try_at <= ?)"
-            f"{only} ORDER BY id LIMIT ?",
+            f" AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?){only} ORDER BY id LIMIT ?",
             (*params, limit),
         )
         return [_notice(r) for r in rows]
@@ -87,7 +93,7 @@ class NoticeRepository:
     async def mark_sent(self, notice_id: int, at: datetime) -> None:
         await self.db.execute(
             "UPDATE notices SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, "
-            "waiting_for = NULL WHERE id = ?",
+            "waiting_for = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (to_iso(at), notice_id),
         )
 
@@ -96,17 +102,26 @@ class NoticeRepository:
     ) -> None:
         """Schedule another try; a flood wait (`count=False`) uses up no attempt; `waiting`: for the target."""
         await self.db.execute(
-            "UPDATE notices SET attempts = attempts + ?, next_try_at = ?, last_error = ?, waiting_for = ? "
-            "WHERE id = ?",
+            "UPDATE notices SET attempts = attempts + ?, next_try_at = ?, last_error = ?, waiting_for = ?, "
+            "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (1 if count else 0, to_iso(next_try), error, error if waiting else None, notice_id),
         )
 
     async def mark_failed(self, notice_id: int, error: str) -> None:
         await self.db.execute(
-            "UPDATE notices SET status = 'failed', attempts = attempts + 1, last_error = ?, waiting_for = NULL "
-            "WHERE id = ?",
+            "UPDATE notices SET status = 'failed', attempts = attempts + 1, last_error = ?, waiting_for = NULL, "
+            "claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (error, notice_id),
         )
+
+    async def claim(self, notice_id: int, claimer: str, now: datetime, until: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE notices SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'pending' "
+                "AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)",
+                (claimer, stamp(until), notice_id, stamp(now), claimer),
+            )
+            return bool(cur.rowcount)
 
     async def recent(self, limit: int = 50) -> list[Notice]:
         rows = await self.db.fetchall(f"SELECT {COLUMNS} FROM notices ORDER BY id DESC LIMIT ?", (limit,))

@@ -16,6 +16,7 @@ from storage.cursors import CursorRepository
 from storage.db import Database
 from storage.dedup_index import DedupRepository
 from storage.digests import DigestRepository
+from storage.leases import LeaseRepository
 from storage.matches import MatchRepository
 from storage.media import MediaRepository
 from storage.mutes import MuteRepository
@@ -48,6 +49,7 @@ class Store:
         self.control = ControlRepository(db)
         self.relevance = RelevanceRepository(db)
         self.notices = NoticeRepository(db)
+        self.leases = LeaseRepository(db)
 
     @property
     def writing(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -32,14 +33,26 @@ class WatchState:
         self.db = db
         self.channels = channels
 
-    async def cached(self, reference_key: str) -> CachedChannel | None:
-        """The resolution cached for a canonical reference key (ParsedRef.key)."""
+    async def cached(self, reference_key: str, watcher: str | None = None) -> CachedChannel | None:
+        """The resolution cached for a canonical reference key (ParsedRef.key); with `watcher`, with that
+        watcher's access hash (None when only other watchers resolved it)."""
         row = await self.db.fetchone(
             "SELECT id, tg_id, username, title, access_hash, joined, state, reference, resolved_at "
             "FROM channels WHERE reference = ? AND tg_id IS NOT NULL",
             (reference_key,),
         )
-        return _cached(row) if row else None
+        if row is None or watcher is None:
+            return _cached(row) if row else None
+        access = await self.db.fetchall(
+            "SELECT watcher, access_hash, joined FROM channel_access WHERE channel_id = ?", (row["id"],)
+        )
+        mine = [a for a in access if a[0] == watcher]
+        if mine:
+            found = _cached(row)
+            own = replace(found.resolved, access_hash=mine[0][1], joined=bool(mine[0][2]))
+            return replace(found, resolved=own)
+        # Resolved before watchers kept their own (one watcher): it is that watcher's.
+        return None if access else _cached(row)
 
     async def by_tg_id(self, tg_id: int) -> CachedChannel | None:
         row = await self.db.fetchone(
@@ -50,7 +63,12 @@ class WatchState:
         return _cached(row) if row else None
 
     async def remember(
-        self, reference_key: str | None, resolved: ResolvedChannel, state: str, at: datetime
+        self,
+        reference_key: str | None,
+        resolved: ResolvedChannel,
+        state: str,
+        at: datetime,
+        watcher: str | None = None,
     ) -> tuple[int, str | None]:
         """Store a resolution; returns (channel row id, previous username if the channel was renamed)."""
         before = await self.by_tg_id(resolved.tg_id)
@@ -68,6 +86,13 @@ class WatchState:
                 "reference = COALESCE(?, reference), resolved_at = ? WHERE id = ?",
                 (resolved.access_hash, int(resolved.joined), state, reference_key, to_iso(at), channel.id),
             )
+            if watcher is not None:
+                await tx.execute(
+                    "INSERT INTO channel_access (channel_id, watcher, access_hash, joined) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (channel_id, watcher) DO UPDATE SET access_hash = excluded.access_hash, "
+                    "joined = excluded.joined",
+                    (channel.id, watcher, resolved.access_hash, int(resolved.joined)),
+                )
         old = before.resolved.username if before else None
         renamed = old if old and resolved.username and old.lower() != resolved.username.lower() else None
         return channel.id, renamed

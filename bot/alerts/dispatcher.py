@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +39,7 @@ class DispatchPolicy:
     coalesce_at: int = 5  # this many alerts due for one chat at once go out as one message
     batch_size: int = 200
     unreachable_retry: float = 600.0  # seconds between tries of a chat that is not reachable yet
+    claim_seconds: float = 60.0  # alerts claimed for delivery stay this process's this long (plus pacing)
 
 
 @dataclass(slots=True)
@@ -66,7 +69,9 @@ class Dispatcher:
         self.sinks = sinks  # shared: a sink built for a route added while running is used at once
         self.clock = clock or SystemClock()
         self.policy = policy or DispatchPolicy()
-        self._last_send: dict[tuple[str, str | None], float] = {}
+        # Who claims alerts in the shared outbox: `telewatch run` sets its watcher name (its claims left by a
+        # crash are its own again after a restart); other modes claim as this process.
+        self.claimer = f"{socket.gethostname()}:pid{os.getpid()}"
         self._lock = asyncio.Lock()
         self._unreachable_reason = "the chat is not reachable"
         self._marks = _SentMarks(store)
@@ -96,9 +101,11 @@ class Dispatcher:
             unmarked = self._marks.ids()
             limit = self.policy.batch_size + len(unmarked)
             # Alerts of sinks this mode lacks (telegram during a replay) stay pending for `telewatch run`.
-            fetched = await self.store.alerts.due(self.clock.now(), limit, sinks=self.sinks)
-            due = [a for a in fetched if a.id not in unmarked]
-            if not due:
+            fetched = await self.store.alerts.due(
+                self.clock.now(), limit, sinks=self.sinks, claimer=self.claimer
+            )
+            due = await self._claim([a for a in fetched if a.id not in unmarked])
+            if not due and len(fetched) < limit:
                 return
             groups: dict[tuple[str, str | None], list[tuple[Alert, str | None]]] = {}
             targets = await self.store.alerts.targets([a.id for a in due])
@@ -114,11 +121,15 @@ class Dispatcher:
         """Deliver due notices (health, spikes, surges) with the alerts' pacing, backoff and waiting."""
         down: set[tuple[str, str | None]] = set()  # a destination found down: its other notices wait
         for notice in await self.store.notices.due(
-            self.clock.now(), self.policy.batch_size, sinks=self.sinks
+            self.clock.now(), self.policy.batch_size, sinks=self.sinks, claimer=self.claimer
         ):
             sink = self.sinks.get(notice.sink)
             if sink is None or (notice.sink, notice.target) in down:
                 continue
+            now = self.clock.now()
+            until = now + timedelta(seconds=self.policy.claim_seconds + sink.capabilities.min_interval)
+            if not await self.store.notices.claim(notice.id, self.claimer, now, until):
+                continue  # another process is delivering it
             await self._pace(sink, notice.target)
             now = self.clock.now()
             try:
@@ -154,7 +165,6 @@ class Dispatcher:
                 result.retried += 1
                 down.add((notice.sink, notice.target))
                 continue
-            self._last_send[(sink.name, notice.target)] = asyncio.get_running_loop().time()
             await self.store.notices.mark_sent(notice.id, self.clock.now())
             result.sent += 1
             result.messages += 1
@@ -282,7 +292,6 @@ class Dispatcher:
             log.exception("%s: delivery failed", sink.name)
             await self._retry_or_fail(alerts, f"{type(e).__name__}: {e}", False, result)
             return True
-        self._last_send[(sink.name, target)] = asyncio.get_running_loop().time()
         # A coalesced batch message is not the alert's own message: never edit it in place later.
         message_id = _message_id(sink, sent) if editable else None
         self._marks.add(ids, self.clock.now(), message_id)
@@ -370,12 +379,28 @@ class Dispatcher:
         result.retried += len(ids)
         return delay
 
+    async def _claim(self, due: list[Alert]) -> list[Alert]:
+        """Claim the due alerts in the shared outbox (one write for the batch): those another process
+        claimed first are its to send. The claim lasts long enough for the batch's paced messages."""
+        if not due:
+            return []
+        now = self.clock.now()
+        paced = sum(
+            sink.capabilities.min_interval for a in due if (sink := self.sinks.get(a.sink)) is not None
+        )
+        until = now + timedelta(seconds=self.policy.claim_seconds + paced)
+        claimed = set(await self.store.alerts.claim([a.id for a in due], self.claimer, now, until))
+        return [a for a in due if a.id in claimed]
+
     async def _pace(self, sink: AlertSink, target: str | None) -> None:
+        """Wait for the chat's next free slot; slots are booked in the database, so the pace per chat
+        holds across processes."""
         interval = sink.capabilities.min_interval
-        last = self._last_send.get((sink.name, target))
-        if interval <= 0 or last is None:
+        if interval <= 0:
             return
-        wait = last + interval - asyncio.get_running_loop().time()
+        now = self.clock.now()
+        at = await self.store.alerts.reserve_send(sink.name, target, interval, now)
+        wait = (at - now).total_seconds()
         if wait > 0:
             await self.clock.sleep(wait)
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.alerts.notices import ConditionLedger, Raised
+from bot.alerts.watchers import cluster
 from bot.domain.models import Channel
 from bot.domain.records import ChannelActivity
 from bot.domain.refs import parse_channel_ref
@@ -44,7 +45,7 @@ class CheckResult:
     """One health check: `ok` is None when it cannot be judged here (a check that needs `run`)."""
 
     key: str
-    check: str  # session | connection | silent | channel | outbox | route | disk
+    check: str  # session | connection | silent | channel | lease | outbox | route | disk
     ok: bool | None
     title: str  # what is wrong (or right), one line
     detail: str = ""
@@ -97,6 +98,7 @@ class HealthMonitor:
         now = self.now()
         results = [self._session(), self._connection(now, settings)]
         results += await self._channels(now, settings)
+        results += await self._leases(now, settings)
         results.append(await self._outbox(now, settings))
         results += await self._routes(settings)
         results.append(self._disk(settings))
@@ -204,6 +206,40 @@ class HealthMonitor:
         return CheckResult(
             key, "silent", True, f"{name}: last post {_hours(quiet)} ago (limit {_hours(threshold)})"
         )
+
+    async def _leases(self, now: datetime, settings: Settings) -> list[CheckResult]:
+        """Each channel some watcher can see is held by one; unowned beyond [health] unowned_minutes fails."""
+        limit = timedelta(minutes=settings.health.unowned_minutes)
+        found = await cluster(self.store, settings, now)
+        results: list[CheckResult] = []
+        if found.held:
+            owners = len(set(found.held.values()))
+            results.append(
+                CheckResult(
+                    "leases", "lease", True, f"{len(found.held)} channel(s) held by {owners} watcher(s)"
+                )
+            )
+        for u in found.unowned:
+            spell = now - u.since
+            minutes = spell.total_seconds() / 60
+            if spell > limit:
+                results.append(
+                    CheckResult(
+                        f"unowned:{u.channel_id}",
+                        "lease",
+                        False,
+                        f"{u.name} has been watched by no watcher for {minutes:.0f} min",
+                        f"since {u.since:%Y-%m-%d %H:%M} UTC (last held by {u.last_owner or 'nobody'}); "
+                        "start a watcher that can see it, or raise [watcher] max_channels",
+                    )
+                )
+            else:
+                results.append(
+                    CheckResult(
+                        f"unowned:{u.channel_id}", "lease", True, f"{u.name}: unowned for {minutes:.0f} min"
+                    )
+                )
+        return results
 
     async def _outbox(self, now: datetime, settings: Settings) -> CheckResult:
         minutes = settings.health.outbox_minutes

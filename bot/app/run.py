@@ -37,12 +37,25 @@ from bot.watch.jobs import (
     register_jobs,
     register_trend_job,
 )
+from bot.watch.leases import LeaseKeeper, lead_jobs, register_lease_jobs
 from bot.watch.lock import InstanceLock
+from bot.watch.resolve import Watched
 from bot.watch.watcher import Watcher
 from config.settings import Settings
 from config.watch import ConfigWatcher
 
 log = logging.getLogger(__name__)
+
+# Jobs one watcher runs for all (the holder of the leader role): notices, digests, pruning, retraining.
+LEADER_JOBS = (
+    "health",
+    "trends",
+    "chat-digests",
+    "chat-mute-expiry",
+    "chat-dedup-edits",
+    "retention-prune",
+    "relevance-retrain",
+)
 
 
 class DispatchKicker:
@@ -312,6 +325,15 @@ class LiveRun:
             gateway, runtime.pipeline, runtime.settings, clock=clock, on_alerts=self.kicker
         )
         self.live = LiveSettings(runtime, self.watcher, scheduler)
+        self.keeper = LeaseKeeper(
+            self.watcher,
+            runtime.store.leases,
+            lambda: self.live.current,
+            on_gained=self._channels_gained,
+            on_lost=self._channels_lost,
+        )
+        self.watcher.after_resolve = self.keeper.adopt
+        runtime.dispatcher.claimer = self.keeper.name  # its claims left by a crash are its own again
         self.health = HealthMonitor(
             runtime.store,
             lambda: self.live.current,
@@ -379,8 +401,20 @@ class LiveRun:
         if self.chat is not None:
             await self.chat.notify(self.live.current.admin.chats, html)
 
+    def _channels_gained(self, channels: Sequence[Watched]) -> None:
+        """Channels taken over from another watcher get their jobs (once the first catch-up is done)."""
+        if self._jobs_added:
+            register_jobs(self.scheduler, self.watcher)
+
+    def _channels_lost(self, channels: Sequence[Watched]) -> None:
+        for w in channels:
+            for job_id in channel_job_ids(w):
+                with contextlib.suppress(JobLookupError):
+                    self.scheduler.remove_job(job_id)
+
     def on_live(self) -> None:
         """Connected and caught up: add the scheduler jobs (once) and deliver what is pending."""
+        self.keeper.caught_up()
         if not self._jobs_added:
             current = lambda: self.live.current  # noqa: E731 - read at each run of a job
             register_jobs(self.scheduler, self.watcher)
@@ -388,6 +422,7 @@ class LiveRun:
                 register_chat_jobs(self.scheduler, self.services, self.clock, notify=self.notify_admins)
             register_prune_job(self.scheduler, self.runtime.store, current, self.clock)
             register_relevance_job(self.scheduler, self.runtime.relevance, current)
+            lead_jobs(self.scheduler, self.keeper, LEADER_JOBS)
             self._jobs_added = True
         self.kicker()  # deliver alerts left pending by an earlier run or the catch-up
 
@@ -412,6 +447,8 @@ class LiveRun:
             )
             if settings.trends.enabled:
                 register_trend_job(self.scheduler, self.trends, settings.trends.check_minutes, self.kicker)
+            register_lease_jobs(self.scheduler, self.keeper)
+            lead_jobs(self.scheduler, self.keeper, LEADER_JOBS)
             metrics = start_metrics(
                 settings.metrics, sqlite_file(runtime.store), ProcessState(self.watcher), self.clock
             )
@@ -452,6 +489,14 @@ class LiveRun:
     async def _close(self, first_alert: int) -> list[UndeliveredLine]:
         await self.watcher.flush_marks()
         runtime = self.runtime
+        try:  # the others take over at once instead of after lease_seconds
+            await self.keeper.stop()
+            await runtime.store.alerts.release_claims(self.keeper.name)
+        except Exception:
+            log.exception(
+                "releasing the channel leases failed; they expire in %gs",
+                self.live.current.watcher.lease_seconds,
+            )
         summary = await undelivered_lines(runtime.store, runtime.sinks, first_alert, all_pending=True)
         for line in summary:
             (log.error if line.error else log.warning)("at shutdown: %s", line.text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.alerts.health import status_lines
 from bot.alerts.trend_watch import trend_rows
+from bot.alerts.watchers import cluster, cluster_lines
 from bot.chat.context import ChatContext, esc
 from bot.chat.models import Command, Reply, Usage
 from bot.chat.router import Router
@@ -23,7 +24,9 @@ async def status(ctx: ChatContext, cmd: Command, args: str) -> list[Reply]:
     failing = [text for mark, text in lines if mark == "✗"]
     rest = [f"{mark} {esc(text)}" for mark, text in lines if mark != "✗"]
     head = f"🩺 <b>{len(failing)} problem(s)</b>" if failing else "✅ <b>All health checks pass.</b>"
-    body = [head, *(f"✗ {esc(t)}" for t in failing), *rest]
+    now = ctx.health.now()
+    watchers = cluster_lines(await cluster(ctx.store, ctx.settings(), now), now)
+    body = [head, *(f"✗ {esc(t)}" for t in failing), *rest, *(f"👁 {esc(t)}" for t in watchers)]
     return [ctx.pages.paginate("", body)]
 
 

@@ -240,10 +240,13 @@ async def status(ctx: CliContext, as_json: bool) -> None:
 
     running = InstanceLock(lock_path(ctx.settings.telegram)).holder()
     from bot.alerts.health import HealthMonitor, all_checks, status_lines
+    from bot.alerts.watchers import cluster
 
     settings = ctx.settings
     async with await open_store(ctx.database, read_only=True) as store:
-        data = await collect_status(store, datetime.now(UTC))
+        now = datetime.now(UTC)
+        data = await collect_status(store, now)
+        watchers = await cluster(store, settings, now)
         archive = await describe_archive(store)
         monitor = HealthMonitor(
             store, lambda: settings, lambda: datetime.now(UTC), db_path=sqlite_file(store)
@@ -251,6 +254,7 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         fresh = timedelta(minutes=2 * settings.schedule.health_check_minutes)
         checks = await all_checks(monitor, fresh if running is not None else timedelta(0))
     data["health"] = [asdict(c) for c in checks]
+    data.update(watchers.as_json(now))
     data["running"] = running is not None
     data["database"] = {"path": str(ctx.database), **archive}
     if as_json:
@@ -281,6 +285,22 @@ async def status(ctx: CliContext, as_json: bool) -> None:
             "no channel resolved by a live run yet (posts came from imports or replays); "
             "`telewatch check` or `telewatch run` resolves them"
         )
+    if watchers.watchers:
+        wt = Table("watcher", "account", "state", "channels", "last renewal", "lag")
+        for w in watchers.watchers:
+            style = {"live": "green", "lapsed": "red"}.get(w.state, "dim")
+            wt.add_row(
+                escape(w.name),
+                escape(w.account),
+                f"[{style}]{w.state}[/]",
+                f"{w.channels}/{w.max_channels}",
+                f"{(now - w.last_renewal).total_seconds():.0f}s ago",
+                f"{w.lag_seconds:.0f}s" if w.lag_seconds >= 1 else "",
+            )
+        ctx.console.print(wt)
+    for u in watchers.unowned:
+        spell = (now - u.since).total_seconds()
+        ctx.console.print(f"[yellow]unowned:[/] {escape(u.name)} for {spell:.0f}s (no watcher holds it)")
     for line in data["alerts_waiting"]:  # alerts kept pending: a chat not reachable yet, a failing file...
         ctx.console.print(f"[yellow]alerts:[/] {escape(line)}")
     lines = status_lines(checks)

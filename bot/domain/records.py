@@ -380,3 +380,54 @@ class TrendPost:
     date: datetime
     text: str
     rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherBeat:
+    """What a watcher says of itself at each renewal (bot.domain.storage.LeaseStore.sync)."""
+
+    name: str
+    account: str
+    host: str
+    pid: int
+    max_channels: int
+    lag_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherInfo:
+    """A watcher as the database knows it."""
+
+    name: str
+    account: str
+    host: str
+    pid: int
+    max_channels: int
+    started_at: datetime
+    last_renewal: datetime
+    channels_held: int
+    lag_seconds: float
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    """Who holds a channel's lease; `owner` None (or an expired lease) means nobody does."""
+
+    channel_id: int
+    owner: str | None
+    expires_at: datetime
+    renewed_at: datetime | None
+    since: datetime  # when the current owner (or the unowned spell) began
+
+    def held(self, now: datetime) -> bool:
+        return self.owner is not None and self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseGrant:
+    """The outcome of one renewal: what the watcher holds now, and what it should hand over."""
+
+    held: tuple[int, ...]  # channel row ids held now (renewed, or just claimed)
+    claimed: tuple[int, ...]  # of those, newly claimed
+    surplus: tuple[int, ...] = ()  # held beyond its fair share, visible to a watcher with room

@@ -37,6 +37,8 @@ from bot.domain.records import (
     Cursor,
     Digest,
     HeldRoute,
+    LeaseGrant,
+    LeaseInfo,
     Mark,
     MarkCounts,
     Mute,
@@ -53,6 +55,8 @@ from bot.domain.records import (
     StoredModel,
     TrendPost,
     UndeliveredGroup,
+    WatcherBeat,
+    WatcherInfo,
     WindowRow,
 )
 
@@ -175,9 +179,15 @@ class AlertStore(Protocol):
         ...
 
     async def due(
-        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        sinks: Collection[str] | None = None,
+        claimer: str | None = None,
     ) -> list[Alert]:
-        """Pending alerts whose next try has come, oldest first; only for `sinks` when given (the others"""
+        """Pending alerts whose next try has come and that nobody but `claimer` holds a live claim on,
+        oldest first; only for `sinks` when given (the others"""
         ...
 
     async def drop_orphan_followups(self) -> int:
@@ -245,6 +255,23 @@ class AlertStore(Protocol):
     async def counts(self) -> dict[str, int]: ...
 
     async def precision_by_rule(self) -> list[RulePrecision]: ...
+
+    async def claim(
+        self, alert_ids: Sequence[int], claimer: str, now: datetime, until: datetime
+    ) -> list[int]:
+        """Claim pending alerts for delivery by `claimer` until `until`, atomically across processes;
+        returns the ids claimed (those nobody else holds a live claim on). Marking an alert sent,
+        retried, waiting or failed ends its claim; `due` leaves out alerts under a live claim."""
+        ...
+
+    async def release_claims(self, claimer: str) -> int:
+        """End every claim of `claimer` (a clean stop): its alerts and notices are due for the others."""
+        ...
+
+    async def reserve_send(self, sink: str, target: str | None, interval: float, now: datetime) -> datetime:
+        """Book the next message to a chat `interval` seconds after the one before, across processes;
+        returns when this one may be sent (now, or later)."""
+        ...
 
 
 class CursorStore(Protocol):
@@ -417,16 +444,24 @@ class OverviewStore(Protocol):
 class WatchStateStore(Protocol):
     """What the watcher remembers between runs: resolutions, safe marks, statuses."""
 
-    async def cached(self, reference_key: str) -> CachedChannel | None:
-        """The resolution cached for a canonical reference key (ParsedRef.key)."""
+    async def cached(self, reference_key: str, watcher: str | None = None) -> CachedChannel | None:
+        """The resolution cached for a canonical reference key (ParsedRef.key). With `watcher` (several
+        watchers, each its own account): that watcher's access hash and joined flag, or None when only
+        other watchers resolved the channel (access hashes belong to an account)."""
         ...
 
     async def by_tg_id(self, tg_id: int) -> CachedChannel | None: ...
 
     async def remember(
-        self, reference_key: str | None, resolved: ResolvedChannel, state: str, at: datetime
+        self,
+        reference_key: str | None,
+        resolved: ResolvedChannel,
+        state: str,
+        at: datetime,
+        watcher: str | None = None,
     ) -> tuple[int, str | None]:
-        """Store a resolution; returns (channel row id, previous username if the channel was renamed)."""
+        """Store a resolution (also as `watcher`'s own, when given); returns (channel row id, previous
+        username if the channel was renamed)."""
         ...
 
     async def set_state(self, channel_id: int, state: str) -> None: ...
@@ -490,8 +525,15 @@ class NoticeStore(Protocol):
         ...
 
     async def due(
-        self, now: datetime, limit: int = 100, *, sinks: Collection[str] | None = None
-    ) -> list[Notice]: ...
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        sinks: Collection[str] | None = None,
+        claimer: str | None = None,
+    ) -> list[Notice]:
+        """Pending notices due now that nobody but `claimer` holds a live claim on, oldest first."""
+        ...
 
     async def mark_sent(self, notice_id: int, at: datetime) -> None: ...
 
@@ -500,6 +542,10 @@ class NoticeStore(Protocol):
     ) -> None: ...
 
     async def mark_failed(self, notice_id: int, error: str) -> None: ...
+
+    async def claim(self, notice_id: int, claimer: str, now: datetime, until: datetime) -> bool:
+        """Claim a pending notice for delivery (see AlertStore.claim); False when another holds it."""
+        ...
 
     async def recent(self, limit: int = 50) -> list[Notice]: ...
 
@@ -528,6 +574,34 @@ class NoticeStore(Protocol):
     async def rule_counts(self, since: datetime, until: datetime, bucket: int) -> list[tuple[str, int, int]]:
         """(rule, bucket number, matches) of posts dated in [since, until), buckets of `bucket` seconds."""
         ...
+
+
+class LeaseStore(Protocol):
+    """Several watchers on one database: each channel held by one watcher at a time through a lease."""
+
+    async def sync(
+        self, me: WatcherBeat, candidates: Sequence[int], now: datetime, lease_seconds: float
+    ) -> LeaseGrant:
+        """One renewal, atomic across processes: record `me` as alive, renew the leases it holds on
+        `candidates` (channel row ids it can see), claim unowned or expired ones up to its fair share
+        and capacity, and name held channels it should hand over to a watcher with room."""
+        ...
+
+    async def release(self, watcher: str, channel_ids: Sequence[int] | None, now: datetime) -> int:
+        """Give up leases (all of the watcher's when `channel_ids` is None); returns how many."""
+        ...
+
+    async def stop(self, watcher: str, now: datetime) -> None:
+        """A clean stop: every lease and leadership released, the watcher marked stopped."""
+        ...
+
+    async def lead(self, role: str, watcher: str, now: datetime, lease_seconds: float) -> bool:
+        """Take or renew the lease of a job only one watcher runs; True when `watcher` holds it."""
+        ...
+
+    async def watchers(self) -> list[WatcherInfo]: ...
+
+    async def leases(self) -> list[LeaseInfo]: ...
 
 
 class ControlStore(MuteStore, DedupStore, ReviewStore, DigestStore, OverviewStore, Protocol):
@@ -565,6 +639,8 @@ class Storage(Protocol):
     def notices(self) -> NoticeStore: ...
     @property
     def relevance(self) -> RelevanceStore: ...
+    @property
+    def leases(self) -> LeaseStore: ...
     @property
     def media(self) -> MediaStore: ...
 

@@ -94,7 +94,7 @@ class WindowRechecker:
                 window = await self._fetch_window(w, below, hours, want, result)
                 await self._compare(w, window, top, result)
         except Exception as e:  # Disconnected is re-raised; anything else stays with its channel
-            await self._channel_error(w, e)
+            await self.channel_error(w, e)
             return RecheckResult(requests=result.requests)
         if result.edited or result.updated or result.deleted:
             log.info(
@@ -163,7 +163,7 @@ class WindowRechecker:
         if result.alerts and self.on_alerts is not None:
             self.on_alerts()
 
-    async def _channel_error(self, w: Watched, error: Exception) -> None:
+    async def channel_error(self, w: Watched, error: Exception) -> None:
         """Record a channel's error (its state, its last check); Disconnected is raised for a reconnect."""
         if isinstance(error, Disconnected):
             raise error

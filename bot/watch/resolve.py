@@ -30,6 +30,7 @@ class Watched:
     live_ids: set[int] = field(default_factory=set)  # stored live before the start: not a resume point
     early_deletes: set[int] = field(default_factory=set)  # deleted before stored (page in flight)
     early_edits: dict[int, list[Post]] = field(default_factory=dict)  # album parts edited before stored
+    dropped: bool = False  # its lease went to another watcher: a running catch-up stops after its page
 
     @property
     def name(self) -> str:
@@ -60,6 +61,7 @@ class ChannelResolver:
     state: WatchStateStore
     pacer: Pacer
     watched: dict[int, Watched]
+    account_key: str | None  # several watchers: whose access hashes to cache and use (its name)
 
     async def resolve_all(self, *, use_cache: bool = True, join: bool = True) -> list[ChannelReport]:
         """Resolve every enabled configured channel (cached resolutions first), joining where asked."""
@@ -74,7 +76,7 @@ class ChannelResolver:
         self, setting: ChannelSettings, marks: dict[int, int], *, use_cache: bool, join: bool
     ) -> ChannelReport:
         parsed = parse_channel_ref(setting.ref)
-        cached = await self.state.cached(parsed.key) if use_cache else None
+        cached = await self.state.cached(parsed.key, self.account_key) if use_cache else None
         renamed: str | None = None
         try:
             if cached is not None:
@@ -83,7 +85,9 @@ class ChannelResolver:
                 resolved = await self._lookup(parsed, setting, join=join)
             if join and setting.auto_join and not resolved.joined:
                 resolved = await self.pacer.call("join", setting.ref, lambda: self.gateway.join(resolved))
-            channel_id, renamed = await self.state.remember(parsed.key, resolved, "ok", self.clock.now())
+            channel_id, renamed = await self.state.remember(
+                parsed.key, resolved, "ok", self.clock.now(), self.account_key
+            )
         except ChannelUnavailable as e:
             if cached is not None:
                 await self.state.set_state(cached.channel_id, e.state)
@@ -128,7 +132,7 @@ class ChannelResolver:
                 await self.state.set_state(w.channel_id, e.state)
                 reports.append(ChannelReport(w.setting.ref, e.state, w.resolved))
                 continue
-            _, renamed = await self.state.remember(None, fresh, "ok", self.clock.now())
+            _, renamed = await self.state.remember(None, fresh, "ok", self.clock.now(), self.account_key)
             state = "renamed" if renamed else ("ok" if fresh.joined else "not joined")
             await self.state.set_state(w.channel_id, state)
             w.resolved = fresh

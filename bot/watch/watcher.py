@@ -64,15 +64,25 @@ class Watcher(ChannelResolver, WindowRechecker):
         )
         self.page_size = page_size
         self.watched: dict[int, Watched] = {}
+        self.account_key: str | None = None  # set by the channel leases: resolutions are per account
         self.albums = AlbumBuffer(self._album_ready, wait=album_wait)
         self.connected = asyncio.Event()
         self.disconnected_since: datetime | None = self.clock.now()  # None while connected (health check)
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
         self.on_alerts = on_alerts  # wakes the outbox dispatcher
+        # Called after every resolve_all: the channel leases keep only the channels this watcher holds.
+        self.after_resolve: Callable[[], Coroutine[Any, Any, object]] | None = None
         # Live updates in arrival order; new posts that queue up meanwhile are stored in one commit.
         self.live: LiveQueue[tuple[Watched, Post, tuple[int, ...]]] = LiveQueue(self._store_live)
         gateway.on_update(self.handle_update)
+
+    async def resolve_all(self, *, use_cache: bool = True, join: bool = True) -> list[ChannelReport]:
+        """Resolve every configured channel (ChannelResolver.resolve_all), then keep those leased."""
+        reports = await super().resolve_all(use_cache=use_cache, join=join)
+        if self.after_resolve is not None:
+            await self.after_resolve()
+        return reports
 
     # -- history --------------------------------------------------------------------------------------
 
@@ -109,7 +119,7 @@ class Watcher(ChannelResolver, WindowRechecker):
                     await self._ingested(merge_albums(keep), kind, alert, w)
                     fetched += len(keep)
                     self._advance(w, max(p.message_id for p in keep))
-                if not full or self.stopping.is_set():  # stopping: whole pages only, the mark says where
+                if not full or self.stopping.is_set() or w.dropped:  # whole pages only: the mark says where
                     break
             await self._settle_early(w)
             await self.flush_marks()
@@ -172,7 +182,7 @@ class Watcher(ChannelResolver, WindowRechecker):
                 return 0
             return await self.catch_up(w, kind=AlertKind.LATE)
         except Exception as e:  # recorded on the channel; the next check retries
-            await self._channel_error(w, e)
+            await self.channel_error(w, e)
             return 0
 
     async def poll(self, w: Watched) -> int:
@@ -180,7 +190,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         try:
             return await self.catch_up(w, kind=AlertKind.NEW)
         except Exception as e:  # recorded on the channel; the next poll retries
-            await self._channel_error(w, e)
+            await self.channel_error(w, e)
             return 0
 
     async def catch_up_all(self, *, concurrency: int = 8, recheck: bool | None = None) -> None:
@@ -199,7 +209,7 @@ class Watcher(ChannelResolver, WindowRechecker):
                 try:
                     await self.start_channel(w)
                 except Exception as e:  # Disconnected is re-raised; anything else stays with its channel
-                    await self._channel_error(w, e)
+                    await self.channel_error(w, e)
 
         async def check(w: Watched) -> None:
             async with gate:

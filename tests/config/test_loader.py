@@ -413,3 +413,30 @@ def test_recheck_settings_load_per_schedule_and_per_channel(write_config: WriteC
 def test_a_nan_interval_is_refused(write_config: WriteConfig) -> None:
     err = error_of(write_config("[schedule]\nrecheck_hours = nan\n"))
     assert err.key == "schedule.recheck_hours"
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "expected"),
+    [
+        ("lease_seconds = 1", "watcher.lease_seconds", "2..3600"),
+        ("lease_seconds = inf", "watcher.lease_seconds", "2..3600"),
+        ("max_channels = 0", "watcher.max_channels", "1..100000"),
+        ("lease_seconds = 30\nrenew_every_seconds = 20", "watcher.renew_every_seconds", "0.5..15"),
+        ('name = " padded"', "watcher.name", "printable"),
+        ('max_channels = "many"', "watcher.max_channels", None),
+    ],
+)
+def test_watcher_settings_out_of_range_are_one_clear_line(
+    write_config: WriteConfig, body: str, key: str, expected: str | None
+) -> None:
+    err = error_of(write_config(f"[watcher]\n{body}\n"))
+    text = str(err)
+    assert key in text
+    assert "\n" not in text
+    if expected:
+        assert expected in text
+
+
+def test_watcher_defaults_renew_a_third_of_the_lease(write_config: WriteConfig) -> None:
+    w = load(write_config("[watcher]\nlease_seconds = 30\n"), {}).watcher
+    assert (w.name, w.max_channels, w.renew_seconds) == ("", 500, 10.0)

@@ -152,14 +152,23 @@ async def test_delivery_goes_on_while_the_store_commits_and_every_message_is_mar
                 holding.set()
                 await release.wait()
 
-        holder = asyncio.create_task(long_commit())
-        await holding.wait()
+        holder: list[asyncio.Task[None]] = []
+        deliver = sink.deliver
+
+        async def first_starts_a_commit(alert: OutgoingAlert) -> None:
+            # The pass has claimed its alerts (one write); then the watcher starts a long commit.
+            if not holder:
+                holder.append(asyncio.create_task(long_commit()))
+                await holding.wait()
+            await deliver(alert)
+
+        sink.deliver = first_starts_a_commit  # type: ignore[method-assign]
         dispatch = asyncio.create_task(rt.dispatcher.run_once())
         while len(sink.delivered) < 10:  # noqa: ASYNC110  # the sink has no event to wait on
             await asyncio.sleep(0.005)
         assert not dispatch.done()  # every message went out; the marks wait for the commit
         release.set()
-        await holder
+        await holder[0]
         result = await dispatch
         counts = await rt.store.alerts.counts()
     assert result.sent == 10
