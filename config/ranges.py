@@ -69,6 +69,12 @@ RANGES: dict[str, Range] = {
     "health.outbox_minutes": Range(0, _MINUTES_A_WEEK, "minutes", above=True),
     "health.disk_free_percent": Range(0, 99, "percent"),
     "health.history_days": Range(0, 366, "days", above=True),
+    "health.unowned_minutes": Range(0, _MINUTES_A_WEEK, "minutes", above=True),
+    "watcher.max_channels": Range(1, 100_000, "channels"),
+    "watcher.lease_seconds": Range(2, 3600, "seconds"),
+    "watcher.renew_every_seconds": Range(
+        0, 1800, "seconds", note="0: lease_seconds / 3; otherwise 0.5 to half of lease_seconds"
+    ),
     "trends.check_minutes": Range(0, 1440, "minutes", above=True),
     "trends.spike_sensitivity": Range(0, 100, note="robust z-score", above=True),
     "trends.spike_min_count": Range(1, 1_000_000, "matches"),

@@ -318,24 +318,12 @@ def trends(data: Any, src: Source) -> TrendSettings:
     return t
 
 
-MAX_LEASE_SECONDS = 3600.0
-
-
 def watcher(data: Any, src: Source) -> WatcherSettings:
     """[watcher]: name, capacity and lease times of this watcher (several may share one database)."""
     w = cv.build(WatcherSettings, data, "watcher", src)
     if w.name and (w.name != w.name.strip() or len(w.name) > 100 or not w.name.isprintable()):
         raise src.error(
             "is not a usable watcher name", "watcher.name", w.name, expected="1..100 printable characters"
-        )
-    if not 1 <= w.max_channels <= 100_000:
-        raise src.error("is out of range", "watcher.max_channels", w.max_channels, expected="1..100000")
-    if not 2 <= w.lease_seconds <= MAX_LEASE_SECONDS:
-        raise src.error(
-            "is out of range",
-            "watcher.lease_seconds",
-            w.lease_seconds,
-            expected=f"seconds, 2..{MAX_LEASE_SECONDS:g}",
         )
     renew = w.renew_every_seconds
     if renew != 0 and not 0.5 <= renew <= w.lease_seconds / 2:

@@ -63,6 +63,8 @@ def alert_from_row(row: Any) -> Alert:
 class AlertRepository:
     """Outbox rows."""
 
+    LOCK_ROWS = ""  # see storage.leases.LeaseRepository.LOCK_ROWS
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -279,7 +281,8 @@ class AlertRepository:
     async def claim(
         self, alert_ids: Sequence[int], claimer: str, now: datetime, until: datetime
     ) -> list[int]:
-        """Claim pending alerts nobody else holds a live claim on (BEGIN IMMEDIATE: one claimer at a time)."""
+        """Claim pending alerts nobody else holds a live claim on: in one transaction that holds the write
+        lock (SQLite) or locks the rows, skipping those another claimer has locked (PostgreSQL)."""
         ids = sorted(set(alert_ids))
         if not ids:
             return []
@@ -289,15 +292,18 @@ class AlertRepository:
             for start in range(0, len(ids), 400):
                 chunk = ids[start : start + 400]
                 marks = ",".join("?" * len(chunk))
-                free = f"id IN ({marks}) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
                 rows = await conn.execute_fetchall(
-                    f"SELECT id FROM alerts WHERE {free}", (*chunk, t, claimer)
+                    f"SELECT id FROM alerts WHERE id IN ({marks}) AND status = 'pending' "
+                    "AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)" + self.LOCK_ROWS,
+                    (*chunk, t, claimer),
                 )
-                await conn.execute(
-                    f"UPDATE alerts SET claimed_by = ?, claimed_until = ? WHERE {free}",
-                    (claimer, end, *chunk, t, claimer),
-                )
-                claimed += [int(r[0]) for r in rows]
+                free = [int(r[0]) for r in rows]
+                if free:
+                    await conn.execute(
+                        f"UPDATE alerts SET claimed_by = ?, claimed_until = ? WHERE id IN ({','.join('?' * len(free))})",
+                        (claimer, end, *free),
+                    )
+                claimed += free
         return claimed
 
     async def release_claims(self, claimer: str) -> int:
@@ -312,20 +318,21 @@ class AlertRepository:
             return int(changed + cur.rowcount)
 
     async def reserve_send(self, sink: str, target: str | None, interval: float, now: datetime) -> datetime:
+        """One upsert books the slot after the last one (atomic on both backends), then reads it back."""
         t = stamp(now)
         async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chat_pacing (sink, target, next_at) VALUES (?, ?, ?) ON CONFLICT (sink, target) "
+                "DO UPDATE SET next_at = CASE WHEN chat_pacing.next_at > ? THEN chat_pacing.next_at + ? "
+                "ELSE ? END",
+                (sink, target or "", t + interval, t, interval, t + interval),
+            )
             rows = list(
                 await conn.execute_fetchall(
                     "SELECT next_at FROM chat_pacing WHERE sink = ? AND target = ?", (sink, target or "")
                 )
             )
-            at = max(t, float(rows[0][0])) if rows else t
-            await conn.execute(
-                "INSERT INTO chat_pacing (sink, target, next_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (sink, target) DO UPDATE SET next_at = excluded.next_at",
-                (sink, target or "", at + interval),
-            )
-        return moment(at)
+        return moment(float(rows[0][0]) - interval)
 
     async def review(self, alert_id: int, mark: str, by: str, at: datetime) -> bool:
         """Store a reviewer's mark (relevant / false_positive); False when the alert does not exist."""

@@ -1,7 +1,9 @@
-"""Channel leases between watchers sharing one SQLite file (bot.domain.storage.LeaseStore).
+"""Channel leases between watchers sharing one database (bot.domain.storage.LeaseStore).
 
-Every renewal is one BEGIN IMMEDIATE transaction: SQLite lets one writer in at a time, so two watchers
-can never both see a channel as free and both take it. Times are Unix seconds (REAL columns).
+Every renewal is one transaction. On SQLite it is BEGIN IMMEDIATE: one writer at a time, so two
+watchers can never both see a channel as free and both take it. On PostgreSQL (storage/postgres) the
+free channels are read `FOR UPDATE SKIP LOCKED` (LOCK_ROWS): a channel another watcher is taking is
+skipped, not waited for. Times are Unix seconds.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ def moment(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
-def _placeholders(n: int) -> str:
-    return ",".join("?" * n)
-
-
 class LeaseRepository:
-    """Leases, watchers and the leader roles, on the one SQLite connection."""
+    """Leases, watchers and the leader roles."""
+
+    # Appended to the read of free channels: nothing on SQLite (the transaction holds the write lock),
+    # row locks skipping rows another transaction holds on PostgreSQL.
+    LOCK_ROWS = ""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -87,12 +89,13 @@ class LeaseRepository:
                     "SELECT l.channel_id FROM leases l JOIN lease_candidates c "
                     "ON c.channel_id = l.channel_id AND c.watcher = ? "
                     "WHERE l.owner IS NULL OR l.expires_at <= ? "
-                    "ORDER BY l.owner IS ? DESC, l.expires_at, l.channel_id LIMIT ?",
+                    "ORDER BY CASE WHEN l.owner = ? THEN 0 ELSE 1 END, l.expires_at, l.channel_id LIMIT ?"
+                    + self.LOCK_ROWS,
                     (me.name, t, me.name, want),
                 )
                 claimed = [int(r[0]) for r in rows]
                 await conn.executemany(
-                    "UPDATE leases SET since = CASE WHEN owner IS ? THEN since ELSE ? END, owner = ?, "
+                    "UPDATE leases SET since = CASE WHEN owner = ? THEN since ELSE ? END, owner = ?, "
                     "expires_at = ?, renewed_at = ? WHERE channel_id = ?",
                     [(me.name, t, me.name, until, t, c) for c in claimed],
                 )
@@ -137,18 +140,18 @@ class LeaseRepository:
         rows = await conn.execute_fetchall(
             "SELECT l.channel_id FROM leases l WHERE l.owner = ? AND EXISTS (SELECT 1 FROM lease_candidates c "
             "JOIN watchers w ON w.name = c.watcher WHERE c.channel_id = l.channel_id AND w.name != ? "
-            "AND w.stopped_at IS NULL AND w.last_renewal > ? AND w.channels_held < MIN(w.max_channels, ?)) "
+            "AND w.stopped_at IS NULL AND w.last_renewal > ? "
+            "AND w.channels_held < CASE WHEN w.max_channels < ? THEN w.max_channels ELSE ? END) "
             "ORDER BY l.channel_id DESC LIMIT ?",
-            (me.name, me.name, alive_since, fair, excess),
+            (me.name, me.name, alive_since, fair, fair, excess),
         )
         chosen = [int(r[0]) for r in rows]
         if len(chosen) < over_capacity:
             more = await conn.execute_fetchall(
-                f"SELECT channel_id FROM leases WHERE owner = ? AND channel_id NOT IN "
-                f"({_placeholders(len(chosen))}) ORDER BY channel_id DESC LIMIT ?",
-                (me.name, *chosen, over_capacity - len(chosen)),
+                "SELECT channel_id FROM leases WHERE owner = ? ORDER BY channel_id DESC", (me.name,)
             )
-            chosen += [int(r[0]) for r in more]
+            rest = [int(r[0]) for r in more if int(r[0]) not in chosen]
+            chosen += rest[: over_capacity - len(chosen)]
         return chosen
 
     async def release(self, watcher: str, channel_ids: Sequence[int] | None, now: datetime) -> int:

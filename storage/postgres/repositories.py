@@ -10,9 +10,11 @@ import aiosqlite
 from bot.domain.archive import MARK_CLOSE, MARK_OPEN, PostHit, PostPage, PostQuery
 from bot.domain.models import StoredPost
 from bot.domain.records import ChannelActivity, SearchFilter
+from storage.alerts import AlertRepository
 from storage.archive import ArchiveQueries, _post_filters
 from storage.channels import COLUMNS, ChannelRepository
 from storage.codec import channel_from_row, from_iso, to_iso
+from storage.leases import LeaseRepository
 from storage.notices import NoticeRepository
 from storage.postgres.search import search_sql
 from storage.posts import CHUNK, POST_COLUMNS, SELECT_POSTS, PostRepository, _filter_sql, _stored
@@ -153,3 +155,15 @@ class PgArchiveQueries(ArchiveQueries):
 
 def _array(values: Any) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+class PgLeaseRepository(LeaseRepository):
+    """Free channels are read with row locks, skipping those another watcher is taking."""
+
+    LOCK_ROWS = " FOR UPDATE OF l SKIP LOCKED"
+
+
+class PgAlertRepository(AlertRepository):
+    """Due alerts are claimed with row locks, skipping those another dispatcher is claiming."""
+
+    LOCK_ROWS = " FOR UPDATE SKIP LOCKED"

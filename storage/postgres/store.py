@@ -6,7 +6,6 @@ from typing import Any, cast
 
 from bot.domain.archive import ArchiveStorage
 from bot.domain.storage import Storage
-from storage.alerts import AlertRepository
 from storage.control import ControlRepository
 from storage.cursors import CursorRepository
 from storage.db import Database
@@ -18,8 +17,10 @@ from storage.mutes import MuteRepository
 from storage.overview import OverviewRepository
 from storage.postgres.db import PgDatabase
 from storage.postgres.repositories import (
+    PgAlertRepository,
     PgArchiveQueries,
     PgChannelRepository,
+    PgLeaseRepository,
     PgNoticeRepository,
     PgPostRepository,
 )
@@ -40,7 +41,7 @@ class PgStore(Store):
         self.channels = PgChannelRepository(db)
         self.posts = PgPostRepository(db, self.channels)
         self.matches = MatchRepository(db)
-        self.alerts = AlertRepository(db)
+        self.alerts = PgAlertRepository(db)
         self.cursors = CursorRepository(db)
         self.archive = PgArchiveQueries(db)
         self.mutes = MuteRepository(db)
@@ -53,6 +54,7 @@ class PgStore(Store):
         self.control = ControlRepository(db)
         self.relevance = RelevanceRepository(db)
         self.notices = PgNoticeRepository(db)
+        self.leases = PgLeaseRepository(db)
 
     @classmethod
     async def open_url(cls, url: str, password: str | None = None, **kwargs: Any) -> PgStore:

@@ -418,9 +418,9 @@ def test_a_nan_interval_is_refused(write_config: WriteConfig) -> None:
 @pytest.mark.parametrize(
     ("body", "key", "expected"),
     [
-        ("lease_seconds = 1", "watcher.lease_seconds", "2..3600"),
-        ("lease_seconds = inf", "watcher.lease_seconds", "2..3600"),
-        ("max_channels = 0", "watcher.max_channels", "1..100000"),
+        ("lease_seconds = 1", "watcher.lease_seconds", "2..3_600 seconds"),
+        ("lease_seconds = inf", "watcher.lease_seconds", "2..3_600 seconds"),
+        ("max_channels = 0", "watcher.max_channels", "1..100_000 channels"),
         ("lease_seconds = 30\nrenew_every_seconds = 20", "watcher.renew_every_seconds", "0.5..15"),
         ('name = " padded"', "watcher.name", "printable"),
         ('max_channels = "many"', "watcher.max_channels", None),
