@@ -18,6 +18,7 @@ SECTIONS = {
     "web": "bench.web_bench",
     "ops": "bench.ops_bench",
     "trends": "bench.trends_bench",
+    "watchers": "bench.watchers_bench",
     "postgres": "bench.pg_bench",
 }
 

@@ -100,11 +100,27 @@ class LeaseRepository:
                     [(me.name, t, me.name, until, t, c) for c in claimed],
                 )
             total = len(held) + len(claimed)
+            next_free: float | None = None
+            if total < min(me.max_channels, fair):
+                row = list(
+                    await conn.execute_fetchall(
+                        "SELECT MIN(l.expires_at) FROM leases l JOIN lease_candidates c "
+                        "ON c.channel_id = l.channel_id AND c.watcher = ? "
+                        "WHERE l.owner IS NOT NULL AND l.owner != ? AND l.expires_at > ?",
+                        (me.name, me.name, t),
+                    )
+                )
+                next_free = float(row[0][0]) if row and row[0][0] is not None else None
             surplus = await self._surplus(conn, me, total, fair, alive_since)
             await conn.execute(
                 "UPDATE watchers SET channels_held = ? WHERE name = ?", (total - len(surplus), me.name)
             )
-        return LeaseGrant(held=tuple(sorted(held + claimed)), claimed=tuple(claimed), surplus=tuple(surplus))
+        return LeaseGrant(
+            held=tuple(sorted(held + claimed)),
+            claimed=tuple(claimed),
+            surplus=tuple(surplus),
+            next_free_at=moment(next_free) if next_free is not None else None,
+        )
 
     async def _fair_share(self, conn: Any, alive_since: float) -> int:
         """Channels seen by live watchers, divided among them (rounded up)."""

@@ -431,3 +431,6 @@ class LeaseGrant:
     held: tuple[int, ...]  # channel row ids held now (renewed, or just claimed)
     claimed: tuple[int, ...]  # of those, newly claimed
     surplus: tuple[int, ...] = ()  # held beyond its fair share, visible to a watcher with room
+    # With room left: when the first lease of another watcher on a channel it sees runs out (renewing
+    # then takes it over within lease_seconds of that watcher's last renewal).
+    next_free_at: datetime | None = None

@@ -64,6 +64,7 @@ class LeaseKeeper:
         self.catching_up: dict[int, datetime] = {}  # channels gained and not caught up yet: since when
         self._renewing = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Task[None] | None = None
         self.last_grant: LeaseGrant | None = None
 
     @property
@@ -133,7 +134,29 @@ class LeaseKeeper:
             gained = [self.pool[c] for c in grant.held if c not in current and c not in grant.surplus]
             if gained:
                 await self._gain(gained)
+            self._wake_at(grant.next_free_at)
             return grant
+
+    def _wake_at(self, at: datetime | None) -> None:
+        """Renew again the moment another watcher's lease can run out, if that comes before the next
+        scheduled renewal: a lapsed watcher's channels are then taken over within lease_seconds."""
+        if self._wake is not None and not self._wake.done():
+            self._wake.cancel()
+        self._wake = None
+        if at is None:
+            return
+        delay = (at - self.watcher.clock.now()).total_seconds() + 0.05
+        if delay >= self.settings().watcher.renew_seconds:
+            return  # the scheduled renewal comes first
+        self._wake = asyncio.create_task(self._renew_after(max(0.0, delay)), name="lease-wake")
+
+    async def _renew_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._wake = None  # this task must not cancel itself from inside renew()
+        try:
+            await self.renew()
+        except Exception:  # the scheduled renewal retries
+            log.exception("renewing the channel leases failed")
 
     def _drop(self, channels: Sequence[Watched]) -> None:
         for w in channels:
@@ -198,6 +221,7 @@ class LeaseKeeper:
 
     async def stop(self) -> None:
         """A clean stop: pending take-overs cancelled, marks flushed, every lease released at once."""
+        self._wake_at(None)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

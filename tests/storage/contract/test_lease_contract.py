@@ -37,6 +37,7 @@ async def test_two_watchers_never_hold_the_same_channel_and_share_fairly(storage
     assert len(a.held) == 6
     b = await storage.leases.sync(beat("b"), ids, T0 + timedelta(seconds=1), LEASE)
     assert b.held == ()  # everything is held, and live
+    assert b.next_free_at == T0 + timedelta(seconds=LEASE)  # when a's leases could run out
     a2 = await storage.leases.sync(beat("a"), ids, T0 + timedelta(seconds=2), LEASE)
     assert len(a2.surplus) == 3  # b has room and sees them: a hands three over
     await storage.leases.release("a", a2.surplus, T0 + timedelta(seconds=2))
