@@ -20,6 +20,7 @@ from storage.postgres.search import search_sql
 from storage.posts import CHUNK, POST_COLUMNS, SELECT_POSTS, PostRepository, _filter_sql, _stored
 
 DENSE = 2000  # matches beyond which a search walks the date index instead of sorting them
+WALK = 2000  # the newest posts a search looks at first
 _HEADLINE = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=false, MaxWords=40, MinWords=15"
 
 
@@ -58,26 +59,42 @@ class PgPostRepository(PostRepository):
 
         Newest first over a text index is planned badly either way round: walking the date index is slow
         for a rare word (it reads every post looking for one), reading every match is slow for a common
-        one. So, as on SQLite, the matches are counted first (up to DENSE): few are read through the
-        text index and sorted; many are found by walking the date index, where they are dense."""
+        one. So the newest WALK posts are looked at first (a common word is found among them); then, as on
+        SQLite, up to DENSE matches are read through the text index: when that is all of them they are
+        sorted here; when there are more, the date index is walked to the end."""
         clauses, params = _filter_sql(where)
         match, match_params, _literal = search_sql(query)
-        probe = await self.db.fetchone(
-            f"SELECT count(*) FROM (SELECT 1 FROM posts p WHERE p.tsv @@ {match} {clauses} LIMIT ?) AS hits",
+        # The newest WALK posts (of the filters) first: when `limit` of them match, those are the answer.
+        walked = await self.db.fetchall(
+            f"SELECT r.id, r.walked FROM (SELECT p.id, p.date, p.tsv, count(*) OVER () AS walked FROM "
+            f"(SELECT p.id, p.date, p.tsv FROM posts p WHERE 1 = 1 {clauses} "
+            f"ORDER BY p.date DESC, p.id DESC LIMIT ?) AS p) AS r WHERE r.tsv @@ {match} "
+            "ORDER BY r.date DESC, r.id DESC LIMIT ?",
+            (*params, WALK, *match_params, limit),
+        )
+        if len(walked) >= limit or (walked and int(walked[0][1]) < WALK):
+            return await self._in_order([int(r[0]) for r in walked])
+        # Up to DENSE matches, in whatever order the text index gives them: all of them when fewer.
+        hits = await self.db.fetchall(
+            f"SELECT p.id, p.date FROM posts p WHERE p.tsv @@ {match} {clauses} LIMIT ?",
             (*match_params, *params, DENSE),
         )
-        if probe is not None and int(probe[0]) < DENSE:
-            sql = (
-                f"WITH hits AS MATERIALIZED (SELECT p.id FROM posts p WHERE p.tsv @@ {match} {clauses}) "
-                f"{SELECT_POSTS} JOIN hits h ON h.id = p.id ORDER BY p.date DESC, p.id DESC LIMIT ?"
-            )
-        else:  # a test the text index cannot answer: the planner walks the date index
-            sql = (
-                f"{SELECT_POSTS} WHERE (CASE WHEN p.tsv @@ {match} THEN true END) {clauses} "
-                "ORDER BY p.date DESC, p.id DESC LIMIT ?"
-            )
-        rows = await self.db.fetchall(sql, (*match_params, *params, limit))
+        if len(hits) < DENSE:
+            newest = sorted(hits, key=lambda r: (r[1], r[0]), reverse=True)[:limit]
+            return await self._in_order([int(r[0]) for r in newest])
+        # Many, yet not among the newest: a test the text index cannot answer, so the date index is walked.
+        rows = await self.db.fetchall(
+            f"{SELECT_POSTS} WHERE (CASE WHEN p.tsv @@ {match} THEN true END) {clauses} "
+            "ORDER BY p.date DESC, p.id DESC LIMIT ?",
+            (*match_params, *params, limit),
+        )
         return [_stored(r) for r in rows]
+
+    async def _in_order(self, ids: list[int]) -> list[StoredPost]:
+        if not ids:
+            return []
+        found = await self.get_many(ids)
+        return [found[i] for i in ids if i in found]
 
 
 class PgNoticeRepository(NoticeRepository):
