@@ -50,6 +50,7 @@ def _result_dict(result: backups.CopyResult, source: Path) -> dict[str, Any]:
         "copy_counts": result.copy_counts,
         "consistent": result.consistent,
         "set_aside": str(result.set_aside) if result.set_aside else None,
+        "stale_moved": {str(a): str(b) for a, b in result.stale_moved},
     }
 
 
@@ -126,6 +127,8 @@ def restore(ctx: CliContext, backup_file: Path, replace: bool, as_json: bool) ->
         )
         if result.set_aside:
             ctx.console.print(f"the database it replaced is kept at {result.set_aside}")
+    for stray, to in result.stale_moved:
+        ctx.warn(f"{stray} was left from another database; moved it to {to} (not used)")
         _print_counts(ctx, result, "backup", "restored")
     if not result.consistent:
         raise StorageError(

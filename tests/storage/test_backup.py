@@ -37,6 +37,10 @@ def count(path: Path, table: str = "posts") -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+def names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 def partial_files(folder: Path) -> list[Path]:
     return list(folder.glob("*.partial"))
 
@@ -205,3 +209,93 @@ def test_backup_of_a_file_that_is_not_a_database_is_one_line(
     assert "Traceback" not in err
     assert not (tmp_path / "b.db").exists()
     assert junk.read_bytes() == b"garbage" * 1000
+
+
+def _foreign_wal(folder: Path) -> tuple[bytes, bytes]:
+    """The -wal and -shm of another WAL database whose last writes are still only in its WAL."""
+    other = folder / "foreign.db"
+    conn = sqlite3.connect(other, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE foreign_stuff (x)")
+    conn.execute("INSERT INTO foreign_stuff VALUES ('not ours')")
+    wal = (folder / "foreign.db-wal").read_bytes()
+    shm = (folder / "foreign.db-shm").read_bytes()
+    conn.close()
+    return wal, shm
+
+
+async def test_restore_moves_a_stale_wal_aside_and_never_merges_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#46: a -wal/-shm left from another database at the destination never touches the restored data."""
+    db = tmp_path / "src.db"
+    await make_db(db, 30)
+    copy = backups.backup(db, tmp_path / "b.db").path
+    dest_dir = tmp_path / "dest"
+    dest_dir.mkdir()
+    wal, shm = _foreign_wal(tmp_path)
+    (dest_dir / "tw.db-wal").write_bytes(wal)
+    (dest_dir / "tw.db-shm").write_bytes(shm)
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["--db", str(dest_dir / "tw.db"), "restore", str(copy)]) == 0
+    err = capsys.readouterr().err
+    assert "tw.db-wal was left from another database; moved it to" in err
+    assert count(dest_dir / "tw.db") == 30
+    with sqlite3.connect(dest_dir / "tw.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "foreign_stuff" not in tables
+    stale = sorted(p.name for p in dest_dir.iterdir() if ".stale-" in p.name)
+    assert len(stale) == 2
+    assert stale[0].startswith("tw.db-shm.stale-")
+    assert (dest_dir / next(n for n in stale if n.startswith("tw.db-wal"))).read_bytes() == wal
+
+
+async def test_restore_with_a_count_mismatch_leaves_nothing_at_the_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#46: a copy that does not match the backup never takes the destination's name."""
+    db = tmp_path / "src.db"
+    await make_db(db, 30)
+    copy = backups.backup(db, tmp_path / "b.db").path
+    real_verify = backups._verify
+
+    def short_count(path: Path) -> tuple[str, float, dict[str, int]]:
+        integrity, seconds, counts = real_verify(path)
+        return integrity, seconds, {**counts, "posts": counts["posts"] - 1}
+
+    monkeypatch.setattr(backups, "_verify", short_count)
+    target = tmp_path / "tw.db"
+    with pytest.raises(StorageError, match="does not match"):
+        backups.restore(copy, target)
+    assert not target.exists()
+    assert names_in(tmp_path) == ["b.db", "src.db"]
+
+
+async def test_backup_and_restore_never_remove_a_partial_file_they_did_not_create(tmp_path: Path) -> None:
+    """#50: X.partial / X.restore-partial that were there before are left exactly as they were."""
+    db = tmp_path / "tw.db"
+    await make_db(db, 10)
+    theirs = tmp_path / "b.db.partial"
+    theirs.write_bytes(b"someone else's")
+    theirs2 = tmp_path / "r.db.restore-partial"
+    theirs2.write_bytes(b"also theirs")
+    copy = backups.backup(db, tmp_path / "b.db").path
+    backups.restore(copy, tmp_path / "r.db")
+    assert theirs.read_bytes() == b"someone else's"
+    assert theirs2.read_bytes() == b"also theirs"
+    names = [n for n in names_in(tmp_path) if not n.endswith(("-wal", "-shm"))]
+    assert names == sorted(["tw.db", "b.db", "b.db.partial", "r.db", "r.db.restore-partial"])
+
+
+async def test_two_folder_backups_in_the_same_second_get_different_names(tmp_path: Path) -> None:
+    db = tmp_path / "tw.db"
+    await make_db(db, 5)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    first = backups.backup(db, folder).path
+    second = backups.backup(db, folder).path
+    third = backups.backup(db, folder).path
+    assert len({first, second, third}) == 3
+    assert all(count(p) == 5 for p in (first, second, third))
