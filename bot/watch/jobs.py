@@ -160,7 +160,9 @@ def register_trend_job(
     minutes: float,
     on_change: Callable[[], None] | None = None,
 ) -> None:
-    """Run the trend detector every `minutes` ([trends] check_minutes)."""
+    """Run the trend detector every `minutes` ([trends] check_minutes), the first time after one interval
+    (at most a minute): it needs no Telegram connection, so posts already stored are looked at at once."""
+    first_in = min(minutes * 60, 60.0)
     scheduler.add_job(
         trend_job,
         "interval",
@@ -170,5 +172,5 @@ def register_trend_job(
         replace_existing=True,
         coalesce=True,
         max_instances=1,
-        next_run_time=datetime.now(UTC) + timedelta(seconds=90),
+        next_run_time=datetime.now(UTC) + timedelta(seconds=first_in),
     )
