@@ -61,9 +61,8 @@ async def test_run_delivers_a_surge_notice_for_a_name_many_channels_post_now(tmp
         fake.add_channel(f"news{i}", tg_id=100 + i)
         ref = ChannelRef(tg_id=100 + i, username=f"news{i}", title=f"news {i}")
         posts.append(Post(channel=ref, message_id=1, date=now - timedelta(minutes=9 - i), text=TEXT))
-    async with await Store.open(tmp_path / "t.db") as store:  # as `telewatch import` leaves them
-        async with store.db.transaction() as tx:
-            await store.posts.save(tx, posts, now)
+    async with await Store.open(tmp_path / "t.db") as store, store.db.transaction() as tx:
+        await store.posts.save(tx, posts, now)  # as `telewatch import` leaves them
     scheduler = AsyncIOScheduler(timezone="UTC")
     stop = asyncio.Event()
     task = asyncio.create_task(
