@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import ahocorasick
-
 from bot.domain.errors import RuleError
 from bot.domain.models import ANY_TERM, SENTENCE, TEXT, RuleSpec
 from bot.domain.refs import channel_handle
+from bot.rules.automaton import KeyValue, WordAutomaton
 from bot.rules.normalize import is_word
 from bot.rules.terms import Atom, Term, TermSyntaxError, parse_term
 
@@ -95,7 +94,7 @@ class Tables:
     # terms it does not look for: regexes, and terms whose every atom is lazy (only ever a context or an
     # exclusion: a term that can make a rule match always has an atom the automaton looks for)
     unkeyed_terms: frozenset[int]
-    automaton: ahocorasick.Automaton
+    automaton: WordAutomaton
     key_count: int
     padded: bool  # keys are padded with spaces and matched against the spaced text (see _automaton)
     lazy_atoms: frozenset[int]  # atoms the automaton does not look for (see _lazy_atoms)
@@ -257,7 +256,7 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
                     if aid not in lazy:
                         atom_general[aid].add(rid)
 
-    automaton, key_count = _automaton(b.atoms, lazy, padded)
+    automaton = _automaton(b.atoms, lazy, padded)
     return Tables(
         rules=tuple(rules),
         terms=tuple(b.terms),
@@ -274,7 +273,7 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         regex_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex"),
         unkeyed_terms=frozenset(i for i, t in enumerate(b.terms) if t.kind == "regex" or key_atom[i] < 0),
         automaton=automaton,
-        key_count=key_count,
+        key_count=len(automaton),
         padded=padded,
         lazy_atoms=lazy,
         lazy_forms={aid: tuple(sorted(f for f in b.atoms[aid].forms if is_word(f))) for aid in lazy},
@@ -304,17 +303,16 @@ def _is_phrase_form(form: str) -> bool:
     return all(is_word(part) for part in form.split(" "))
 
 
-def _automaton(
-    atoms: Sequence[Atom], lazy: frozenset[int] = frozenset(), pad: bool = False
-) -> tuple[ahocorasick.Automaton, int]:
-    """The automaton of every form of every atom but the lazy ones: (automaton, number of keys).
+def _automaton(atoms: Sequence[Atom], lazy: frozenset[int] = frozenset(), pad: bool = False) -> WordAutomaton:
+    """The automaton of every form of every atom but the lazy ones (see bot.rules.automaton).
 
     Keys are the forms themselves, found in the folded text; the engine checks that a hit starts (and,
-    but for prefixes, ends) at a word boundary. Each key's value is (length, prefix atoms, other atoms).
-    Forms that cannot occur in a normalised text (a hyphen inside: the text's hyphens split words) are
-    left out. A form with a space inside (two words) needs the text with its gaps made spaces: then
-    (`pad`) every key is padded with spaces and matched against " " + spaced + " ", which needs no
-    boundary checks; each key's value is then (length, is a prefix, atoms).
+    but for prefixes, ends) at a word boundary. Each key's value is (prefix atoms of every key it starts
+    with, itself included; its other atoms). Forms that cannot occur in a normalised text (a hyphen
+    inside: the text's hyphens split words) are left out. A form with a space inside (two words) needs
+    the text with its gaps made spaces: then (`pad`) every key is padded with spaces and matched, every
+    hit, against " " + spaced + " ", which needs no boundary checks; a key's value then has its atoms
+    on one side: prefix (" form") or not (" form ").
     """
     keyed: dict[str, tuple[list[int], list[int]]] = {}
     for aid, atom in enumerate(atoms):
@@ -325,17 +323,24 @@ def _automaton(
                 continue  # dead: never in a normalised text
             prefix, other = keyed.setdefault(form, ([], []))
             (prefix if atom.mode == "prefix" else other).append(aid)
-    automaton = ahocorasick.Automaton()
-    count = 0
-    for form, (prefix, other) in keyed.items():
-        if not pad:
-            automaton.add_word(form, (len(form), tuple(prefix), tuple(other)))
-            continue
-        if prefix:
-            automaton.add_word(f" {form}", (len(form) + 1, True, tuple(prefix)))
-        if other:
-            automaton.add_word(f" {form} ", (len(form) + 2, False, tuple(other)))
-        count += bool(prefix) + bool(other)
-    if keyed:
-        automaton.make_automaton()
-    return automaton, count if pad else len(keyed)
+    keys: list[str] = []
+    if pad:
+        padded_values: list[KeyValue] = []
+        for form, (prefix, other) in keyed.items():
+            if prefix:
+                keys.append(f" {form}")
+                padded_values.append((tuple(prefix), ()))
+            if other:
+                keys.append(f" {form} ")
+                padded_values.append(((), tuple(other)))
+        return WordAutomaton(keys, padded_values, overlapping=True)
+    # leftmost-longest reports only the longest key at a word start: it carries the prefix atoms of the
+    # keys it starts with
+    prefixes = {form: prefix for form, (prefix, _) in keyed.items() if prefix}
+    longest = max(map(len, prefixes), default=0)
+    values: list[KeyValue] = []
+    for form, (_, other) in keyed.items():
+        inherited = [aid for i in range(1, min(len(form), longest) + 1) for aid in prefixes.get(form[:i], ())]
+        keys.append(form)
+        values.append((tuple(dict.fromkeys(inherited)), tuple(other)))
+    return WordAutomaton(keys, values)

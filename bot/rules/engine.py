@@ -65,13 +65,14 @@ class TextState:
         folded = self.norm.folded
         size = len(folded)
         get = atom_hits.get
-        for last, (klen, prefix_aids, other_aids) in tables.automaton.iter(folded):
-            start = last - klen + 1
+        values = tables.automaton.values
+        # leftmost-longest: the longest key at each word start (see bot.rules.automaton), and keys inside words
+        for key, start, end in tables.automaton.find(folded):
             if start:
                 ch = folded[start - 1]
                 if ch.isalnum() or (ch == "'" and not is_gap(folded, start - 1)):
                     continue  # inside a word
-            end = last + 1
+            prefix_aids, other_aids = values[key]
             if prefix_aids:
                 span = (start, word_end(folded, end))
                 for aid in prefix_aids:
@@ -95,9 +96,15 @@ class TextState:
         """Atom hits of an automaton with padded keys (see compiler._automaton), on the spaced text."""
         padded = " " + self.norm.spaced + " "
         get = atom_hits.get
-        for end, (klen, is_prefix, aids) in self.tables.automaton.iter(padded):
+        values = self.tables.automaton.values
+        for key, start, end in self.tables.automaton.find(padded):
+            prefix_aids, aids = values[key]
             # start: index of the key's leading space = word start in spaced
-            span = (end - klen + 1, padded.find(" ", end + 1) - 1 if is_prefix else end - 1)
+            if prefix_aids:
+                aids = prefix_aids
+                span = (start, padded.find(" ", end) - 1)
+            else:
+                span = (start, end - 2)
             for aid in aids:
                 found = get(aid)
                 if found is None:

@@ -115,9 +115,9 @@ SPECS = [
 def test_automaton_on_the_folded_text_finds_what_padded_keys_find_on_the_spaced_text(text: str) -> None:
     """Also: atoms left out of the automaton (short words of phrases) are found alike when asked for."""
     tables = compile_rules(SPECS).tables
-    automaton, count = _automaton(tables.atoms, pad=True)
+    automaton = _automaton(tables.atoms, pad=True)
     padded = dataclasses.replace(
-        tables, automaton=automaton, key_count=count, padded=True, lazy_atoms=frozenset()
+        tables, automaton=automaton, key_count=len(automaton), padded=True, lazy_atoms=frozenset()
     )
     assert not tables.padded
     assert tables.lazy_atoms
@@ -172,3 +172,18 @@ def test_phrases_words_and_sentence_words_are_found_on_the_folded_text_as_on_the
     for tid, aids in enumerate(tables.term_atoms):
         if len(aids) > 1:
             assert state.hits(tid) == reference_phrase_hits(state, aids)
+
+
+def test_automata_survive_pickling_for_the_import_workers() -> None:
+    import pickle
+
+    tables = compile_rules(SPECS).tables
+    for automaton in (tables.automaton, _automaton(tables.atoms, pad=True)):
+        copy = pickle.loads(pickle.dumps(automaton))
+        text = " обстрел суджи в суджу no one was "
+        assert copy.find(text) == automaton.find(text) != []
+        assert (copy.keys, copy.values, copy.overlapping) == (
+            automaton.keys,
+            automaton.values,
+            automaton.overlapping,
+        )
