@@ -65,9 +65,10 @@ class TextState:
         folded = self.norm.folded
         size = len(folded)
         get = atom_hits.get
-        values = tables.automaton.values
+        automaton = tables.automaton
+        values = automaton.values
         # leftmost-longest: the longest key at each word start (see bot.rules.automaton), and keys inside words
-        for key, start, end in tables.automaton.find(folded):
+        for key, start, end in automaton.find(self.norm.narrow if automaton.narrow else folded):
             if start:
                 ch = folded[start - 1]
                 if ch.isalnum() or (ch == "'" and not is_gap(folded, start - 1)):

@@ -166,3 +166,21 @@ def test_odd_texts_match_as_the_definition_says(text: str) -> None:
     """Homoglyphs, apostrophes, invisible characters, hyphens, prefixes nested in whole-word forms."""
     matcher: CompiledRules = compile_rules(ODD_SPECS)
     assert matcher.match(text) == reference_match(matcher.tables, text)
+
+
+WIDE_SPECS = [
+    RuleSpec("wide", any_=("Zürich", "Łódź*", "суджа", "sudzha"), severity=Severity.INFO),
+    RuleSpec("plain", any_=("обстр*", "обстрел", "zurich")),
+]
+WIDE_TEXT = st.lists(
+    st.sampled_from(["zürich", "Zürichs", "łódź", "Łódzki", "zurich", *WORDS, *ODD]), max_size=20
+)
+
+
+@given(WIDE_TEXT.map("".join))
+def test_terms_with_letters_beyond_windows_1251_match_as_the_definition_says(text: str) -> None:
+    """Their automaton searches the text itself, not its one-byte copy."""
+    matcher = compile_rules(WIDE_SPECS)
+    assert not matcher.tables.automaton.narrow
+    assert matcher.match(text) == reference_match(matcher.tables, text)
+    assert compile_rules(ODD_SPECS).tables.automaton.narrow

@@ -93,6 +93,24 @@ def test_quick_checks_equal_their_regexes(text: str) -> None:
     assert bool(nz._MIXED_AT_LATIN.search(folded)) == bool(re.search(nz._MIXED, folded))
 
 
+@given(st.text())
+def test_narrow_bytes_are_one_a_character(text: str) -> None:
+    """So the automaton's byte offsets on them are character offsets of the text."""
+    narrow = nz.to_narrow(text)
+    assert len(narrow) == len(text)
+    for ch, byte in zip(text, narrow, strict=True):
+        try:
+            assert ch.encode(nz.NARROW) == bytes([byte])
+        except UnicodeEncodeError:
+            assert byte == ord("?")
+
+
+@given(TEXT)
+def test_mixed_word_check_on_narrow_bytes_equals_its_regex(text: str) -> None:
+    folded = text.casefold().replace("ё", "е")
+    assert nz.has_mixed_word(nz.to_narrow(folded)) == bool(nz._MIXED_AT_LATIN.search(folded))
+
+
 @given(TEXT)
 def test_word_boundaries_on_the_folded_text_are_the_spaces_of_the_spaced_text(text: str) -> None:
     n = nz.normalize(text)
@@ -181,7 +199,8 @@ def test_automata_survive_pickling_for_the_import_workers() -> None:
     for automaton in (tables.automaton, _automaton(tables.atoms, pad=True)):
         copy = pickle.loads(pickle.dumps(automaton))
         text = " обстрел суджи в суджу no one was "
-        assert copy.find(text) == automaton.find(text) != []
+        haystack = nz.to_narrow(text) if automaton.narrow else text
+        assert copy.find(haystack) == automaton.find(haystack) != []
         assert (copy.keys, copy.values, copy.overlapping) == (
             automaton.keys,
             automaton.values,
