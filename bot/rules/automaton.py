@@ -10,7 +10,8 @@ Keys padded with spaces (forms of several words) are searched for every overlapp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ahocorasick_rs
 
@@ -27,7 +28,7 @@ KeyValue = tuple[tuple[int, ...], tuple[int, ...]]  # (prefix atoms, other atoms
 class WordAutomaton:
     """Keys with their values (`values[key index]`); `find(text)` gives (key index, start, end)."""
 
-    __slots__ = ("_ac", "keys", "narrow", "overlapping", "values")
+    __slots__ = ("_ac", "find", "keys", "narrow", "overlapping", "values")
 
     def __init__(self, keys: Sequence[str], values: Sequence[KeyValue], *, overlapping: bool = False) -> None:
         self.keys = tuple(keys)
@@ -45,14 +46,16 @@ class WordAutomaton:
             self._ac = ahocorasick_rs.BytesAhoCorasick(narrow, matchkind=kind, implementation=dfa)
         else:
             self._ac = ahocorasick_rs.AhoCorasick(self.keys, matchkind=kind, implementation=dfa)
+        # find(text): the leftmost-longest hits in text order, or (overlapping) every hit by where it ends;
+        # `text` is a normalised text's `narrow` bytes when `self.narrow`, else the text itself. The
+        # library's method itself where it can be: this is called once a post.
+        self.find: Callable[[Any], list[Found]] = (
+            self._find_overlapping if overlapping else self._ac.find_matches_as_indexes
+        )
 
-    def find(self, text: str | bytes) -> list[Found]:
-        """The leftmost-longest hits, in text order; or, overlapping, every hit by where it ends.
-
-        `text` is a normalised text's `narrow` bytes when `self.narrow`, else the text itself."""
-        if self.overlapping:
-            return sorted(self._ac.find_matches_as_indexes(text, overlapping=True), key=_end_start)  # type: ignore[arg-type]
-        return self._ac.find_matches_as_indexes(text)  # type: ignore[arg-type]
+    def _find_overlapping(self, text: str) -> list[Found]:
+        found = self._ac.find_matches_as_indexes(text, overlapping=True)  # type: ignore[arg-type]  # a str automaton
+        return sorted(found, key=_end_start)
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -87,6 +87,7 @@ class Tables:
     # first, then in configuration order.
     atom_any: tuple[tuple[tuple[int, int, int], ...], ...]  # atom id -> (position, term, rank)
     atom_general: tuple[tuple[int, ...], ...]  # atom id -> other enabled rules using the atom
+    general_atoms: bool  # whether any atom has such rules (a watch list of any-only rules has none)
     term_single: tuple[int, ...]  # term id -> its only atom, or -1 (phrase or regex)
     rule_order: tuple[int, ...]  # rule id -> position
     by_position: tuple[CompiledRule, ...]  # position -> rule
@@ -267,6 +268,7 @@ def build_tables(specs: Sequence[RuleSpec]) -> Tables:
         regex_rules=tuple(regex_rules),
         atom_any=tuple(tuple(entries) for entries in atom_any),
         atom_general=tuple(tuple(sorted(rids)) for rids in atom_general),
+        general_atoms=any(atom_general),
         term_single=tuple(aids[0] if len(aids) == 1 else -1 for aids in b.term_atoms),
         rule_order=tuple(rule_order),
         by_position=tuple(rules[rid] for rid in by_position),

@@ -6,7 +6,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from bot.domain.models import SENTENCE, TEXT, Match, MatchedTerm
+from bot.domain.models import SENTENCE, TEXT, Match, MatchedTerm, Severity
 from bot.domain.refs import channel_handle
 from bot.rules.compiler import CompiledRule, Gate, Tables
 from bot.rules.normalize import NormalizedText, is_gap, normalize, word_end, word_start
@@ -28,6 +28,35 @@ _ABBREVIATIONS = frozenset({
 })  # fmt: skip
 
 Span = tuple[int, int]  # start, end in NormalizedText.spaced coordinates
+
+# The hot path builds its results through the slots directly: a frozen dataclass's __init__ sets each
+# field through object.__setattr__, which costs more than the rest of matching a hit. Same objects.
+_new = object.__new__
+_set_term, _set_text, _set_start, _set_end = (
+    MatchedTerm.__dict__[f].__set__ for f in ("term", "text", "start", "end")
+)
+_set_rule, _set_severity, _set_hits = (Match.__dict__[f].__set__ for f in ("rule", "severity", "hits"))
+
+
+def _hit(term: str, text: str, start: int, end: int) -> MatchedTerm:
+    """MatchedTerm(term, text, start, end)."""
+    hit = _new(MatchedTerm)
+    _set_term(hit, term)
+    _set_text(hit, text)
+    _set_start(hit, start)
+    _set_end(hit, end)
+    return hit
+
+
+def _match(rule: str, severity: Severity, hits: tuple[MatchedTerm, ...]) -> Match:
+    """Match(rule, severity, hits)."""
+    match = _new(Match)
+    _set_rule(match, rule)
+    _set_severity(match, severity)
+    _set_hits(match, hits)
+    return match
+
+
 _NONE: list[Span] = []
 
 
@@ -330,7 +359,7 @@ class TextState:
             # one term are distinct: sorting by (start, end, rank) gives rule_hits' order exactly
             raw, original = self.tables.terms, self.norm.original
             merged = sorted([(s, e, rank, tid) for _, tid, rank in entries for s, e in self.hits(tid)])
-            return tuple([MatchedTerm(raw[tid].raw, original[s:e], s, e) for s, e, _, tid in merged])
+            return tuple([_hit(raw[tid].raw, original[s:e], s, e) for s, e, _, tid in merged])
         entries.sort(key=_rank)  # rule_hits goes through terms in rule order; ties keep that order
         return _in_order(self.matched_term(tid, span) for _, tid, _ in entries for span in self.hits(tid))
 
@@ -433,9 +462,10 @@ def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[st
     # out in output order with their entries side by side
     hit = sorted([entry for aid in atom_hits for entry in atom_any[aid]])
     general: set[int] = set(tables.regex_rules)
-    for aid in atom_hits:
-        if atom_general[aid]:
-            general.update(atom_general[aid])
+    if tables.general_atoms:
+        for aid in atom_hits:
+            if atom_general[aid]:
+                general.update(atom_general[aid])
     by_position, terms, term_single = tables.by_position, tables.terms, tables.term_single
     norm = state.norm
     original = norm.original if norm.starts is None else None  # None: spans need mapping back
@@ -473,9 +503,9 @@ def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[st
             raw = terms[tid].raw
             if len(spans) == 1:
                 start, end = spans[0]
-                hits = (MatchedTerm(raw, original[start:end], start, end),)
+                hits = (_hit(raw, original[start:end], start, end),)
             else:
-                hits = tuple([MatchedTerm(raw, original[s:e], s, e) for s, e in spans])
+                hits = tuple([_hit(raw, original[s:e], s, e) for s, e in spans])
         else:
             hits = state.any_hits(hit[i:j])
             i = j
@@ -483,7 +513,7 @@ def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[st
                 continue
         while pending and pending[-1][0] < position:
             out.append(pending.pop()[1])
-        out.append(Match(rule.spec.name, rule.spec.severity, hits))
+        out.append(_match(rule.spec.name, rule.spec.severity, hits))
     while pending:
         out.append(pending.pop()[1])
     return out

@@ -206,3 +206,14 @@ def test_automata_survive_pickling_for_the_import_workers() -> None:
             automaton.values,
             automaton.overlapping,
         )
+
+
+def test_results_built_through_the_slots_equal_the_dataclasses() -> None:
+    from bot.domain.models import Match, MatchedTerm, Severity
+    from bot.rules.engine import _hit, _match
+
+    hit = _hit("суджа", "Судже", 3, 8)
+    assert hit == MatchedTerm("суджа", "Судже", 3, 8)
+    assert hash(hit) == hash(MatchedTerm("суджа", "Судже", 3, 8))
+    assert repr(_match("r", Severity.CRITICAL, (hit,))) == repr(Match("r", Severity.CRITICAL, (hit,)))
+    assert _match("r", Severity.CRITICAL, (hit,)) == Match("r", Severity.CRITICAL, (hit,))
