@@ -210,6 +210,8 @@ class Database:
             version = await db.schema_version()
             if version == 0:
                 raise no_archive(path, "an SQLite file without telewatch's tables")
+            if version <= LATEST_VERSION:
+                await db._refuse_without_our_tables()  # another application that sets user_version
             if version < LATEST_VERSION and not upgraded:
                 # An older schema: upgrade it once where the file is writable, then read as asked.
                 await _close_quietly(conn)
@@ -273,6 +275,15 @@ class Database:
         rows = await self.fetchall(_FOREIGN_TABLES_SQL)
         if rows:
             raise _foreign_error(self.path, [r[0] for r in rows])
+
+    async def _refuse_without_our_tables(self) -> None:
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {r[0] for r in rows}
+        if any(t not in tables for t in REQUIRED_TABLES):
+            others = sorted(t for t in tables if not t.startswith("sqlite_"))
+            raise (
+                _foreign_error(self.path, others) if others else no_archive(self.path, "no telewatch tables")
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -409,6 +420,28 @@ def _foreign_error(path: Path | str, names: list[str]) -> StorageError:
         "telewatch adds its tables only to a new file or to its own database",
         hint="point --db (or [storage] path) at a new file",
     )
+
+
+REQUIRED_TABLES = ("posts", "channels", "alerts", "meta")  # a database without them is not telewatch's
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str) -> int:
+    """The schema version of an open SQLite database, after the checks every reading command makes:
+    another application's tables, no telewatch tables, a newer schema -> StorageError (one line)."""
+    names = [r[0] for r in conn.execute(_FOREIGN_TABLES_SQL)]
+    if names:
+        raise _foreign_error(path, names)
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:
+        raise no_archive(path, "an SQLite file without telewatch's tables")
+    if version > LATEST_VERSION:
+        raise _version_error(path, version)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        others = sorted(t for t in tables if not t.startswith("sqlite_"))
+        raise _foreign_error(path, others) if others else no_archive(path, "no telewatch tables")
+    return version
 
 
 def _refuse_foreign_file(file: Path) -> None:

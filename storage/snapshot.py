@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.db import check_archive, no_archive, storage_error
+from storage.db import check_archive, check_schema, storage_error
 
 HEARTBEAT_KEY = "run.heartbeat"
+STOPPED_KEY = "run.stopped"  # when `run` last stopped cleanly: a heartbeat before it is no sign of life
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Snapshot:
     media_bytes: int = 0
     db_bytes: int = 0
     conditions: tuple[tuple[str, str], ...] = ()  # raised health / trend conditions: (key, kind)
+    stopped_age: float | None = None  # seconds since `run` stopped cleanly, when after its last heartbeat
 
 
 def _age(now: datetime, iso: str | None) -> float | None:
@@ -77,8 +79,7 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
     def one(sql: str) -> Any:
         return conn.execute(sql).fetchone()[0]
 
-    if int(one("PRAGMA user_version")) == 0:
-        raise no_archive(path, "an SQLite file without telewatch's tables")
+    check_schema(conn, path)  # the same refusals as every other reading command
     posts = int(one("SELECT count(*) FROM posts"))
     deleted = int(one("SELECT count(*) FROM posts WHERE deleted_at IS NOT NULL"))
     matches = {str(r[0]): int(r[1]) for r in conn.execute("SELECT rule, count(*) FROM matches GROUP BY rule")}
@@ -128,6 +129,7 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
         oldest_pending_age=_age(now, oldest),
         channels=tuple(channels),
         heartbeat_age=_age(now, meta.get(HEARTBEAT_KEY)),
+        stopped_age=_stopped_age(now, meta.get(HEARTBEAT_KEY), meta.get(STOPPED_KEY)),
         media_by_state=media_states,
         media_bytes=media_bytes,
         db_bytes=path.stat().st_size,
@@ -135,9 +137,22 @@ def _take(conn: sqlite3.Connection, path: Path, now: datetime) -> Snapshot:
     )
 
 
+def _stopped_age(now: datetime, heartbeat: str | None, stopped: str | None) -> float | None:
+    """Seconds since the last clean stop, when no heartbeat was written after it (else None)."""
+    try:
+        stop = datetime.fromisoformat(stopped) if stopped else None
+        beat = datetime.fromisoformat(heartbeat) if heartbeat else None
+    except ValueError:
+        return None
+    if stop is None or (beat is not None and beat > stop):
+        return None
+    return max(0.0, (now - stop).total_seconds())
+
+
 def _meta(conn: sqlite3.Connection) -> dict[str, str]:
     rows = conn.execute(
-        "SELECT key, value FROM meta WHERE key LIKE 'watch.channel.%' OR key = ?", (HEARTBEAT_KEY,)
+        "SELECT key, value FROM meta WHERE key LIKE 'watch.channel.%' OR key IN (?, ?)",
+        (HEARTBEAT_KEY, STOPPED_KEY),
     )
     return {str(r[0]): str(r[1]) for r in rows}
 

@@ -57,6 +57,8 @@ class LiveState:
 
     auth_problem: Callable[[], str | None]  # why Telegram rejected the session, or None
     disconnected_since: Callable[[], datetime | None]  # when the connection was lost, None when up
+    # Whether Telegram ever accepted a connection in this run: until then nothing is known of the session.
+    ever_connected: Callable[[], bool] = lambda: True
 
 
 def silent_threshold_hours(gaps: Sequence[float], floor_hours: float) -> float:
@@ -107,7 +109,8 @@ class HealthMonitor:
     async def run_once(self) -> tuple[int, int]:
         """Raise the failing checks not raised yet and clear the passing ones; returns (raised, cleared)."""
         results = await self.checks()
-        live = [asdict(r) for r in results if r.check in LIVE_CHECKS and r.ok is not None]
+        # Unknown results too: `telewatch status` must show "not connected yet", not an older ✓.
+        live = [asdict(r) for r in results if r.check in LIVE_CHECKS]
         await self.store.set_meta(LIVE_KEY, json.dumps({"at": self.now().isoformat(), "results": live}))
         failing = [Raised(r.key, "health", r.title, r.detail) for r in results if r.ok is False]
         unknown = {r.key for r in results if r.ok is None}
@@ -134,6 +137,13 @@ class HealthMonitor:
                 "the Telegram session was revoked or the account restricted",
                 f"{problem}; run `telewatch login` again",
             )
+        if not self.live.ever_connected():
+            return CheckResult(
+                "session",
+                "session",
+                None,
+                "the Telegram session is not checked yet: telewatch run has not reached Telegram",
+            )
         return CheckResult("session", "session", True, "the Telegram session is accepted")
 
     def _connection(self, now: datetime, settings: Settings) -> CheckResult:
@@ -142,17 +152,27 @@ class HealthMonitor:
                 "connection", "connection", None, "the connection is checked by `telewatch run`"
             )
         since = self.live.disconnected_since()
+        if since is None:
+            return CheckResult("connection", "connection", True, "connected to Telegram")
         limit = settings.health.disconnected_minutes
-        if since is not None and now - since > timedelta(minutes=limit):
-            minutes = (now - since).total_seconds() / 60
+        minutes = max(0.0, (now - since).total_seconds() / 60)
+        never = not self.live.ever_connected()
+        if now - since > timedelta(minutes=limit):
             return CheckResult(
                 "connection",
                 "connection",
                 False,
-                f"disconnected from Telegram for {minutes:.0f} min",
+                f"{'never connected to' if never else 'disconnected from'} Telegram for {minutes:.0f} min",
                 f"since {since:%Y-%m-%d %H:%M} UTC; posts are fetched when it reconnects",
             )
-        return CheckResult("connection", "connection", True, "connected to Telegram")
+        # Not failing yet (the alert waits `disconnected_minutes`), but not connected either: not a ✓.
+        return CheckResult(
+            "connection",
+            "connection",
+            None,
+            f"{'not connected to Telegram yet' if never else 'reconnecting to Telegram'} "
+            f"({minutes:.0f} min; a health alert after {limit:g} min)",
+        )
 
     async def _channels(self, now: datetime, settings: Settings) -> list[CheckResult]:
         results: list[CheckResult] = []

@@ -16,7 +16,7 @@ from bot.domain.errors import ConfigError, StorageError
 from bot.domain.ports import Clock
 from bot.watch.watcher import Watcher
 from config.settings import MetricsSettings
-from storage.snapshot import HEARTBEAT_KEY, Snapshot, take
+from storage.snapshot import HEARTBEAT_KEY, STOPPED_KEY, Snapshot, take
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,13 @@ SNAPSHOT_TTL = 5.0  # seconds a database snapshot is reused between scrapes
 
 async def heartbeat_job(store: Store, clock: Clock) -> None:
     """Record that `run` is alive (`telewatch health` and the container healthcheck read it)."""
-    await store.set_meta(HEARTBEAT_KEY, clock.now().isoformat(timespec="seconds"))
+    # Full precision: a restart within the second of a clean stop must still count as alive.
+    await store.set_meta(HEARTBEAT_KEY, clock.now().isoformat())
+
+
+async def record_stop(store: Store, clock: Clock) -> None:
+    """Record a clean stop, so `telewatch health` says stopped instead of trusting the last heartbeat."""
+    await store.set_meta(STOPPED_KEY, clock.now().isoformat())
 
 
 def register_heartbeat(scheduler: AsyncIOScheduler, store: Store, clock: Clock) -> None:

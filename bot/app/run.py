@@ -21,7 +21,13 @@ from bot.alerts.summary import UndeliveredLine, undelivered_lines
 from bot.alerts.trend_watch import TrendWatch
 from bot.app.backend import Location, sqlite_file
 from bot.app.maintenance import build_archiver, register_prune_job
-from bot.app.operations import ProcessState, heartbeat_job, register_heartbeat, start_metrics
+from bot.app.operations import (
+    ProcessState,
+    heartbeat_job,
+    record_stop,
+    register_heartbeat,
+    start_metrics,
+)
 from bot.app.runtime import Runtime, open_runtime
 from bot.chat.control import ChatControl
 from bot.chat.jobs import ChatServices, build_chat_services, register_chat_jobs
@@ -153,6 +159,7 @@ async def keep_watching(
             continue
         backoff.reset()
         watcher.connected.set()
+        watcher.ever_connected = True
         watcher.disconnected_since = None
         if on_live is not None:
             on_live()
@@ -338,7 +345,11 @@ class LiveRun:
             runtime.store,
             lambda: self.live.current,
             clock.now,
-            live=LiveState(lambda: self.watcher.pacer.auth_problem, lambda: self.watcher.disconnected_since),
+            live=LiveState(
+                lambda: self.watcher.pacer.auth_problem,
+                lambda: self.watcher.disconnected_since,
+                lambda: self.watcher.ever_connected,
+            ),
             db_path=sqlite_file(runtime.store),
         )
         self.trends = TrendWatch(runtime.store, lambda: self.live.current, clock.now)
@@ -500,6 +511,8 @@ class LiveRun:
         summary = await undelivered_lines(runtime.store, runtime.sinks, first_alert, all_pending=True)
         for line in summary:
             (log.error if line.error else log.warning)("at shutdown: %s", line.text)
+        with contextlib.suppress(Exception):  # a database gone bad is reported elsewhere
+            await record_stop(runtime.store, self.clock)
         with contextlib.suppress(Exception):
             await self.gateway.disconnect()
         return summary

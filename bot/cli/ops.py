@@ -35,8 +35,11 @@ def health(ctx: CliContext, max_age: int, as_json: bool) -> None:
     """
     snap = take(ctx.db_path, datetime.now(UTC))
     age = snap.heartbeat_age
-    healthy = age is not None and age <= max_age
-    if age is None:
+    stopped = snap.stopped_age
+    healthy = age is not None and age <= max_age and stopped is None
+    if stopped is not None:
+        reason = f"telewatch run stopped {stopped:.0f} s ago (a clean stop): it is not running"
+    elif age is None:
         reason = "telewatch run has never written a heartbeat to this database"
     elif not healthy:
         reason = f"telewatch run's last heartbeat was {age:.0f} s ago (limit {max_age} s): it is not running"

@@ -68,6 +68,7 @@ class Watcher(ChannelResolver, WindowRechecker):
         self.albums = AlbumBuffer(self._album_ready, wait=album_wait)
         self.connected = asyncio.Event()
         self.disconnected_since: datetime | None = self.clock.now()  # None while connected (health check)
+        self.ever_connected = False  # Telegram accepted a connection in this run (the session check)
         self._dirty: dict[int, int] = {}
         self._fills: set[asyncio.Task[None]] = set()
         self.on_alerts = on_alerts  # wakes the outbox dispatcher

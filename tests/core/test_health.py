@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.health import HealthMonitor, LiveState, silent_threshold_hours, status_lines
+from bot.alerts.health import (
+    HealthMonitor,
+    LiveState,
+    all_checks,
+    silent_threshold_hours,
+    status_lines,
+)
 from bot.alerts.sinks import JsonlSink, sink_key
 from bot.domain.models import AlertKind, AlertStatus, ChannelRef, Post, Severity
 from bot.domain.ports import ResolvedChannel
@@ -39,9 +45,10 @@ class Live:
     def __init__(self) -> None:
         self.auth: str | None = None
         self.down_since: datetime | None = None
+        self.ever = True
 
     def state(self) -> LiveState:
-        return LiveState(lambda: self.auth, lambda: self.down_since)
+        return LiveState(lambda: self.auth, lambda: self.down_since, lambda: self.ever)
 
 
 async def setup(tmp_path: Path, clock: FakeClock, live: Live | None = None, **health: float):  # type: ignore[no-untyped-def]
@@ -133,6 +140,35 @@ async def test_a_revoked_session_and_a_long_disconnect_raise_and_clear(tmp_path:
     assert titles[0] == "the Telegram session was revoked or the account restricted"
     assert titles[1] == "disconnected from Telegram for 11 min"
     assert sorted(titles[2:]) == sorted(f"recovered: {t}" for t in titles[:2])
+    await store.close()
+
+
+async def test_a_run_that_never_reached_telegram_shows_no_tick_for_session_or_connection(
+    tmp_path: Path,
+) -> None:
+    """#25: unreachable from the start: neither "session accepted" nor "connected", here or in status."""
+    clock = FakeClock(T0)
+    live = Live()
+    live.ever = False
+    live.down_since = T0
+    store, monitor, _, settings = await setup(tmp_path, clock, live, disconnected_minutes=10)
+    clock.advance(3 * 60)
+    assert await monitor.run_once() == (0, 0)
+    by_key = {r.key: r for r in await monitor.checks()}
+    assert by_key["session"].ok is None
+    assert by_key["connection"].ok is None
+    assert by_key["connection"].title.startswith("not connected to Telegram yet")
+    # `telewatch status` (another process) shows what run stored: no ✓ for either.
+    offline = HealthMonitor(store, lambda: settings, clock.now, db_path=tmp_path / "db")
+    shown = dict((text, mark) for mark, text in status_lines(await all_checks(offline, timedelta(hours=1))))
+    assert "✓" not in {shown[t] for t in shown if "Telegram" in t}
+    assert any(t.startswith("not connected to Telegram yet") for t in shown)
+    clock.advance(8 * 60)
+    assert await monitor.run_once() == (1, 0)
+    assert (await monitor.checks())[1].title == "never connected to Telegram for 11 min"
+    live.ever = True
+    live.down_since = None
+    assert await monitor.run_once() == (0, 1)
     await store.close()
 
 

@@ -3,6 +3,7 @@ empty, non-SQLite or table-less file is refused in one line with exit code 4, th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.store import Store
 
 STORAGE_EXIT = 4
 READERS = [
@@ -80,3 +82,46 @@ def test_a_reader_refuses_what_is_not_an_archive_and_changes_nothing(
     if kind == "empty":
         assert "(the file is empty)" in errors[0]
     assert "http://" not in out  # web: no address printed for a server that will not start
+
+
+def _foreign_with_version(path: Path, version: int) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO notes (body) VALUES ('theirs')")
+        conn.execute(f"PRAGMA user_version={version}")
+
+
+@pytest.mark.parametrize("command", [["health"], ["status"], ["health", "--json"]])
+def test_health_and_status_refuse_another_applications_database_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """#60: a foreign database (its own user_version set) is named as such, exit 4, left unchanged."""
+    foreign = tmp_path / "foreign.db"
+    _foreign_with_version(foreign, 5)
+    before = foreign.read_bytes()
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["--db", str(foreign), *command]) == 4
+    err = capsys.readouterr().err
+    assert "another application" in err
+    assert "no such table" not in err
+    assert "Traceback" not in err
+    assert foreign.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [["health"], ["status"]])
+async def test_health_and_status_refuse_a_newer_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """#61: schema version 99 -> "newer than this telewatch", exit 4 (not "never written a heartbeat")."""
+    db = tmp_path / "tw.db"
+    async with await Store.open(db):
+        pass
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version=99")
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    assert await asyncio.to_thread(main, ["--db", str(db), *command]) == 4
+    err = capsys.readouterr().err
+    assert "newer than this telewatch" in err
+    assert "heartbeat" not in err

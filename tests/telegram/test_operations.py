@@ -242,3 +242,42 @@ def test_log_format_json_through_the_entry_point(tmp_path: Path) -> None:
     assert lines, "asyncio logs its selector at debug level"
     for line in lines:
         assert {"time", "level", "logger", "message"} <= json.loads(line).keys()
+
+
+async def test_health_says_stopped_after_a_clean_stop_of_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#62: after run stops cleanly its last heartbeat is recent, yet health must not say alive."""
+    path = tmp_path / "telewatch.toml"
+    path.write_text(CONFIG.format(port=0), encoding="utf-8")
+    fake = FakeTelegram()
+    fake.add_channel("alpha", tg_id=11)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    stop = asyncio.Event()
+    db = tmp_path / "t.db"
+    task = asyncio.create_task(
+        run_live(
+            load(path, {}),
+            db,
+            gateway=fake,
+            sinks={"console": RecordingSink("console")},
+            stop=stop,
+            scheduler=scheduler,
+        )
+    )
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(path))
+    monkeypatch.setenv("TELEWATCH_DB", str(db))
+    try:
+        await wait_until(lambda: scheduler.get_job("gap-check:11") is not None)
+        assert await asyncio.to_thread(main, ["health"]) == 0
+        assert "ok: telewatch run is alive" in capsys.readouterr().out
+    finally:
+        stop.set()
+        await task
+    assert await asyncio.to_thread(main, ["health"]) == 1
+    err = capsys.readouterr().err
+    assert "stopped" in err
+    assert "a clean stop" in err
+    async with await Store.open(db) as store:  # a new run's heartbeat makes it alive again
+        await store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat())
+    assert await asyncio.to_thread(main, ["health"]) == 0
