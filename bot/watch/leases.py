@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.errors import Disconnected
@@ -119,7 +119,12 @@ class LeaseKeeper:
     async def renew(self) -> LeaseGrant | None:
         """One renewal: keep what is held, start what was gained, drop what was lost or is handed over."""
         if not self.adopted:
-            return None  # not resolved yet: nothing to lease (and nothing to give up by accident)
+            # Not resolved yet (Telegram unreachable, say): no channel to lease, nothing to give up by
+            # accident; but the jobs that need no Telegram (health, trends) must still run on one watcher.
+            s = self.settings().watcher
+            now = self.watcher.clock.now()
+            self.leader = await self.store.lead(LEADER_ROLE, self.name, now, s.lease_seconds)
+            return None
         async with self._renewing:
             grant = await self._sync()
             held = set(grant.held)
@@ -241,7 +246,8 @@ async def leader_job(keeper: LeaseKeeper, func: Callable[..., Awaitable[Any]], *
 
 
 def register_lease_jobs(scheduler: Any, keeper: LeaseKeeper) -> None:
-    """Renew the leases every [watcher] renew_every_seconds."""
+    """Renew the leases every [watcher] renew_every_seconds, the first time at once (the leader role
+    is taken then, so health and trend jobs run even before Telegram is reached)."""
     scheduler.add_job(
         renew_job,
         "interval",
@@ -251,6 +257,7 @@ def register_lease_jobs(scheduler: Any, keeper: LeaseKeeper) -> None:
         replace_existing=True,
         coalesce=True,
         max_instances=1,
+        next_run_time=datetime.now(UTC),
     )
 
 
