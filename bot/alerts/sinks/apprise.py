@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import warnings
 from typing import Any
@@ -34,6 +35,43 @@ CALL_TIMEOUT = 60.0
 PAYLOAD_FIELDS = ("severity", "rule", "kind", "channel", "link", "date", "notice")
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+
+
+_REQUEST_LINE = re.compile(r'"([A-Z]+) /[^\s"]*')  # urllib3's debug line: "POST /path?query HTTP/1.1"
+
+
+def mask_urls(text: str) -> str:
+    """`text` with every URL in it cut to scheme and host (path, query and user:password may be secrets)."""
+    return _REQUEST_LINE.sub(r'"\1 /…', _URL.sub(lambda m: _shown(m.group(0)), text))
+
+
+class _MaskedRelay(logging.Handler):
+    """apprise's own log lines (they quote whole URLs) and those of the HTTP library under it (request
+    paths), re-logged under our logger with URLs masked;
+    a warning at most: a failed delivery is reported by the outbox, an invalid URL by `config check`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string in a plugin: the bare template, still masked
+            message = str(record.msg)
+        source = record.name.split(".", 1)[0]
+        log.log(min(record.levelno, logging.WARNING), "%s: %s", source, mask_urls(message))
+
+
+def _silence_apprise_logger() -> None:
+    """Route the "apprise" and "urllib3" loggers (and their children) through `_MaskedRelay` only, once."""
+    for name in ("apprise", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _MaskedRelay) for h in logger.handlers):
+            logger.addHandler(_MaskedRelay())
+        logger.propagate = False
+
+
+_silence_apprise_logger()  # at import: before apprise itself can log anything
+
+
 def _apprise() -> Any:
     # Imported late: loading its plugins takes a while and only apprise routes need it. Some of its
     # plugins import modules Python deprecates (imghdr): not ours to fix, so not shown to users.
@@ -41,6 +79,7 @@ def _apprise() -> Any:
         warnings.simplefilter("ignore", DeprecationWarning)
         import apprise
 
+        _silence_apprise_logger()
         plugins: Any = apprise.manager_plugins
         manager: Any = plugins.NotificationManager()  # a singleton
         manager.load_modules()  # every plugin now, not on first use (where the warnings would show)
@@ -78,10 +117,13 @@ def probe(url: str, timeout: float = 3.0) -> str | None:
 
 def _shown(url: str) -> str:
     """The URL as printed in messages: only the scheme and host (the rest may hold tokens)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed host ([::1 without its bracket): nothing of it is shown
+        return url.split("://", 1)[0] + "://…" if "://" in url else "…"
     if not parts.scheme:
         return url[:40]
-    host = parts.hostname or ""
     return f"{parts.scheme}://{host}/…" if parts.path or parts.query else f"{parts.scheme}://{host}"
 
 
@@ -159,7 +201,7 @@ class AppriseSink:
         except TimeoutError:
             raise DeliveryFailed(f"{self.shown} did not answer within {self.timeout:.0f}s") from None
         except Exception as e:  # apprise plugins are third-party code: any error is a failed try
-            raise DeliveryFailed(f"{self.shown}: {type(e).__name__}: {e}") from e
+            raise DeliveryFailed(f"{self.shown}: {type(e).__name__}: {mask_urls(str(e))}") from e
         if not ok:
             raise DeliveryFailed(f"{self.shown} did not accept the notification (see the log for its answer)")
         self.delivered += 1
