@@ -17,7 +17,7 @@ from storage.codec import channel_from_row, from_iso, to_iso
 from storage.leases import LeaseRepository
 from storage.notices import NoticeRepository
 from storage.postgres.search import search_sql
-from storage.posts import CHUNK, POST_COLUMNS, SELECT_POSTS, PostRepository, _filter_sql, _stored
+from storage.posts import CHUNK, POST_COLUMNS, PostRepository, _filter_sql, _stored
 
 DENSE = 2000  # matches beyond which a search walks the date index instead of sorting them
 WALK = 2000  # the newest posts a search looks at first
@@ -55,40 +55,12 @@ class PgPostRepository(PostRepository):
     async def search(
         self, query: str, where: SearchFilter = SearchFilter(), limit: int = 20
     ) -> list[StoredPost]:
-        """Full-text search in telewatch's syntax (storage/postgres/search.py), newest first.
-
-        Newest first over a text index is planned badly either way round: walking the date index is slow
-        for a rare word (it reads every post looking for one), reading every match is slow for a common
-        one. So the newest WALK posts are looked at first (a common word is found among them); then, as on
-        SQLite, up to DENSE matches are read through the text index: when that is all of them they are
-        sorted here; when there are more, the date index is walked to the end."""
+        """Full-text search in telewatch's syntax (storage/postgres/search.py), newest first
+        (`ordered_matches` says how)."""
         clauses, params = _filter_sql(where)
         match, match_params, _literal = search_sql(query)
-        # The newest WALK posts (of the filters) first: when `limit` of them match, those are the answer.
-        walked = await self.db.fetchall(
-            f"SELECT r.id, r.walked FROM (SELECT p.id, p.date, p.tsv, count(*) OVER () AS walked FROM "
-            f"(SELECT p.id, p.date, p.tsv FROM posts p WHERE 1 = 1 {clauses} "
-            f"ORDER BY p.date DESC, p.id DESC LIMIT ?) AS p) AS r WHERE r.tsv @@ {match} "
-            "ORDER BY r.date DESC, r.id DESC LIMIT ?",
-            (*params, WALK, *match_params, limit),
-        )
-        if len(walked) >= limit or (walked and int(walked[0][1]) < WALK):
-            return await self._in_order([int(r[0]) for r in walked])
-        # Up to DENSE matches, in whatever order the text index gives them: all of them when fewer.
-        hits = await self.db.fetchall(
-            f"SELECT p.id, p.date FROM posts p WHERE p.tsv @@ {match} {clauses} LIMIT ?",
-            (*match_params, *params, DENSE),
-        )
-        if len(hits) < DENSE:
-            newest = sorted(hits, key=lambda r: (r[1], r[0]), reverse=True)[:limit]
-            return await self._in_order([int(r[0]) for r in newest])
-        # Many, yet not among the newest: a test the text index cannot answer, so the date index is walked.
-        rows = await self.db.fetchall(
-            f"{SELECT_POSTS} WHERE (CASE WHEN p.tsv @@ {match} THEN true END) {clauses} "
-            "ORDER BY p.date DESC, p.id DESC LIMIT ?",
-            (*match_params, *params, limit),
-        )
-        return [_stored(r) for r in rows]
+        ids = await ordered_matches(self.db, match, match_params, clauses, params, limit, newest_first=True)
+        return await self._in_order(ids)
 
     async def _in_order(self, ids: list[int]) -> list[StoredPost]:
         if not ids:
@@ -135,15 +107,17 @@ class PgArchiveQueries(ArchiveQueries):
         where = "".join(f" AND {c}" for c in clauses)
         match, match_params, literal = search_sql(q.text)
         if q.sort == "relevance":
-            order = f"ts_rank(p.tsv, {match}) DESC, p.date DESC"
-            order_params = match_params
+            ids = await self._ids(
+                f"SELECT p.id FROM posts p WHERE p.tsv @@ {match} {where} "
+                f"ORDER BY ts_rank(p.tsv, {match}) DESC, p.date DESC LIMIT ? OFFSET ?",
+                (*match_params, *params, *match_params, q.limit + 1, q.offset),
+            )
         else:
-            direction = "ASC" if q.sort == "oldest" else "DESC"
-            order, order_params = f"p.date {direction}, p.id {direction}", []
-        ids = await self._ids(
-            f"SELECT p.id FROM posts p WHERE p.tsv @@ {match} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*match_params, *params, *order_params, q.limit + 1, q.offset),
-        )
+            need = q.offset + q.limit + 1
+            found = await ordered_matches(
+                self.db, match, match_params, where, params, need, newest_first=q.sort != "oldest"
+            )
+            ids = found[q.offset :]
         shown = ids[: q.limit]
         if not shown:
             return PostPage((), False, literal)
@@ -184,3 +158,45 @@ class PgAlertRepository(AlertRepository):
     """Due alerts are claimed with row locks, skipping those another dispatcher is claiming."""
 
     LOCK_ROWS = " FOR UPDATE SKIP LOCKED"
+
+
+async def ordered_matches(
+    db: Any,
+    match: str,
+    match_params: list[Any],
+    where: str,
+    params: list[Any],
+    need: int,
+    *,
+    newest_first: bool,
+) -> list[int]:
+    """The ids of the first `need` posts (by date, then id) that match `match` and the `where` filters.
+
+    Newest first over a text index is planned badly either way round: walking the date index is slow
+    for a rare word (it reads every post looking for one), reading every match is slow for a common
+    one. So the first WALK posts are looked at first (a common word is found among them); then, as on
+    SQLite, up to DENSE matches are read through the text index: when that is all of them they are
+    sorted here; when there are more, the date index is walked to the end."""
+    direction = "DESC" if newest_first else "ASC"
+    by_date, by_date_r = f"p.date {direction}, p.id {direction}", f"r.date {direction}, r.id {direction}"
+    walked = await db.fetchall(
+        f"SELECT r.id, r.walked FROM (SELECT p.id, p.date, p.tsv, count(*) OVER () AS walked FROM "
+        f"(SELECT p.id, p.date, p.tsv FROM posts p WHERE 1 = 1 {where} "
+        f"ORDER BY {by_date} LIMIT ?) AS p) AS r WHERE r.tsv @@ {match} ORDER BY {by_date_r} LIMIT ?",
+        (*params, WALK, *match_params, need),
+    )
+    if len(walked) >= need or (walked and int(walked[0][1]) < WALK):
+        return [int(r[0]) for r in walked]
+    hits = await db.fetchall(
+        f"SELECT p.id, p.date FROM posts p WHERE p.tsv @@ {match} {where} LIMIT ?",
+        (*match_params, *params, DENSE),
+    )
+    if len(hits) < DENSE:
+        ordered = sorted(hits, key=lambda r: (r[1], r[0]), reverse=newest_first)
+        return [int(r[0]) for r in ordered[:need]]
+    rows = await db.fetchall(
+        f"SELECT p.id FROM posts p WHERE (CASE WHEN p.tsv @@ {match} THEN true END) {where} "
+        f"ORDER BY {by_date} LIMIT ?",
+        (*match_params, *params, need),
+    )
+    return [int(r[0]) for r in rows]
