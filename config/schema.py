@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -202,7 +204,34 @@ def metrics(data: Any, src: Source) -> MetricsSettings:
         raise src.error("is not a port", "metrics.port", m.port, expected="1..65535, or 0 for no endpoint")
     if not m.address.strip():
         raise src.error("must not be empty", "metrics.address", m.address, expected='e.g. "127.0.0.1"')
+    if m.port != 0 and (problem := _address_problem(m.address)) is not None:
+        raise src.error(
+            problem,
+            "metrics.address",
+            m.address,
+            expected='an IP address ("127.0.0.1", "0.0.0.0", "::") or a host name of this machine',
+        )
     return m
+
+
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _address_problem(address: str) -> str | None:
+    """Why `address` cannot be listened on (not an IP, not a host name, a name that does not resolve)."""
+    try:
+        ipaddress.ip_address(address)
+        return None
+    except ValueError:
+        pass
+    name = address.rstrip(".")
+    if len(name) > 253 or not all(HOST_LABEL.match(label) for label in name.split(".")):
+        return "is not an IP address or a host name"
+    try:
+        socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return "is a host name that does not resolve to an address"
+    return None
 
 
 OCR_LANGUAGE = re.compile(r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -179,6 +180,29 @@ class TelewatchCollector:
         yield GaugeMetricFamily("telewatch_database_bytes", "Size of the database file", value=snap.db_bytes)
 
 
+def _bind_error(settings: MetricsSettings, e: OSError) -> ConfigError:
+    """A failed listen, blamed on the key that caused it: a port in use or reserved, or an address."""
+    where = f"{settings.address}:{settings.port}"
+    reason = e.strerror or str(e)
+    if e.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"cannot serve metrics on {where}: the port is in use",
+            key="metrics.port",
+            hint="choose a free port, or set port = 0 to turn the endpoint off",
+        )
+    if e.errno == errno.EACCES and settings.port < 1024:
+        return ConfigError(
+            f"cannot serve metrics on {where}: ports below 1024 need root",
+            key="metrics.port",
+            hint="choose a port from 1024 up (9464 is usual), or set port = 0",
+        )
+    return ConfigError(
+        f"cannot serve metrics on {where}: {reason}",
+        key="metrics.address",
+        hint='listen on an address of this machine: "127.0.0.1", or "0.0.0.0" for every interface',
+    )
+
+
 class MetricsEndpoint:
     """The HTTP endpoint serving /metrics from a thread; `close()` stops it."""
 
@@ -192,11 +216,7 @@ class MetricsEndpoint:
                 settings.port, addr=settings.address, registry=self.registry
             )
         except OSError as e:
-            raise ConfigError(
-                f"cannot serve metrics on {settings.address}:{settings.port}: {e.strerror}",
-                key="metrics.port",
-                hint="choose a free port, or set port = 0 to turn the endpoint off",
-            ) from e
+            raise _bind_error(settings, e) from e
         self.port = int(self._server.server_address[1])
 
     def close(self) -> None:

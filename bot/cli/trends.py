@@ -9,33 +9,25 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.app.backend import open_store
-from bot.cli.output import print_json
+from bot.cli.output import When, print_json
 from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.domain.errors import TelewatchError
-
-
-def _when(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise TelewatchError(
-            f"--at {value!r} is not a date and time", hint="write it like 2024-08-07T12:00 (UTC)"
-        ) from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @cli.command()
 @click.option(
-    "--at", "at", metavar="TIME", help="Look at this moment instead of now (ISO, UTC), e.g. 2024-08-07T12:00."
+    "--at",
+    "at",
+    type=When(),
+    metavar="TIME",
+    help="Look at this moment instead of now: 2024-08-07T12:00 (UTC unless it has an offset), "
+    "yesterday, 3d...",
 )
 @click.option("--limit", type=BoundedInt(1), default=20, show_default=True, help="Show at most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 @run_async
-async def trends(ctx: CliContext, at: str | None, limit: int, as_json: bool) -> None:
+async def trends(ctx: CliContext, at: datetime | None, limit: int, as_json: bool) -> None:
     """Show the rule spikes and the place/name surges in the archive: what `run` would alert on now.
 
     \b
@@ -46,7 +38,7 @@ async def trends(ctx: CliContext, at: str | None, limit: int, as_json: bool) -> 
     from bot.alerts.trend_watch import TrendWatch, trend_rows
 
     settings = ctx.settings
-    moment = _when(at)
+    moment = (at or datetime.now(UTC)).astimezone(UTC)  # shown and compared in UTC
     async with await open_store(ctx.database, read_only=True) as store:
         watch = TrendWatch(store, lambda: settings, lambda: moment, as_of=at is not None)
         found = (await watch.evaluate())[:limit]

@@ -38,4 +38,9 @@ def parse_moment(text: str, now: datetime, zone: tzinfo = UTC) -> datetime:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date; use {DATE_HELP}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    try:
+        moment.astimezone(UTC)  # 0001-01-01T00:00+05:00 is before the calendar starts in UTC
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the calendar telewatch can use; use {DATE_HELP}") from None
+    return moment

@@ -113,8 +113,18 @@ def test_telewatch_trends_shows_the_top_at_a_moment(tmp_path: Path, monkeypatch,
     assert "Суджа: 6 channels in 30 min, 0 posts last week" in capsys.readouterr().out
     assert main(["trends", "--at", "2024-08-09T12:00", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["trends"] == []
-    assert main(["trends", "--at", "yesterday"]) == 1
-    assert "--at 'yesterday' is not a date and time" in capsys.readouterr().err
+    # #28: --at takes what every time option takes; a wrong one is a usage error, exit 2
+    assert main(["trends", "--at", "yesterday", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["trends", "--at", "2024-13-45"]) == 2
+    err = capsys.readouterr().err
+    assert "'2024-13-45' is not a date" in err
+    assert "Traceback" not in err
+    # #27: a moment with an offset is shown (and looked at) in UTC
+    assert main(["trends", "--at", "2024-08-07T17:00+05:00"]) == 0
+    out = capsys.readouterr().out
+    assert "2024-08-07 12:00 UTC" in out
+    assert "Суджа: 6 channels in 30 min" in out
 
 
 async def _close(opening: object) -> None:

@@ -281,3 +281,46 @@ async def test_health_says_stopped_after_a_clean_stop_of_run(
     async with await Store.open(db) as store:  # a new run's heartbeat makes it alive again
         await store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat())
     assert await asyncio.to_thread(main, ["health"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("not an ip", "is not an IP address or a host name"),
+        ("no-such-host.invalid", "is a host name that does not resolve"),
+    ],
+)
+def test_a_metrics_address_that_cannot_be_listened_on_fails_at_config_load(
+    tmp_path: Path, address: str, problem: str
+) -> None:
+    """#48: the address is checked when the config loads, naming metrics.address (not the port)."""
+    from bot.domain.errors import ConfigError
+
+    path = tmp_path / "telewatch.toml"
+    path.write_text(CONFIG.format(port=9464) + f'address = "{address}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as failed:
+        load(path, {})
+    assert "metrics.address" in str(failed.value)
+    assert problem in str(failed.value)
+    path.write_text(CONFIG.format(port=9464) + 'address = "localhost"\n', encoding="utf-8")
+    assert load(path, {}).metrics.address == "localhost"
+
+
+def test_a_bind_error_names_the_key_and_reason() -> None:
+    """#49: an address this machine does not have is blamed on metrics.address, a busy port on the port."""
+    from bot.app.operations import MetricsEndpoint, ProcessState, TelewatchCollector
+    from bot.domain.errors import ConfigError
+    from config.settings import MetricsSettings
+
+    collector = TelewatchCollector(None, ProcessState(None), lambda: datetime.now(UTC))
+    with pytest.raises(ConfigError) as failed:
+        MetricsEndpoint(MetricsSettings(port=free_port(), address="192.0.2.1"), collector)
+    assert failed.value.key == "metrics.address"
+    assert "choose a free port" not in (failed.value.hint or "")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(ConfigError) as failed:
+            MetricsEndpoint(MetricsSettings(port=busy.getsockname()[1]), collector)
+    assert failed.value.key == "metrics.port"
+    assert "in use" in str(failed.value)
