@@ -15,6 +15,7 @@ from bot.cli import migrate_cmd as _migrate  # noqa: F401
 from bot.cli import rules as _rules  # noqa: F401
 from bot.cli import trends as _trends  # noqa: F401
 from bot.cli import web as _web  # noqa: F401
+from bot.cli.logs import json_requested, say, use_json
 from bot.cli.root import cli
 from bot.domain.errors import StorageError, TelewatchError
 
@@ -23,15 +24,15 @@ __all__ = ["cli", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI, turn TelewatchError into one line plus a hint."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    use_json(json_requested(args))
     try:
         cli.main(args=argv, prog_name="telewatch", standalone_mode=False)
     except TelewatchError as e:
         if debug:
             raise
-        click.secho(f"error: {e.message}", fg="red", err=True)
-        if e.hint:
-            click.echo(f"hint: {e.hint}", err=True)
+        say("error", e.message, e.hint)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -66,6 +67,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str, hint: str, code: int) -> int:
-    click.secho(f"error: {message}", fg="red", err=True)
-    click.echo(f"hint: {hint}", err=True)
+    say("error", message, hint)
     return code

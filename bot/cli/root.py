@@ -17,6 +17,7 @@ from rich.console import Console
 from bot import __version__
 from bot.app.backend import PgLocation
 from bot.cli.logs import configure as configure_logs
+from bot.cli.logs import say
 from bot.domain.errors import StorageError
 from config.settings import Settings
 
@@ -93,7 +94,7 @@ class CliContext:
 
     def warn(self, message: str) -> None:
         """One line on stderr about something suspicious that does not stop the command."""
-        click.secho(f"warning: {message}", fg="yellow", err=True)
+        say("warning", message)
 
 
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
