@@ -7,11 +7,15 @@ TELEWATCH_DB_PASSWORD, .env, or libpq's own PGPASSWORD / ~/.pgpass); otherwise `
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from storage.postgres.db import display_url
+from storage.postgres.snapshot import take_pg
 from storage.postgres.store import PgStore
+from storage.snapshot import Snapshot, take
 from storage.store import Store
 
 
@@ -35,6 +39,13 @@ async def open_store(location: Location, *, read_only: bool = False, create: boo
     if isinstance(location, PgLocation):
         return await PgStore.open_url(location.url, location.password, migrate=not read_only and create)
     return await Store.open(location, read_only=read_only, create=create)
+
+
+def snapshot(location: Path | PgLocation, now: datetime) -> Snapshot:
+    """The service snapshot (heartbeat, counts) of the database at `location`, read-only."""
+    if isinstance(location, PgLocation):
+        return asyncio.run(take_pg(location.url, location.password, now))
+    return take(location, now)
 
 
 def sqlite_file(store: Store) -> Path | None:

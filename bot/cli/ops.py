@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from bot.app.backend import snapshot
 from bot.cli.output import print_json
 from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx
 from bot.domain.errors import ConfigError, TelewatchError
-from storage.snapshot import take
 
 HEALTH_MAX_AGE = 120  # seconds: four missed heartbeats (run writes one every 30 s)
 
@@ -33,7 +33,7 @@ def health(ctx: CliContext, max_age: int, as_json: bool) -> None:
     The container's HEALTHCHECK and monitors call this. It only reads the database.
     Exit codes: 0 healthy, 1 unhealthy (the line says why), 4 database unreadable.
     """
-    snap = take(ctx.db_path, datetime.now(UTC))
+    snap = snapshot(ctx.database, datetime.now(UTC))
     age = snap.heartbeat_age
     stopped = snap.stopped_age
     healthy = age is not None and age <= max_age and stopped is None

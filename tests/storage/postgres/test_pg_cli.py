@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from storage.postgres.store import PgStore
 from tests.pgserver import LocalPostgres
+
+
+async def _create(url: str, password: str) -> None:
+    await (await PgStore.open_url(url, password)).close()
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -108,3 +115,28 @@ def test_a_file_level_command_says_it_is_not_supported_on_postgresql_yet(
     code, _, err = run(capsys, "--config", str(cfg), "db", "stats")
     assert code == 4
     assert "not supported on PostgreSQL yet" in err
+
+
+def test_health_reads_the_heartbeat_from_postgresql(
+    workdir: Path,
+    postgres: LocalPostgres,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = postgres.create_database()
+    cfg = write_config(workdir, f'url = "{postgres.url(name)}"')
+    monkeypatch.setenv("TELEWATCH_DB_PASSWORD", postgres.password)
+    code, _, err = run(capsys, "--config", str(cfg), "health")
+    assert code == 4  # no archive there yet
+    assert "holds no telewatch archive yet" in err
+    assert run(capsys, "--config", str(cfg), "posts", "recent")[0] == 4  # reading creates nothing
+    assert postgres.admin("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", name) == "0"
+    asyncio.run(_create(postgres.url(name), postgres.password))  # what `run` does first
+    code, _, err = run(capsys, "--config", str(cfg), "health")
+    assert code == 1
+    assert "never written a heartbeat" in err
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    postgres.admin(f"INSERT INTO meta (key, value) VALUES ('run.heartbeat', '{now}')", name)
+    code, out, err = run(capsys, "--config", str(cfg), "health", "--json")
+    assert code == 0, err
+    assert json.loads(out)["healthy"] is True
