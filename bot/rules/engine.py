@@ -461,8 +461,9 @@ def match_text(tables: Tables, text: str, channel: str | None, tags: Sequence[st
     # (position, term, rank) of every any-only rule term whose first atom hit; sorted, the rules come
     # out in output order with their entries side by side
     hit = sorted([entry for aid in atom_hits for entry in atom_any[aid]])
-    general: set[int] = set(tables.regex_rules)
-    if tables.general_atoms:
+    general: set[int] | None = None
+    if tables.regex_rules or tables.general_atoms:
+        general = set(tables.regex_rules)
         for aid in atom_hits:
             if atom_general[aid]:
                 general.update(atom_general[aid])
