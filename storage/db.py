@@ -289,8 +289,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One serialised write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
         async with self._write_lock:
-            with self.faults():
-                await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                with self.faults():
+                    await self.conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # Cancelled (Ctrl-C) while the driver's thread runs the BEGIN: it still opens the
+                # transaction there (in_transaction cannot tell yet), and the next writer's BEGIN would
+                # fail. The driver runs statements in order: this ROLLBACK comes after that BEGIN.
+                with contextlib.suppress(sqlite3.Error):
+                    await self.conn.execute("ROLLBACK")
+                raise
             try:
                 yield self.conn
             except BaseException as e:

@@ -35,6 +35,11 @@ class InOrder:
         finally:
             self._finish(ticket)  # also when cancelled while waiting: later tickets must not stall
 
+    def give_up(self, ticket: int) -> None:
+        """Release a ticket whose holder stops before its turn (cancelled or failed while preparing):
+        without this every later ticket waits for it forever (Ctrl-C during an import hung it)."""
+        self._finish(ticket)
+
     def _finish(self, ticket: int) -> None:
         self._finished.add(ticket)
         while self._serving in self._finished:

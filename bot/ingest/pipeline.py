@@ -107,7 +107,11 @@ class Pipeline:
         if not posts:
             return result
         ticket = self.order.ticket()  # taken before any await: commits follow the order of calls
-        matched = await self._prematch(posts)
+        try:
+            matched = await self._prematch(posts)
+        except BaseException:
+            self.order.give_up(ticket)
+            raise
         async with self.order.turn(ticket):
             return await self._retrying(lambda: self._store_batch(posts, matched, kind, alert))
 

@@ -163,3 +163,25 @@ async def test_the_import_starts_the_worker_the_composition_root_gave_the_pipeli
     assert starts == [pipeline.matcher]
     assert set(vars(pipeline)) == before
     await store.close()
+
+
+async def test_a_batch_cancelled_while_it_prepares_does_not_stall_the_next_one(tmp_path: Path) -> None:
+    """Ctrl-C during an import cancels the batch being matched; the writers behind it must still run."""
+    store = await Store.open(tmp_path / "c.db")
+    pipeline = Pipeline(
+        store, WordMatcher({"e": ["эвакуация"]}), Router((RouteSettings("c", "console"),)), clock=FakeClock()
+    )
+    try:
+        first = asyncio.create_task(
+            pipeline.ingest([Post(channel=ChannelRef(username="new_chan"), message_id=1, date=T0, text="a")])
+        )
+        await asyncio.sleep(0)  # it has its ticket and waits inside its preparation (a new channel's row)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        done = await asyncio.wait_for(
+            pipeline.ingest([Post(channel=GOV, message_id=2, date=T0, text="эвакуация")]), 5
+        )
+        assert done.new == 1
+    finally:
+        await store.close()
