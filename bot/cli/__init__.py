@@ -17,7 +17,7 @@ from bot.cli import trends as _trends  # noqa: F401
 from bot.cli import web as _web  # noqa: F401
 from bot.cli.logs import json_requested, say, use_json
 from bot.cli.root import cli
-from bot.domain.errors import StorageError, TelewatchError
+from bot.domain.errors import Interrupted, StorageError, TelewatchError
 
 __all__ = ["cli", "main"]
 
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     use_json(json_requested(args))
     try:
         cli.main(args=argv, prog_name="telewatch", standalone_mode=False)
+    except Interrupted as e:  # Ctrl-C: what was kept, not an error
+        click.echo(e.message, err=True)
+        return e.exit_code
     except TelewatchError as e:
         if debug:
             raise

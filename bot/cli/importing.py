@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +20,7 @@ from bot.cli.output import print_json
 from bot.cli.params import BoundedFloat, BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
 from bot.cli.undelivered import report_undelivered
-from bot.domain.errors import SourceError
+from bot.domain.errors import Interrupted, SourceError, TelewatchError
 from bot.ingest.importer import ImportReport, import_items, replay_items
 from bot.sources import FORMATS, Source, open_source
 
@@ -73,17 +75,35 @@ def print_report(ctx: CliContext, rows: list[dict[str, object]], show_bad: int) 
 
 
 STDIN = Path("-")
+STDIN_NAME = "standard input"
+SPOOL_CHUNK = 1 << 20
+SPOOL_RESERVE = 512 << 20  # free space left on the spool's disk (at most 5% of it): the import needs room
 
 
 def spool_stdin(folder: Path) -> Path:
-    """Copy standard input to a file, so the format can be detected and the readers can stream it."""
+    """Copy standard input to a file (formats are detected from their start, and a Telegram Desktop
+    export is read twice), stopping with one line when its disk runs low or on Ctrl-C."""
     target = folder / "stdin"
     if sys.stdin.isatty():
         click.echo("reading posts from standard input; end with Ctrl-D", err=True)
     stdin = sys.stdin.buffer
-    with target.open("wb") as out:
-        while chunk := stdin.read(1 << 20):
-            out.write(chunk)
+    usage = shutil.disk_usage(folder)
+    reserve = min(SPOOL_RESERVE, usage.total // 20)
+    copied = 0
+    try:
+        with target.open("wb") as out:
+            while chunk := stdin.read(SPOOL_CHUNK):
+                if shutil.disk_usage(folder).free - len(chunk) < reserve:
+                    raise TelewatchError(
+                        f"{STDIN_NAME}: stopped copying it after {copied >> 20:,} MiB: the disk of "
+                        f"{folder.parent} would have less than {reserve >> 20:,} MiB free; nothing was imported",
+                        hint="save the input to a file on a disk with room and import that file "
+                        "(or point TMPDIR at a bigger disk)",
+                    )
+                out.write(chunk)
+                copied += len(chunk)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while reading {STDIN_NAME}; nothing was imported") from None
     return target
 
 
@@ -118,7 +138,7 @@ def open_sources(
         if path == STDIN:
             if any(names.get(s.path) == "-" for s in sources):
                 raise click.BadParameter("'-' (standard input) can be given once", param_hint="FILES")
-            source = open_source(spool_stdin(spool), format=fmt)
+            source = open_source(spool_stdin(spool), format=fmt, name=STDIN_NAME)
             names[source.path] = "-"
             sources.append(source)
         elif path.is_dir():
@@ -148,8 +168,7 @@ def open_sources(
     help="How many bad records to print.",
 )
 @pass_ctx
-@run_async
-async def import_cmd(
+def import_cmd(
     ctx: CliContext, files: tuple[Path, ...], fmt: str | None, alert: bool, as_json: bool, show_bad: int
 ) -> None:
     """Import posts from files: telewatch JSONL, Telegram Desktop exports (result.json), Telethon dumps.
@@ -159,9 +178,11 @@ async def import_cmd(
     changed texts are stored as new versions. Bad records are reported with their position and
     skipped; they never stop the import. Matches are recorded; alerts only with --alert.
     """
+    # The copy of standard input is made before the event loop starts, so Ctrl-C stops it at once
+    # (inside asyncio.run a blocking read only marked the task cancelled); the folder goes either way.
     with tempfile.TemporaryDirectory(prefix="telewatch-import-") as spool:
         sources, names = open_sources(ctx, files, fmt, Path(spool))
-        await import_sources(ctx, sources, names, alert=alert, as_json=as_json, show_bad=show_bad)
+        asyncio.run(import_sources(ctx, sources, names, alert=alert, as_json=as_json, show_bad=show_bad))
 
 
 async def import_sources(
@@ -190,6 +211,7 @@ async def import_sources(
             disable=as_json or not ctx.err_console.is_terminal,
             transient=True,
         ) as progress:
+            stored = 0
             for source in sources:
                 label = names.get(source.path, source.path.name)
                 task = progress.add_task(label, total=source.size_hint(), posts=0)
@@ -197,7 +219,15 @@ async def import_sources(
                 def advance(report: ImportReport, task_id: TaskID = task, src: Source = source) -> None:
                     progress.update(task_id, completed=src.bytes_read, posts=report.result.stored)
 
-                report = await import_items(source, rt.pipeline, alert=alert, on_batch=advance)
+                report = ImportReport()
+                try:
+                    await import_items(source, rt.pipeline, alert=alert, on_batch=advance, report=report)
+                except asyncio.CancelledError:  # Ctrl-C: every counted batch is committed, none half
+                    raise Interrupted(
+                        f"interrupted; {stored + report.result.stored:,} posts stored, "
+                        "run the same import again to resume"
+                    ) from None
+                stored += report.result.stored
                 progress.update(task, completed=source.size_hint(), posts=report.result.stored)
                 rows.append(
                     report_dict(Path(names.get(source.path, str(source.path))), source.format, report)

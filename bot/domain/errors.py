@@ -161,3 +161,9 @@ class AlreadyRunning(TelewatchError):
     """Another telewatch process holds the session lock."""
 
     exit_code = 8
+
+
+class Interrupted(TelewatchError):
+    """Stopped by Ctrl-C; the message says what was kept and how to go on."""
+
+    exit_code = 130

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -51,43 +52,42 @@ async def import_items(
     batch_size: int = BATCH,
     on_batch: Callable[[ImportReport], None] | None = None,
     parallel: bool = True,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Storage every post of `items` in batches; deletions are applied in order; pauses are ignored.
 
     With `parallel`, once a file proves big (a full batch), matching moves to a worker process.
+    Pass `report` to read what was stored when the import is cancelled (Ctrl-C) midway: every batch
+    counted there is committed, the one in flight commits whole or not at all.
     """
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     started = time.perf_counter()
     batch: list[Post] = []
     # One batch is written while the next is parsed and matched: SQLite and the matcher overlap.
-    inflight: asyncio.Task[IngestResult] | None = None
     # The pipeline's matcher worker (given to it by the composition root), started once a file proves big.
     pool = pipeline.matcher_pool if parallel else None
     pool_tried = False
+    # Batches run shielded: a cancel (Ctrl-C) stops the reading, never a batch halfway through its
+    # COMMIT (which the driver's thread would finish anyway, uncounted); each is awaited and counted.
+    running: deque[asyncio.Task[IngestResult]] = deque()
 
-    async def settle() -> None:
-        nonlocal inflight
-        if inflight is not None:
-            task, inflight = inflight, None
-            report.result.add(await task)
+    async def settle(keep: int = 0) -> None:
+        """Count the oldest batches until at most `keep` are still running (they commit in order)."""
+        while len(running) > keep:
+            report.result.add(await asyncio.shield(running[0]))
+            running.popleft()
             if on_batch:
                 on_batch(report)
 
     async def flush() -> None:
-        nonlocal inflight, pool_tried
+        nonlocal pool_tried
         if pool is not None and not pool_tried and len(batch) >= batch_size:
             pool_tried = True
             pool.start(pipeline.matcher)
         if batch:
-            task = asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert))
+            running.append(asyncio.create_task(pipeline.ingest(list(batch), kind=AlertKind.NEW, alert=alert)))
             batch.clear()
-            try:
-                await settle()  # batches commit in order: the write lock is first come, first served
-            except BaseException:
-                with contextlib.suppress(Exception):  # the earlier batch's error is the one to report
-                    await task
-                raise
-            inflight = task
+            await settle(keep=1)  # batches commit in order: the write lock is first come, first served
 
     try:
         for item in items:
@@ -106,10 +106,12 @@ async def import_items(
         if pool is not None:
             report.worker_rss_mb = await pool.peak_rss_mb()
     finally:
-        # an error (or Ctrl-C) mid-import: let the batch in flight commit or fail whole
-        if inflight is not None:
+        # an error (or Ctrl-C) mid-import: the batches in flight commit or fail whole, and are counted
+        # when they committed (the first error is the one reported)
+        while running:
             with contextlib.suppress(Exception):
-                await inflight
+                report.result.add(await running[0])
+            running.popleft()
         if pool is not None:
             pool.close()
     report.seconds = time.perf_counter() - started

@@ -37,6 +37,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _start_worker(blob: bytes, parent: int) -> None:
     global _worker_matcher
+    # Ctrl-C reaches the whole process group: the parent decides what it means and shuts the pool
+    # down; the worker printed a KeyboardInterrupt traceback of ~90 lines instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
     _worker_matcher = pickle.loads(blob)
 

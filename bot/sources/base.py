@@ -66,8 +66,9 @@ class Source(abc.ABC):
     format: ClassVar[str]
     description: ClassVar[str]
 
-    def __init__(self, path: Path, *, channel: ChannelRef | None = None) -> None:
+    def __init__(self, path: Path, *, channel: ChannelRef | None = None, name: str | None = None) -> None:
         self.path = path
+        self.name = name or str(path)  # what messages call it: "standard input" for a spooled copy
         self.channel = channel
         self._reader: CountingReader | None = None
 
@@ -87,7 +88,7 @@ class Source(abc.ABC):
             try:
                 yield from self._read(reader)
             except NestingError as exc:
-                raise SourceError(f"{self.path}: {exc}") from None
+                raise SourceError(f"{self.name}: {exc}") from None
 
     @abc.abstractmethod
     def _read(self, reader: CountingReader) -> Iterator[SourceItem]:

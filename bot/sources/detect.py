@@ -28,41 +28,46 @@ _WHAT = "not a telewatch JSONL, Telegram Desktop export or Telethon dump"
 _HINT = "name the format with --format (" + ", ".join(FORMATS) + ")"
 
 
-def open_source(path: Path | str, *, format: str | None = None) -> Source:
+def open_source(path: Path | str, *, format: str | None = None, name: str | None = None) -> Source:
     """A Source for `path` in the given format, or the one its content shows; SourceError if none fits.
 
-    A directory holding a Telegram Desktop export's result.json may be given for the file.
+    A directory holding a Telegram Desktop export's result.json may be given for the file. `name` is
+    what messages call the input ("standard input" for a spooled copy); the path by default.
     """
     path = Path(path)
+    name = name or str(path)
     if path.is_dir():
         if not (path / "result.json").is_file():
-            raise SourceError(f"{path}: a directory without result.json", hint="give the file to import")
+            raise SourceError(f"{name}: a directory without result.json", hint="give the file to import")
         path = path / "result.json"
+        name = str(path) if name == str(path.parent) else name
     if not path.is_file():
-        raise SourceError(f"{path}: no such file")
+        raise SourceError(f"{name}: no such file")
     if format is None:
-        format = detect_format(path)
+        format = detect_format(path, name)
     cls = FORMATS.get(format)
     if cls is None:
         raise SourceError(f"unknown source format {format!r}; use one of: {', '.join(FORMATS)}")
-    return cls(path)
+    return cls(path, name=name)
 
 
-def detect_format(path: Path) -> str:
-    """The format name of a file, from its first bytes and the keys of its first record."""
+def detect_format(path: Path, name: str | None = None) -> str:
+    """The format name of a file, from its first bytes and the keys of its first record; `name` is what
+    messages call it (the path by default)."""
+    name = name or str(path)
     with path.open("rb") as raw:
         head = raw.read(_HEAD_BYTES)
     body = _skip_comments(head.removeprefix(_BOM))
     if not body:
-        raise SourceError(f"{path}: the file is empty (or holds only comments)")
+        raise SourceError(f"{name}: the file is empty (or holds only comments)")
     first = body[:1]
     if first == b"[":
-        return _detect_array(path)
+        return _detect_array(path, name)
     if first == b"{":
         skipped = head.removeprefix(_BOM)[: len(head.removeprefix(_BOM)) - len(body)].count(b"\n")
-        return _detect_object(path, body, complete=len(head) < _HEAD_BYTES, first_line=skipped + 1)
+        return _detect_object(name, body, complete=len(head) < _HEAD_BYTES, first_line=skipped + 1)
     shown = body[:4].decode("utf-8", errors="replace")[:1]
-    raise SourceError(f"{path}: {_WHAT} (first byte {shown!r})", hint=_HINT)
+    raise SourceError(f"{name}: {_WHAT} (first byte {shown!r})", hint=_HINT)
 
 
 def classify(record: Mapping[str, Any]) -> str | None:
@@ -89,7 +94,7 @@ def _skip_comments(head: bytes) -> bytes:
     return body
 
 
-def _detect_object(path: Path, body: bytes, *, complete: bool, first_line: int) -> str:
+def _detect_object(name: str, body: bytes, *, complete: bool, first_line: int) -> str:
     lines = body.split(b"\n")
     if not complete:
         lines = lines[:-1]  # the last line may be cut off by the head limit
@@ -104,27 +109,27 @@ def _detect_object(path: Path, body: bytes, *, complete: bool, first_line: int) 
         try:
             record = json.loads(stripped)
         except RecursionError:
-            raise SourceError(f"{path}: line {number}: {nesting_reason()}") from None
+            raise SourceError(f"{name}: line {number}: {nesting_reason()}") from None
         except ValueError:
             if probed == 1 and stripped == b"{":
                 break  # a pretty-printed document: read its top-level keys instead
             continue
         if isinstance(record, dict):
-            return _known(path, record, "the first record")
+            return _known(name, record, "the first record")
     # a pretty-printed document, or a first record longer than the head: its keys, from the head only
     # (reading on would cost time and memory in the size of that record)
-    return _known(path, _top_level_keys(path, body, complete=complete), "the top-level object")
+    return _known(name, _top_level_keys(name, body, complete=complete), "the top-level object")
 
 
-def _known(path: Path, record: Mapping[str, Any], what: str) -> str:
+def _known(name: str, record: Mapping[str, Any], what: str) -> str:
     found = classify(record)
     if found is None:
         keys = ", ".join(sorted(record)[:12]) or "none"
-        raise SourceError(f"{path}: {_WHAT} ({what} has keys: {keys})", hint=_HINT)
+        raise SourceError(f"{name}: {_WHAT} ({what} has keys: {keys})", hint=_HINT)
     return found
 
 
-def _top_level_keys(path: Path, head: bytes, *, complete: bool) -> dict[str, Any]:
+def _top_level_keys(name: str, head: bytes, *, complete: bool) -> dict[str, Any]:
     """Keys (with scalar values) of the top-level object in the head, up to 'messages'/'chats' or its end.
 
     When the head is cut off, the keys seen before the cut are all there is to go by.
@@ -146,11 +151,11 @@ def _top_level_keys(path: Path, head: bytes, *, complete: bool) -> dict[str, Any
         except ijson.IncompleteJSONError as exc:
             # a cut head may also end inside an escape or a number: keys seen before the cut still count
             if complete or not keys:
-                raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+                raise SourceError(f"{name}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+            raise SourceError(f"{name}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except NestingError as exc:
-            raise SourceError(f"{path}: {exc}") from None
+            raise SourceError(f"{name}: {exc}") from None
     return keys
 
 
@@ -164,22 +169,22 @@ def _whole_characters(data: bytes) -> bytes:
     return data[:end]
 
 
-def _detect_array(path: Path) -> str:
+def _detect_array(path: Path, name: str) -> str:
     with path.open("rb") as raw:
         try:
             first = next(iter(ijson.items(GuardedReader(raw), "item", use_float=True)), None)
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{path}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
+            raise SourceError(f"{name}: {_WHAT} ({json_error_reason(exc)})", hint=_HINT) from None
         except NestingError as exc:
-            raise SourceError(f"{path}: {exc}") from None
+            raise SourceError(f"{name}: {exc}") from None
     if first is None:
-        raise SourceError(f"{path}: an empty JSON array holds no posts")
+        raise SourceError(f"{name}: an empty JSON array holds no posts")
     if not isinstance(first, dict):
-        raise SourceError(f"{path}: {_WHAT} (a JSON array of {type(first).__name__})", hint=_HINT)
-    found = _known(path, first, "the first element")
+        raise SourceError(f"{name}: {_WHAT} (a JSON array of {type(first).__name__})", hint=_HINT)
+    found = _known(name, first, "the first element")
     if found in ("jsonl", "tdesktop"):
         raise SourceError(
-            f"{path}: a JSON array of {found} records; telewatch JSONL wants one object per line",
+            f"{name}: a JSON array of {found} records; telewatch JSONL wants one object per line",
             hint="convert with: jq -c '.[]' FILE > FILE.jsonl",
         )
     return found

@@ -53,15 +53,16 @@ class ExportHeader:
     id: int | None = None
 
 
-def read_header(path: Path) -> ExportHeader:
+def read_header(path: Path, name: str | None = None) -> ExportHeader:
     """Scan the top-level keys before the message list (tdesktop writes them first)."""
+    name = name or str(path)
     found: dict[str, Any] = {}
     prefix, value = "", None
     with path.open("rb") as raw:
         try:
             for prefix, event, value in ijson.parse(GuardedReader(raw)):
                 if prefix == "" and event not in ("start_map", "map_key", "end_map"):
-                    raise SourceError(f"{path}: not a Telegram Desktop export (the top level is no object)")
+                    raise SourceError(f"{name}: not a Telegram Desktop export (the top level is no object)")
                 if prefix == "" and event == "map_key":
                     if value in ("messages", "chats", "left_chats"):
                         break
@@ -70,14 +71,14 @@ def read_header(path: Path) -> ExportHeader:
                 elif prefix == "" and event == "end_map":
                     break
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{path}: {json_error_reason(exc)}") from None
+            raise SourceError(f"{name}: {json_error_reason(exc)}") from None
         except NestingError as exc:
-            raise SourceError(f"{path}: {exc}") from None
+            raise SourceError(f"{name}: {exc}") from None
     if prefix == "" and value in ("chats", "left_chats"):
         return ExportHeader(all_chats=True)
     if "id" not in found:
         raise SourceError(
-            f"{path}: a Telegram Desktop export without the chat 'id' before 'messages'",
+            f"{name}: a Telegram Desktop export without the chat 'id' before 'messages'",
             hint="export the chat again with Telegram Desktop (Export chat history, JSON format)",
         )
     return ExportHeader(False, found.get("name"), found.get("type"), int(found["id"]))
@@ -89,12 +90,12 @@ class TdesktopSource(Source):
     format = "tdesktop"
     description = "Telegram Desktop export (result.json)"
 
-    def __init__(self, path: Path, *, header: ExportHeader | None = None) -> None:
-        self.header = header or read_header(path)
+    def __init__(self, path: Path, *, header: ExportHeader | None = None, name: str | None = None) -> None:
+        self.header = header or read_header(path, name)
         channel = None
         if not self.header.all_chats and self.header.id is not None:
             channel = ChannelRef(tg_id=self.header.id, title=self.header.name)
-        super().__init__(path, channel=channel)
+        super().__init__(path, channel=channel, name=name)
 
     def _read(self, reader: CountingReader) -> Iterator[SourceItem]:
         if self.channel is not None:
