@@ -232,12 +232,21 @@ class LiveSettings:
         log.info("configuration applied: %d channels, %d rules", len(new.channels), len(new.rules))
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    """SIGINT / SIGTERM set `stop`: in-flight writes finish, then everything closes in order."""
+def install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGINT / SIGTERM set `stop`: in-flight writes finish, then everything closes in order. Returns
+    the list the signals received are added to: Ctrl-C (SIGINT) ends with the interrupted exit code,
+    SIGTERM (a service being stopped) is a normal end."""
     loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
+    return received
 
 
 async def run_live(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from rich.table import Table
 from bot.app.backend import open_store, sqlite_file
 from bot.cli.output import fmt_time, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
-from bot.domain.errors import AuthError
+from bot.domain.errors import AuthError, Interrupted
 from bot.watch.lock import InstanceLock
 from config.settings import Settings
 from storage.store import Store
@@ -154,12 +155,13 @@ async def run(ctx: CliContext) -> None:
         bot_gateway: TelethonGateway | None = None
         chat: TelegramChat | None = None
         stop = asyncio.Event()
-        install_signal_handlers(stop)
+        received = install_signal_handlers(stop)
         if settings.telegram.send_alerts_as == "bot" and settings.telegram.bot_token:
             # The bot sends alerts and serves the alert chat: commands and review buttons.
             bot_gateway = TelethonGateway(build_client(settings.telegram, bot=True), is_bot=True)
             if not await connect_with_retry(bot_gateway, stop, what="alert bot"):
                 ctx.console.print("stopped")
+                _interrupted(received)
                 return
             chat = TelegramChat(bot_gateway.client)
         ctx.console.print(f"watching {len(settings.channels)} channel(s); Ctrl-C to stop")
@@ -182,6 +184,13 @@ async def run(ctx: CliContext) -> None:
     ctx.console.print("stopped")
     for line in undelivered:
         ctx.err_console.print(f"[{'red' if line.error else 'yellow'}]not delivered:[/] {escape(line.text)}")
+    _interrupted(received)
+
+
+def _interrupted(received: list[signal.Signals]) -> None:
+    """Ctrl-C ends `run` with exit code 130 like every command; SIGTERM (a service stop) with 0."""
+    if signal.SIGINT in received:
+        raise Interrupted("interrupted; run stopped cleanly (every post it received is stored)")
 
 
 def _iso(value: datetime | None) -> str | None:

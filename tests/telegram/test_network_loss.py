@@ -208,9 +208,11 @@ def test_check_and_login_without_network_are_one_line_and_exit_9(
     assert lines[1].startswith("hint: ")
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
 def test_run_without_network_retries_until_ctrl_c_then_stops_cleanly(
-    tmp_path: Path, closing_server: LoopbackServer
+    tmp_path: Path, closing_server: LoopbackServer, sig: signal.Signals, code: int
 ) -> None:
+    """Ctrl-C exits 130 like every command; SIGTERM (a service being stopped) is a normal end."""
     env = cli_env(tmp_path)
     env["TELEWATCH_CONFIG"] = str(write_config(tmp_path, closing_server.port))
     proc = subprocess.Popen(
@@ -229,11 +231,16 @@ def test_run_without_network_retries_until_ctrl_c_then_stops_cleanly(
     while not any("attempt 2 failed" in line for line in lines) and time.monotonic() < deadline:
         assert proc.poll() is None, "".join(lines)
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out = proc.communicate(timeout=10)[0]
     reader.join(5)
     err = "".join(lines)
-    assert proc.returncode == 0, err
+    assert proc.returncode == code, err
+    if sig == signal.SIGINT:
+        assert (
+            err.strip().splitlines()[-1]
+            == "interrupted; run stopped cleanly (every post it received is stored)"
+        )
     assert "Traceback" not in err
     assert f"cannot reach Telegram at 127.0.0.1:{closing_server.port}" in err
     assert "attempt 1 failed, next in 1s" in err
