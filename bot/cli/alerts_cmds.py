@@ -12,6 +12,7 @@ from bot.app.backend import open_store
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.params import BoundedInt, row_id
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.tables import Col, fitted_table
 from bot.domain.errors import NotFound
 from bot.domain.models import AlertStatus, Severity
 from bot.domain.records import AlertFilter
@@ -23,6 +24,19 @@ REVIEWS = ["relevant", "false_positive", "unreviewed"]
 @cli.group()
 def alerts() -> None:
     """The alert outbox: what fired, what was delivered, and how reviewers marked it."""
+
+
+ALERT_COLUMNS = (
+    Col("id", "key", "right", "cyan"),
+    Col("created (UTC)", "key", drop=1),
+    Col("rule"),
+    Col("sev", drop=3),
+    Col("kind", drop=5),
+    Col("state"),
+    Col("channel", drop=2),
+    Col("post", "key", "right", drop=4),
+    Col("text", "text"),
+)
 
 
 @alerts.command("list")
@@ -82,9 +96,7 @@ async def list_alerts(
     if not rows:
         ctx.console.print("[dim]no alerts[/dim]")
     else:
-        table = Table(title="alerts", expand=True)
-        for column in ("id", "created (UTC)", "rule", "sev", "kind", "state", "channel", "post", "text"):
-            table.add_column(column, no_wrap=column != "text", ratio=1 if column == "text" else None)
+        cells = []
         for row in rows:
             state = row["status"] + (f" ({row['review']})" if row["review"] else "")
             if row["score"] is not None:
@@ -95,18 +107,20 @@ async def list_alerts(
                 state += f"\n[yellow]waiting: {escape(shorten(row['waiting_for'], 40))}[/yellow]"
             elif row["status"] == "failed" and row["last_error"]:
                 state += f"\n[red]{escape(shorten(row['last_error'], 40))}[/red]"
-            table.add_row(
-                str(row["id"]),
-                fmt_time(row["created_at"]),
-                escape(row["rule"]),
-                Severity(row["severity"]).label,
-                row["kind"],
-                state,
-                escape((row["username"] and f"@{row['username']}") or row["title"] or str(row["tg_id"])),
-                str(row["post_id"]),
-                escape(shorten(row["text"], 120)),
+            cells.append(
+                [
+                    str(row["id"]),
+                    fmt_time(row["created_at"]),
+                    escape(row["rule"]),
+                    Severity(row["severity"]).label,
+                    row["kind"],
+                    state,
+                    escape((row["username"] and f"@{row['username']}") or row["title"] or str(row["tg_id"])),
+                    str(row["post_id"]),
+                    escape(shorten(row["text"], 120)),
+                ]
             )
-        ctx.console.print(table)
+        ctx.console.print(fitted_table(ctx.console, ALERT_COLUMNS, cells, title="alerts"))
     reviewed = [p for p in precision if p.relevant + p.false_positive]
     if reviewed:
         table = Table(title="precision by rule (from review marks; after scoring: alerts sent at once)")

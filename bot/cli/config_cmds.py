@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from bot.cli.params import config_float, config_int
 from bot.cli.root import CliContext, cli, pass_ctx
+from bot.cli.tables import Col, fitted_table
 from bot.domain.errors import ConfigError
 from config.settings import ChannelSettings, Settings
 
@@ -102,20 +102,25 @@ def channels_list(ctx: CliContext, as_json: bool) -> None:
     if not items:
         ctx.console.print("no channels configured; add one with: telewatch channels add @name")
         return
-    table = Table(title=f"{len(items)} channels in {ctx.config_path}")
-    table.add_column("ref", no_wrap=True)  # kept whole so it can be copied into other commands
-    for col in ("label", "tags", "enabled", "options"):
-        table.add_column(col, overflow="fold")
-    for ch in items:
-        opts = ", ".join(f"{k}={v}" for k, v in _options(ch).items())
-        table.add_row(
+    rows = [
+        [
             escape(ch.ref),
             escape(ch.label or ""),
             escape(", ".join(ch.tags)),
             "yes" if ch.enabled else "[dim]no[/dim]",
-            escape(opts),
-        )
-    ctx.console.print(table)
+            escape(", ".join(f"{k}={v}" for k, v in _options(ch).items())),
+        ]
+        for ch in items
+    ]
+    columns = (
+        Col("ref", "key"),  # kept whole so it can be copied into other commands
+        Col("label"),
+        Col("tags", "text"),
+        Col("enabled", "key"),
+        Col("options", "text"),
+    )
+    title = f"{len(items)} channels in {ctx.config_path}"
+    ctx.console.print(fitted_table(ctx.console, columns, rows, title=title))
 
 
 @channels.command("add")

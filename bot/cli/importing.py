@@ -12,13 +12,13 @@ from typing import Any
 import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from bot.alerts.summary import undelivered_lines
 from bot.app.runtime import open_runtime
 from bot.cli.output import print_json
 from bot.cli.params import BoundedFloat, BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.tables import Col, fitted_table
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import Interrupted, SourceError, TelewatchError
 from bot.ingest.importer import ImportReport, import_items, replay_items
@@ -47,19 +47,19 @@ def report_dict(path: Path, fmt: str, report: ImportReport) -> dict[str, object]
 
 
 def print_report(ctx: CliContext, rows: list[dict[str, object]], show_bad: int) -> None:
-    table = Table(title="import")
-    for column in ("file", "format", "new", "updated", "unchanged", "deleted", "matches", "bad", "posts/s"):
-        table.add_column(column, justify="left" if column in ("file", "format") else "right")
-    for row in rows:
-        table.add_row(
-            escape(Path(str(row["file"])).name),
-            str(row["format"]),
-            *(
-                str(row[k])
-                for k in ("new", "updated", "unchanged", "deleted", "matches", "bad", "posts_per_second")
-            ),
-        )
-    ctx.console.print(table)
+    counts = ("new", "updated", "unchanged", "deleted", "matches", "bad", "posts_per_second")
+    cells = [
+        [escape(Path(str(row["file"])).name), str(row["format"]), *(str(row[k]) for k in counts)]
+        for row in rows
+    ]
+    optional = {"updated": 2, "unchanged": 3, "deleted": 1}  # hidden in that order when narrow
+    columns = (
+        Col("file", "text"),
+        Col("format", drop=4),
+        *(Col(name, "key", "right", drop=optional.get(name, 0)) for name in counts[:-1]),
+        Col("posts/s", "key", "right", drop=5),
+    )
+    ctx.console.print(fitted_table(ctx.console, columns, cells, title="import"))
     for row in rows:
         bad = row["bad_records"]
         assert isinstance(bad, list)

@@ -15,6 +15,7 @@ from rich.table import Table
 from bot.app.backend import open_store, sqlite_file
 from bot.cli.output import fmt_time, print_json
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.tables import Col, fitted_table
 from bot.domain.errors import AuthError, Interrupted
 from bot.watch.lock import InstanceLock
 from config.settings import Settings
@@ -275,20 +276,29 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         f"{escape(str(ctx.database))}: {archive['posts']} posts in {archive['channels']} channels{newest}, "
         f"{archive['alerts']} alerts"
     )
-    table = Table("channel", "state", "last post", "last check", "behind", "errors", "last error")
-    for c in data["channels"]:
-        style = STATE_STYLE.get(c["state"], "red")
-        table.add_row(
-            c["channel"],
-            f"[{style}]{c['state']}[/]",
+    rows = [
+        [
+            escape(c["channel"]),
+            f"[{STATE_STYLE.get(c['state'], 'red')}]{c['state']}[/]",
             fmt_time(c["last_post_at"]),
             fmt_time(c["last_checked_at"]),
             "" if c["behind"] is None else str(c["behind"]),
             str(c["errors"]),
-            (c["last_error"] or "")[:60],
-        )
+            escape((c["last_error"] or "")[:60]),
+        ]
+        for c in data["channels"]
+    ]
+    columns = (
+        Col("channel", "key"),
+        Col("state"),
+        Col("last post", "key", drop=2),
+        Col("last check", "key", drop=3),
+        Col("behind", "key", "right"),
+        Col("errors", "key", "right", drop=1),
+        Col("last error", "text"),
+    )
     if data["channels"]:
-        ctx.console.print(table)
+        ctx.console.print(fitted_table(ctx.console, columns, rows))
     else:
         ctx.console.print(
             "no channel resolved by a live run yet (posts came from imports or replays); "

@@ -13,6 +13,7 @@ from bot.app.backend import open_store
 from bot.cli.output import When, fmt_time, print_json, shorten
 from bot.cli.params import BoundedInt
 from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.tables import Col, fitted_table
 from bot.domain.errors import NotFound
 from bot.domain.media import describe, media_dict
 from bot.domain.models import StoredPost
@@ -96,26 +97,32 @@ def posts_table(ctx: CliContext, found: list[StoredPost], title: str) -> None:
     if not found:
         ctx.console.print(f"[dim]{escape(title)}: no posts[/dim]")
         return
-    table = Table(title=title, show_lines=False, expand=True)
-    table.add_column("id", justify="right", style="cyan", no_wrap=True)
-    table.add_column("date (UTC)", no_wrap=True)
-    table.add_column("channel", no_wrap=True, max_width=22)
-    table.add_column("text", ratio=1)
-    table.add_column("", no_wrap=True)
+    rows = []
     for stored in found:
         marks = []
         if stored.version_count > 1:
             marks.append(f"✎{stored.version_count - 1}")
         if stored.deleted_at:
             marks.append("[red]deleted[/red]")
-        table.add_row(
-            str(stored.id),
-            fmt_time(stored.post.date),
-            escape(stored.channel.display),
-            escape(shorten(stored.post.text or f"[{', '.join(m.kind for m in stored.post.media)}]", 200)),
-            " ".join(marks),
+        rows.append(
+            [
+                str(stored.id),
+                fmt_time(stored.post.date),
+                escape(shorten(stored.channel.display, 22)),
+                escape(shorten(stored.post.text or f"[{', '.join(m.kind for m in stored.post.media)}]", 200)),
+                " ".join(marks),
+            ]
         )
-    ctx.console.print(table)
+    ctx.console.print(fitted_table(ctx.console, POST_COLUMNS, rows, title=title))
+
+
+POST_COLUMNS = (
+    Col("id", "key", "right", "cyan"),
+    Col("date (UTC)", "key", drop=1),
+    Col("channel", drop=2),
+    Col("text", "text"),
+    Col("", "key"),
+)
 
 
 @posts.command()
