@@ -142,8 +142,8 @@ def explain_rule(
     )
 
 
-def _listed(raws: Sequence[str], most: int = 8) -> str:
-    shown = ", ".join(repr(r) for r in raws[:most])
+def _listed(raws: Sequence[str], most: int = 8, *, quote: bool = True) -> str:
+    shown = ", ".join(repr(r) if quote else r for r in raws[:most])
     return shown + (f", … ({len(raws) - most} more)" if len(raws) > most else "")
 
 
@@ -151,6 +151,9 @@ def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> di
     """Each positive term's hits that the gates keep; says in `cancelled` which gate dropped the others."""
     terms = state.tables.terms
     kept: dict[int, list[Span]] = {}
+    # one line per distinct reason, naming every hit it dropped (it was one line per hit: a post with
+    # 31 hits of an only_near-gated term repeated the same long condition 31 times)
+    dropped: dict[str, list[str]] = {}
     for tid in rule.positive:
         gates = rule.gates_for(tid)
         kept[tid] = []
@@ -164,17 +167,18 @@ def _gate_hits(rule: CompiledRule, state: TextState, cancelled: list[str]) -> di
             what = f"{hit.text!r} ({terms[tid].raw})"
             if where is not None:
                 found = state.matched_term(other, where).text
-                cancelled.append(
-                    f"{what} cancelled by unless_near {terms[other].raw!r}: "
-                    f"{found!r} {scope_text(gate.scope)}"
-                )
+                reason = f"cancelled by unless_near {terms[other].raw!r}: {found!r} {scope_text(gate.scope)}"
             else:
                 wanted = "; nor ".join(
                     f"{_listed([terms[o].raw for o in g.others])} {scope_text(g.scope)}"
                     for g in gates
                     if g.kind == "only_near" and g.targets == gate.targets
                 )
-                cancelled.append(f"{what} dropped by only_near: none of {wanted}")
+                reason = f"dropped by only_near: none of {wanted}"
+            hits = dropped.setdefault(reason, [])
+            if what not in hits:
+                hits.append(what)
+    cancelled.extend(f"{_listed(hits, quote=False)} {reason}" for reason, hits in dropped.items())
     return kept
 
 

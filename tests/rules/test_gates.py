@@ -108,6 +108,21 @@ def test_explanation_says_which_context_was_missing(strikes: CompiledRules) -> N
     )
 
 
+def test_each_reason_is_given_once_with_every_hit_it_dropped(strikes: CompiledRules) -> None:
+    text = "Футболист нанёс удар в створ ворот. " * 31 + "Удар! Ещё удар."
+    (report,) = strikes.explain(text)
+    assert report.cancelled == (
+        "'удар' (удар), 'Удар' (удар) dropped by only_near: none of 'ракетный', 'дрон', 'по' "
+        "within 2 words in the sentence",
+    )
+    lines = explanation_lines([report])
+    assert sum("only_near" in line for line in lines) == 1
+    (towing_report,) = compile_rules(
+        [RuleSpec("evac", any_=("эвакуировать",), unless_near=((("*",), ("авто",), 3),))]
+    ).explain("Эвакуировали авто. " * 5)
+    assert len(towing_report.cancelled) == 1
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
