@@ -12,6 +12,7 @@ import ijson  # type: ignore[import-untyped]
 
 from bot.domain.errors import SourceError
 from bot.domain.models import ChannelRef, Post
+from bot.sources.encoding import open_utf8
 from bot.sources.fields import FieldError, storable
 from bot.sources.limits import MAX_LINE_BYTES, MAX_TEXT_CHARS, DepthGuard, NestingError
 from bot.sources.records import BadRecord, SourceItem
@@ -82,7 +83,7 @@ class Source(abc.ABC):
         return self._reader.count if self._reader is not None else 0
 
     def __iter__(self) -> Iterator[SourceItem]:
-        with self.path.open("rb") as raw:
+        with open_utf8(self.path) as raw:
             reader = CountingReader(raw)
             self._reader = reader
             try:

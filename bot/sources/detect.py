@@ -13,6 +13,7 @@ import ijson  # type: ignore[import-untyped]  # no type information shipped
 from bot.domain.errors import SourceError
 from bot.sources.base import Source, json_error_reason
 from bot.sources.corpora import CuasSource, NktklnSource
+from bot.sources.encoding import legacy_codec, open_utf8
 from bot.sources.jsonl import JsonlSource
 from bot.sources.limits import GuardedReader, NestingError, nesting_reason
 from bot.sources.tdesktop import TdesktopSource
@@ -23,7 +24,6 @@ FORMATS: dict[str, type[Source]] = {
 }
 _HEAD_BYTES = 1 << 20
 _PROBE_LINES = 20
-_BOM = b"\xef\xbb\xbf"
 _WHAT = "not a telewatch JSONL, Telegram Desktop export or Telethon dump"
 _HINT = "name the format with --format (" + ", ".join(FORMATS) + ")"
 
@@ -55,16 +55,28 @@ def detect_format(path: Path, name: str | None = None) -> str:
     """The format name of a file, from its first bytes and the keys of its first record; `name` is what
     messages call it (the path by default)."""
     name = name or str(path)
-    with path.open("rb") as raw:
-        head = raw.read(_HEAD_BYTES)
-    body = _skip_comments(head.removeprefix(_BOM))
+    with open_utf8(path) as raw:
+        head = raw.read(_HEAD_BYTES)  # UTF-8 without a byte-order mark, whatever the file's encoding
+    legacy = legacy_codec(head, complete=len(head) < _HEAD_BYTES)
+    if legacy:
+        raise SourceError(
+            f"{name}: not UTF-8 (looks like {legacy}?) — convert it with: "
+            f"iconv -f {legacy} -t utf-8 {name} > {name}.utf8",
+            hint="then import the converted file",
+        )
+    if legacy is not None:
+        raise SourceError(
+            f"{name}: not UTF-8 text, and no known encoding fits",
+            hint="convert it to UTF-8 first, e.g. iconv -f <its encoding> -t utf-8 FILE > FILE.utf8",
+        )
+    body = _skip_comments(head)
     if not body:
         raise SourceError(f"{name}: the file is empty (or holds only comments)")
     first = body[:1]
     if first == b"[":
         return _detect_array(path, name)
     if first == b"{":
-        skipped = head.removeprefix(_BOM)[: len(head.removeprefix(_BOM)) - len(body)].count(b"\n")
+        skipped = head[: len(head) - len(body)].count(b"\n")
         return _detect_object(name, body, complete=len(head) < _HEAD_BYTES, first_line=skipped + 1)
     shown = body[:4].decode("utf-8", errors="replace")[:1]
     raise SourceError(f"{name}: {_WHAT} (first byte {shown!r})", hint=_HINT)
@@ -95,10 +107,22 @@ def _skip_comments(head: bytes) -> bytes:
 
 
 def _detect_object(name: str, body: bytes, *, complete: bool, first_line: int) -> str:
+    """By the top-level object's keys (a document, or a JSONL file's first record); when they say
+    nothing, by the first records that are whole lines (a JSONL file whose first record is broken).
+    A line inside a document (one odd message of an export) never decides the format."""
+    try:
+        top: dict[str, Any] | None = _top_level_keys(name, body, complete=complete)
+        problem: SourceError | None = None
+    except SourceError as exc:
+        top, problem = None, exc
+    found = classify(top) if top else None
+    if found is not None:
+        return found
     lines = body.split(b"\n")
     if not complete:
         lines = lines[:-1]  # the last line may be cut off by the head limit
     probed = 0
+    what = "the top-level object"
     for number, line in enumerate(lines, start=first_line):
         stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
@@ -114,11 +138,13 @@ def _detect_object(name: str, body: bytes, *, complete: bool, first_line: int) -
             if probed == 1 and stripped == b"{":
                 break  # a pretty-printed document: read its top-level keys instead
             continue
-        if isinstance(record, dict):
-            return _known(name, record, "the first record")
-    # a pretty-printed document, or a first record longer than the head: its keys, from the head only
-    # (reading on would cost time and memory in the size of that record)
-    return _known(name, _top_level_keys(name, body, complete=complete), "the top-level object")
+        if isinstance(record, dict) and (found := classify(record)) is not None:
+            return found
+        if probed == 1 and isinstance(record, dict):
+            what = "the first record"  # a one-line object: JSONL-like
+    if top is None and problem is not None:
+        raise problem
+    return _known(name, top or {}, what)
 
 
 def _known(name: str, record: Mapping[str, Any], what: str) -> str:
@@ -170,7 +196,7 @@ def _whole_characters(data: bytes) -> bytes:
 
 
 def _detect_array(path: Path, name: str) -> str:
-    with path.open("rb") as raw:
+    with open_utf8(path) as raw:
         try:
             first = next(iter(ijson.items(GuardedReader(raw), "item", use_float=True)), None)
         except (ijson.JSONError, UnicodeDecodeError) as exc:

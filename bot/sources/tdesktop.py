@@ -18,6 +18,7 @@ from bot.sources.base import (
     json_error_reason,
     stream_array,
 )
+from bot.sources.encoding import open_utf8
 from bot.sources.fields import FieldError, optional_int, parse_date, required_int, utf16_len
 from bot.sources.limits import GuardedReader, NestingError
 from bot.sources.records import BadRecord, SourceItem
@@ -58,7 +59,7 @@ def read_header(path: Path, name: str | None = None) -> ExportHeader:
     name = name or str(path)
     found: dict[str, Any] = {}
     prefix, value = "", None
-    with path.open("rb") as raw:
+    with open_utf8(path) as raw:
         try:
             for prefix, event, value in ijson.parse(GuardedReader(raw)):
                 if prefix == "" and event not in ("start_map", "map_key", "end_map"):

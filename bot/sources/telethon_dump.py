@@ -17,6 +17,7 @@ from bot.sources.base import (
     overlong_reason,
     stream_array,
 )
+from bot.sources.encoding import open_utf8
 from bot.sources.fields import (
     FieldError,
     optional_date,
@@ -61,7 +62,7 @@ class TelethonSource(Source):
                 yield BadRecord(f"line {number}", overlong_reason())
                 continue
             stripped = line.strip()
-            if not stripped:
+            if not stripped or stripped.startswith(b"#"):  # blank and comment lines, as in telewatch JSONL
                 continue
             try:
                 obj = json.loads(stripped)
@@ -76,9 +77,11 @@ class TelethonSource(Source):
 
 
 def _first_byte(path: Path) -> bytes:
-    with path.open("rb") as raw:
-        head = raw.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1]
+    with open_utf8(path) as raw:
+        head = raw.read(4096)
+    while head.lstrip().startswith(b"#"):  # comment lines, as in telewatch JSONL
+        head = head.lstrip().partition(b"\n")[2]
+    return head.lstrip()[:1]
 
 
 class TelethonConverter:
