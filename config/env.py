@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import io
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.domain.errors import ConfigError
 from config.ranges import RANGES
@@ -103,13 +105,43 @@ def lookup(key: str, config_path: Path, environ: Mapping[str, str]) -> EnvValue 
     return None
 
 
-def _read_dotenv(file: Path) -> dict[str, str | None]:
+class _UnnamedParseWarning(logging.Filter):
+    """python-dotenv logs "could not parse statement starting at line N" without the file: telewatch
+    says it itself, naming the file and line (dotenv_problems)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "could not parse statement" not in str(record.msg)
+
+
+logging.getLogger("dotenv.main").addFilter(_UnnamedParseWarning())
+
+
+def _dotenv_text(file: Path) -> str:
     try:
         # utf-8-sig: a byte-order mark would otherwise become part of the first key's name.
-        text = file.read_bytes().decode("utf-8-sig")
+        return file.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read .env file: {e}", file=file) from e
-    return dict(dotenv_values(stream=io.StringIO(text)))
+
+
+def _read_dotenv(file: Path) -> dict[str, str | None]:
+    return dict(dotenv_values(stream=io.StringIO(_dotenv_text(file))))
+
+
+def dotenv_problems(config_path: Path) -> list[str]:
+    """One warning per .env line that cannot be read (it is ignored), naming the file and the line."""
+    warnings = []
+    for file in dotenv_files(config_path):
+        if file.is_file():
+            for binding in parse_stream(io.StringIO(_dotenv_text(file))):
+                if binding.error:
+                    shown = binding.original.string.strip()
+                    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+                    warnings.append(
+                        f"{file}:{binding.original.line}: cannot read {shown!r}; the line is ignored "
+                        "(expected NAME=value, a comment or a blank line)"
+                    )
+    return warnings
 
 
 def unknown_keys(config_path: Path, environ: Mapping[str, str]) -> list[str]:
@@ -170,3 +202,8 @@ def _secret(found: Mapping[str, EnvValue], key: str, pattern: re.Pattern[str], e
             expected=expected,
         )
     return item.value
+
+
+def env_warnings(config_path: Path, environ: Mapping[str, str]) -> list[str]:
+    """Every warning about the environment and .env files: unreadable lines, unknown TELEWATCH_* names."""
+    return [*dotenv_problems(config_path), *unknown_keys(config_path, environ)]

@@ -202,13 +202,13 @@ def config_check(ctx: CliContext) -> None:
     URLs); exit 2 with the first error."""
     from bot.alerts.sinks import check_routes
     from bot.rules import compile_rules
-    from config.env import unknown_keys
+    from config.env import env_warnings
     from config.loader import load, read_text
     from config.targets import check_route_targets
 
     s = load(ctx.config_path, ctx.environ, check_rules=compile_rules)
     check_routes(s)  # each route names a registered sink, with the target it needs
-    for warning in unknown_keys(ctx.config_path, ctx.environ):
+    for warning in env_warnings(ctx.config_path, ctx.environ):
         ctx.warn(warning)
     from bot.alerts.sinks.apprise import probe, target_url
 

@@ -46,10 +46,10 @@ class CliContext:
     def settings(self) -> Settings:
         """Settings from the config file; defaults (with a warning) when the default file does not exist."""
         from bot.rules import compile_rules
-        from config.env import unknown_keys
+        from config.env import env_warnings
         from config.loader import load  # imported late: `telewatch --help` should not pay for it
 
-        for warning in unknown_keys(self.config_path, self.environ):
+        for warning in env_warnings(self.config_path, self.environ):
             self.warn(warning)
         if self._default_config_missing:
             self.warn(
