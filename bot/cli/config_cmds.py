@@ -234,20 +234,24 @@ def config_check(ctx: CliContext) -> None:
 
 
 @config_group.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default is TOML-like text).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default is a TOML config file).")
 @pass_ctx
 def config_show(ctx: CliContext, as_json: bool) -> None:
-    """Print the effective settings (defaults filled in, packs merged, secrets hidden)."""
+    """Print the effective settings as a config file (defaults filled in, packs' rules written out,
+    no secrets): saved and passed as --config it means the same."""
     from bot.rules import compile_rules
     from config.loader import load
 
-    data = settings_dict(load(ctx.config_path, ctx.environ, check_rules=compile_rules))
+    settings = load(ctx.config_path, ctx.environ, check_rules=compile_rules)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(settings_dict(settings), ensure_ascii=False, indent=2))
     else:
         import tomlkit
 
-        click.echo(tomlkit.dumps(_drop_none(data)))
+        from config.show import settings_toml
+
+        # a config file: fed back as --config it loads to these settings (secrets stay in .env)
+        click.echo(tomlkit.dumps(settings_toml(settings)))
 
 
 def settings_dict(settings: Settings) -> dict[str, Any]:
@@ -272,13 +276,4 @@ def _plain(value: Any) -> Any:
         return str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="minutes")
-    return value
-
-
-def _drop_none(value: Any) -> Any:
-    # TOML has no null: leave unset options out of the text view.
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
     return value
