@@ -13,14 +13,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# Characters removed outright: soft hyphen, zero-width and bidi controls, variation selectors, BOM.
-_REMOVABLE = (
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
-    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f"
-    "\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f"
-    "\ufeff"
-)
+from bot.domain.text import INVISIBLE
+
+# Characters removed outright: soft hyphen, zero-width and bidi controls, variation selectors, BOM (the
+# same set full-text search ignores).
+_REMOVABLE = INVISIBLE
 _REMOVABLE_SET = frozenset(_REMOVABLE)
 # invisible characters around the break (a soft hyphen after the newline) do not keep the word apart
 _HYPHEN_NEWLINE = re.compile(

@@ -1,0 +1,20 @@
+"""Characters that never change what a text says: the matcher drops them, and so does full-text search
+(its index and every query), so "эваку\u00adация" is found by "эвакуация" and the reverse."""
+
+from __future__ import annotations
+
+# Soft hyphen, zero-width and bidi controls, variation selectors, BOM. Search's SQLite triggers strip the
+# same set (storage/migrations/0011_search_invisible.sql; a test keeps the two equal).
+INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f"
+    "\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f"
+    "\ufeff"
+)
+_DROP = str.maketrans(dict.fromkeys(INVISIBLE))
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the INVISIBLE characters."""
+    return text.translate(_DROP)
