@@ -37,7 +37,9 @@ def fault_spec(**overrides: Any) -> dict[str, Any]:
         "live": 16,  # then one post per channel every `interval` seconds
         "interval": 0.5,
         "alert_every": 10,
-        "latency": 0.5,  # seconds per request: a catch-up of 15 pages takes 7.5 s or more
+        # seconds per request: a catch-up of 15 pages takes 15 s or more, so the kill (once the three share
+        # the channels, which takes longer on a loaded machine: three interpreters start) lands mid catch-up
+        "latency": 1.0,
         "lease": 3.0,
         "renew": 1.0,
         "max_channels": 6,
