@@ -79,24 +79,26 @@ async def test_a_server_gone_for_longer_than_the_retries_is_one_error_and_nothin
 ) -> None:
     _, name = database
     store = await PgStore.open_url(postgres.url(name), postgres.password, pool_timeout=1.0)
-    pipe = pipeline(store)
-    await pipe.ingest([post(1, "первый")])
-    pipe.unavailable_retries = 2
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    pipe.sleep = sleep
-    postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # down: no new connection either
-    cut_connections(postgres, name)
     try:
-        with pytest.raises(StorageUnavailable, match="PostgreSQL"):
-            await pipe.ingest([post(2, "Жители эвакуированы")])
+        pipe = pipeline(store)
+        await pipe.ingest([post(1, "первый")])
+        pipe.unavailable_retries = 2
+        waits: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+        pipe.sleep = sleep
+        postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # down: no new connection either
+        cut_connections(postgres, name)
+        try:
+            with pytest.raises(StorageUnavailable, match="PostgreSQL"):
+                await pipe.ingest([post(2, "Жители эвакуированы")])
+        finally:
+            postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert waits == [0.5, 1.0]
+        assert await store.posts.count() == 1  # rolled back whole: the watcher fetches it again
+        result = await pipe.ingest([post(2, "Жители эвакуированы")])  # the server is back
+        assert (result.new, result.alerts) == (1, 1)
     finally:
-        postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    assert waits == [0.5, 1.0]
-    assert await store.posts.count() == 1  # rolled back whole: the watcher fetches it again
-    result = await pipe.ingest([post(2, "Жители эвакуированы")])  # the server is back
-    assert (result.new, result.alerts) == (1, 1)
-    await store.close()
+        await store.close()  # a failed assertion must not leave the pool running (pytest hung at exit)
