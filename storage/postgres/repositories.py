@@ -11,7 +11,7 @@ from bot.domain.archive import MARK_CLOSE, MARK_OPEN, PostHit, PostPage, PostQue
 from bot.domain.models import StoredPost
 from bot.domain.records import ChannelActivity, SearchFilter
 from storage.alerts import AlertRepository
-from storage.archive import ArchiveQueries, _post_filters
+from storage.archive import RELEVANCE_WINDOW, ArchiveQueries, _post_filters
 from storage.channels import COLUMNS, ChannelRepository
 from storage.codec import channel_from_row, from_iso, to_iso
 from storage.leases import LeaseRepository
@@ -107,10 +107,18 @@ class PgArchiveQueries(ArchiveQueries):
         where = "".join(f" AND {c}" for c in clauses)
         match, match_params, literal = search_sql(q.text)
         if q.sort == "relevance":
+            # As on SQLite, relevance ranks the newest RELEVANCE_WINDOW matches (not every match of a
+            # common word).
+            window = await ordered_matches(
+                self.db, match, match_params, where, params, RELEVANCE_WINDOW, newest_first=True
+            )
+            if not window:
+                return PostPage((), False, literal)
+            marks = ",".join("?" * len(window))
             ids = await self._ids(
-                f"SELECT p.id FROM posts p WHERE p.tsv @@ {match} {where} "
-                f"ORDER BY ts_rank(p.tsv, {match}) DESC, p.date DESC LIMIT ? OFFSET ?",
-                (*match_params, *params, *match_params, q.limit + 1, q.offset),
+                f"SELECT p.id FROM posts p WHERE p.id IN ({marks}) "
+                f"ORDER BY ts_rank(p.tsv, {match}) DESC, p.date DESC, p.id DESC LIMIT ? OFFSET ?",
+                (*window, *match_params, q.limit + 1, q.offset),
             )
         else:
             need = q.offset + q.limit + 1
