@@ -228,9 +228,9 @@ def config_check(ctx: CliContext) -> None:
     ctx.console.print(f"[green]ok[/green] {escape(str(ctx.config_path))}")
     ctx.console.print(
         f"  {len(s.channels)} channels ({enabled} enabled), {len(s.rules)} rules"
-        f"{' incl. packs ' + ', '.join(s.rule_packs) if s.rule_packs else ''}, {len(s.routes)} routes"
+        f"{' incl. packs ' + escape(', '.join(s.rule_packs)) if s.rule_packs else ''}, {len(s.routes)} routes"
     )
-    ctx.console.print(f"  storage {escape(str(s.storage.path))}, timezone {s.timezone}; {creds}")
+    ctx.console.print(f"  storage {escape(str(ctx.database))}, timezone {s.timezone}; {creds}")
 
 
 @config_group.command("show")
@@ -243,6 +243,11 @@ def config_show(ctx: CliContext, as_json: bool) -> None:
     from config.loader import load
 
     settings = load(ctx.config_path, ctx.environ, check_rules=compile_rules)
+    if ctx.db_override is not None:
+        # --db / TELEWATCH_DB is the database every command opens: show that one, not the file's path.
+        settings = dataclasses.replace(
+            settings, storage=dataclasses.replace(settings.storage, path=ctx.db_override, url=None)
+        )
     if as_json:
         click.echo(json.dumps(settings_dict(settings), ensure_ascii=False, indent=2))
     else:

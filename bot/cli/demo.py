@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 import config
@@ -112,7 +113,7 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
             rt.pipeline,
             rt.dispatcher,
             speed=speed,
-            on_bad=lambda b: ctx.err_console.print(f"[yellow]bad record[/yellow] {b}"),
+            on_bad=lambda b: ctx.err_console.print(f"[yellow]bad record[/yellow] {escape(str(b))}"),
         )
         channels = len(await rt.store.channels.all())
         merged = (await rt.store.alerts.counts()).get("suppressed", 0)

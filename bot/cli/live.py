@@ -61,7 +61,9 @@ async def login(ctx: CliContext, as_bot: bool) -> None:
             who = await login_user(client, phone=_ask, code=_ask, password=_ask_secret, path=path)
     finally:
         await client.disconnect()
-    ctx.console.print(f"[green]signed in[/] as {who.name} (id {who.user_id}); session {path}.session (0600)")
+    ctx.console.print(
+        f"[green]signed in[/] as {escape(who.name)} (id {who.user_id}); session {escape(str(path))}.session (0600)"
+    )
 
 
 @cli.command()
@@ -119,9 +121,9 @@ async def _check_report(ctx: CliContext, settings: Settings) -> dict[str, Any]:
 
 
 def _print_check(ctx: CliContext, report: dict[str, Any]) -> None:
-    ctx.console.print(f"watcher account: [bold]{report['account']}[/]")
+    ctx.console.print(f"watcher account: [bold]{escape(str(report['account']))}[/]")
     if "bot" in report:
-        ctx.console.print(f"alert bot: [bold]{report['bot']}[/]")
+        ctx.console.print(f"alert bot: [bold]{escape(str(report['bot']))}[/]")
     table = Table("channel", "state", "id", "title", "detail")
     for c in report["channels"]:
         style = STATE_STYLE.get(c["state"], "red")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -85,7 +86,7 @@ def backup(ctx: CliContext, path: Path, as_json: bool) -> None:
         print_json(_result_dict(result, source))
     else:
         ctx.console.print(
-            f"backup written: {result.path} ({human_bytes(result.bytes)}, {result.seconds:.1f} s; "
+            f"backup written: {escape(str(result.path))} ({human_bytes(result.bytes)}, {result.seconds:.1f} s; "
             f"integrity check {result.integrity} in {result.verify_seconds:.1f} s)"
         )
         _print_counts(ctx, result, "database", "backup")
@@ -122,11 +123,11 @@ def restore(ctx: CliContext, backup_file: Path, replace: bool, as_json: bool) ->
         print_json(_result_dict(result, backup_file))
     else:
         ctx.console.print(
-            f"restored {backup_file} into {result.path} ({human_bytes(result.bytes)}, "
+            f"restored {escape(str(backup_file))} into {escape(str(result.path))} ({human_bytes(result.bytes)}, "
             f"{result.seconds:.1f} s; integrity check {result.integrity})"
         )
         if result.set_aside:
-            ctx.console.print(f"the database it replaced is kept at {result.set_aside}")
+            ctx.console.print(f"the database it replaced is kept at {escape(str(result.set_aside))}")
     for stray, to in result.stale_moved:
         ctx.warn(f"{stray} was left from another database; moved it to {to} (not used)")
         _print_counts(ctx, result, "backup", "restored")
@@ -273,8 +274,10 @@ def _print_prune(ctx: CliContext, report: Any, plans: list[Any]) -> None:
     out = ctx.console
     if not any(p.days > 0 for p in plans):
         out.print(
-            "nothing to prune: posts are kept forever "
-            "(set [storage] keep_days or [storage.keep_days_by_label] in the config)"
+            escape(
+                "nothing to prune: posts are kept forever "
+                "(set [storage] keep_days or [storage.keep_days_by_label] in the config)"
+            )
         )
         return
     verb = "would prune" if report.dry_run else "pruned"
