@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.errors import ConfigError, TelewatchError
+from config.settings import Settings
 
 UNIT_NAME = "telewatch.service"
 # Exit codes after which restarting cannot help: bad config (2), not signed in (7), already running (8).
@@ -59,6 +60,37 @@ def unit_path(system: bool, home: Path | None = None) -> Path:
 def _quote(value: Path | str) -> str:
     # systemd splits ExecStart like a shell (quotes, backslashes); `%` starts a specifier, so double it.
     return shlex.quote(str(value)).replace("%", "%%")
+
+
+# Path settings `run` only reads: every other Path in Settings is somewhere it writes (a test checks that
+# each Path field is in one list or the other, so a new one cannot be forgotten).
+READ_ONLY_PATHS = ("telegram.server.rsa_key_file", "path")
+
+
+def written_folders(settings: Settings, config: Path) -> tuple[Path, ...]:
+    """Every folder `telewatch run` writes to with these settings (a system unit may write nowhere else):
+    the database's folder (with its -wal/-shm), the config's folder (edits from the chat), the session
+    folder, the media archive (when it downloads), the folders of jsonl alert files."""
+    folders = {
+        settings.storage.path.expanduser().resolve().parent,
+        config.resolve().parent,
+        settings.telegram.session_dir.expanduser().resolve(),
+    }
+    if settings.media.download:
+        folders.add(settings.media.path.expanduser().resolve())
+    for route in settings.routes:
+        target = route.resolved_target or route.target
+        if route.sink == "jsonl" and target:
+            folders.add(Path(target).expanduser().resolve().parent)
+    return tuple(sorted(folders))
+
+
+def user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def unit_text(spec: UnitSpec) -> str:

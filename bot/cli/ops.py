@@ -106,7 +106,16 @@ def service_install(
     to the database, session and alert-file folders. An existing different unit
     is never replaced without --force. Prints the commands that start it.
     """
-    from bot.app.service import UnitSpec, default_user, find_executable, install, next_steps, unit_path
+    from bot.app.service import (
+        UnitSpec,
+        default_user,
+        find_executable,
+        install,
+        next_steps,
+        unit_path,
+        user_exists,
+        written_folders,
+    )
 
     config = ctx.config_path.resolve()
     if not config.is_file():
@@ -114,21 +123,22 @@ def service_install(
             "config file not found", file=config, hint=f"create it first: telewatch --config {config} init"
         )
     settings = ctx.settings
-    writable = {
-        ctx.db_path.resolve().parent,
-        config.parent,
-        settings.telegram.session_dir.expanduser().resolve(),
-    }
-    for route in settings.routes:
-        if route.sink == "jsonl" and route.target:
-            writable.add(Path(route.target).resolve().parent)
+    writable = written_folders(settings, config)
+    user = (run_as or default_user()) if system else None
+    if system and user is not None and not user_exists(user):
+        message = f"--run-as {user}: no such user on this machine"
+        if not print_only:
+            raise ConfigError(
+                message, hint=f"create it first (useradd --system {user}) or name an existing account"
+            )
+        ctx.warn(message + " (the unit would not start here)")
     spec = UnitSpec(
         executable=(executable or find_executable()).resolve(),
         config=config,
         working_dir=Path.cwd().resolve(),
-        writable=tuple(sorted(writable)),
+        writable=writable,
         system=system,
-        user=(run_as or default_user()) if system else None,
+        user=user,
         log_format="text",
     )
     if print_only:

@@ -248,3 +248,56 @@ def test_the_healthcheck_command_fails_until_run_beats_then_passes(tmp_path: Pat
     alive = run_in_container(check, data)
     assert alive.returncode == 0, alive.stderr
     assert alive.stdout.startswith("ok: telewatch run is alive")
+
+
+def test_a_system_unit_may_write_the_media_archive_and_every_written_folder(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#18: [media] path outside the database folder is writable under ProtectSystem=strict."""
+    (home / "telewatch.toml").write_text(
+        '[storage]\npath = "data/tw.db"\n[telegram]\nsession_dir = "sessions"\n'
+        f'[media]\npath = "{home / "srv" / "twmedia"}"\n'
+        f'[[routes]]\nname = "log"\nsink = "jsonl"\ntarget = "{home / "logs" / "alerts.jsonl"}"\n',
+        encoding="utf-8",
+    )
+    assert main(["service", "install", "--system", "--run-as", "daemon", "--print"]) == 0
+    text = capsys.readouterr().out
+    for folder in (home / "srv" / "twmedia", home / "logs", home / "data", home / "sessions", home):
+        assert f"ReadWritePaths=-{folder}\n" in text
+
+
+def test_every_path_setting_is_either_written_by_the_unit_or_read_only() -> None:
+    """A new Path setting must be classified: the unit's ReadWritePaths are derived, not a hand list."""
+    import dataclasses
+
+    from bot.app.service import READ_ONLY_PATHS, written_folders
+    from config.settings import ServerSettings, Settings, TelegramSettings
+
+    def path_fields(obj: object, prefix: str = "") -> list[str]:
+        out = []
+        for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                out += path_fields(value, f"{prefix}{f.name}.")
+            elif "Path" in str(f.type):
+                out.append(prefix + f.name)
+        return out
+
+    written = {"storage.path", "telegram.session_dir", "media.path"}
+    full = Settings(telegram=TelegramSettings(server=ServerSettings(address="127.0.0.1")))
+    assert set(path_fields(full)) == written | set(READ_ONLY_PATHS)
+    folders = written_folders(Settings(), Path("/etc/telewatch/telewatch.toml"))
+    assert Settings().media.path.resolve() in folders
+
+
+def test_system_install_refuses_an_account_that_does_not_exist(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#20: --run-as NOBODY_HERE for a system unit: refused in one line (a warning with --print)."""
+    out = home / "telewatch.service"
+    args = ["service", "install", "--system", "--run-as", "no_such_user_tw", "--output", str(out)]
+    assert main(args) == 2
+    assert "no_such_user_tw: no such user on this machine" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["service", "install", "--system", "--run-as", "no_such_user_tw", "--print"]) == 0
+    assert "warning: --run-as no_such_user_tw: no such user" in capsys.readouterr().err
