@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as e:  # a bad option or argument: one line and where to read about it
         message = " ".join(e.format_message().split())
         command = e.ctx.command_path if e.ctx is not None else "telewatch"
+        variable = _from_environment(e)
+        if variable is not None:  # the value came from the environment: name the variable, not the option
+            message = f"environment variable {variable}: {message}"
+            return _fail(message, f"fix or unset {variable} (see `{command} --help`)", e.exit_code)
         return _fail(message, f"see `{command} --help`", e.exit_code)
     except click.ClickException as e:
         e.show()
@@ -67,6 +72,23 @@ def main(argv: list[str] | None = None) -> int:
             1,
         )
     return 0
+
+
+def _from_environment(e: click.UsageError) -> str | None:
+    """The environment variable a bad option value was read from, if it was."""
+    from click.core import ParameterSource
+
+    param = getattr(e, "param", None)
+    if e.ctx is None or param is None or param.name is None:
+        return None
+    if e.ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return None
+    envvar = getattr(param, "envvar", None)
+    if isinstance(envvar, str):
+        return envvar
+    if isinstance(envvar, list | tuple):
+        return next((v for v in envvar if v in os.environ), None)
+    return None
 
 
 def _fail(message: str, hint: str, code: int) -> int:

@@ -42,6 +42,11 @@ def open_source(path: Path | str, *, format: str | None = None, name: str | None
         path = path / "result.json"
         name = str(path) if name == str(path.parent) else name
     if not path.is_file():
+        if path.exists():  # a FIFO, a socket, a device: it is there, but it is no file to read twice
+            raise SourceError(
+                f"{name}: not a regular file",
+                hint="save it to a file first, or pipe it in: telewatch import - < FILE",
+            )
         raise SourceError(f"{name}: no such file")
     if format is None:
         format = detect_format(path, name)

@@ -46,3 +46,19 @@ def test_text_mode_is_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("error: no database at")
     assert err[1].startswith("hint: ")
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#57: TELEWATCH_LOG_FORMAT=xml names the variable; --log-format xml names the option."""
+    monkeypatch.setenv("TELEWATCH_LOG_FORMAT", "xml")
+    assert main(["config", "path"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: environment variable TELEWATCH_LOG_FORMAT: ")
+    assert "'xml'" in err
+    monkeypatch.delenv("TELEWATCH_LOG_FORMAT")
+    assert main(["--log-format", "xml", "config", "path"]) == 2
+    err = capsys.readouterr().err
+    assert "environment variable" not in err
+    assert "'--log-format'" in err

@@ -103,3 +103,13 @@ def test_unknown_format_names_and_missing_files_are_errors(tmp_path: Path) -> No
 def test_every_format_has_a_name_and_description() -> None:
     assert set(FORMATS) == {"jsonl", "tdesktop", "telethon", "nktkln", "cuas"}
     assert all(cls.description for cls in FORMATS.values())
+
+
+def test_a_fifo_is_named_not_a_regular_file(tmp_path: Path) -> None:
+    """#65: a named pipe exists: "not a regular file", not "no such file"."""
+    import os
+
+    fifo = tmp_path / "posts.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceError, match="not a regular file"):
+        open_source(fifo)
