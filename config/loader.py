@@ -29,10 +29,17 @@ caller. config/ depends on the domain only, so it never imports the engine; with
 first checked when the matcher is built."""
 
 
-def load(path: Path, environ: Mapping[str, str], *, check_rules: RuleCheck | None = None) -> Settings:
+def load(
+    path: Path,
+    environ: Mapping[str, str],
+    *,
+    check_rules: RuleCheck | None = None,
+    route_secrets: bool = True,
+) -> Settings:
     """Read, validate and freeze the config at `path`; secrets come from `environ` or a .env file;
-    `check_rules` (the engine's compile_rules) checks rule terms, naming the file, key and line."""
-    return load_text(read_text(path), path, environ, check_rules=check_rules)
+    `check_rules` (the engine's compile_rules) checks rule terms, naming the file, key and line.
+    `route_secrets=False` (commands that deliver nothing) leaves a route whose ${NAME} is unset unresolved."""
+    return load_text(read_text(path), path, environ, check_rules=check_rules, route_secrets=route_secrets)
 
 
 def read_text(path: Path) -> str:
@@ -58,6 +65,7 @@ def load_text(
     *,
     base_dir: Path | None = None,
     check_rules: RuleCheck | None = None,
+    route_secrets: bool = True,
 ) -> Settings:
     """Validate `text` as if it were the content of `path` (the editor checks edits this way before writing).
 
@@ -78,7 +86,7 @@ def load_text(
         api_hash=env.api_hash,
         bot_token=env.bot_token,
     )
-    routes = resolve_route_targets(settings.routes, path, environ, src)
+    routes = resolve_route_targets(settings.routes, path, environ, src, required=route_secrets)
     return dataclasses.replace(settings, path=path, rules=rules, telegram=telegram, routes=routes)
 
 
@@ -86,7 +94,12 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def resolve_route_targets(
-    routes: Sequence[RouteSettings], path: Path, environ: Mapping[str, str], src: Source
+    routes: Sequence[RouteSettings],
+    path: Path,
+    environ: Mapping[str, str],
+    src: Source,
+    *,
+    required: bool = True,
 ) -> tuple[RouteSettings, ...]:
     """Each route's target with ${NAME} read from the environment or .env (secret URLs stay out of git)."""
     out: list[RouteSettings] = []
@@ -95,6 +108,9 @@ def resolve_route_targets(
         names = _ENV_REF.findall(target)
         values = {n: lookup(n, path, environ) for n in names}
         missing = [n for n, v in values.items() if v is None]
+        if missing and not required:
+            out.append(route)  # left unresolved: this command sends nothing through it
+            continue
         if missing:
             raise src.error(
                 f"names ${{{missing[0]}}}, which is set neither in the environment nor in .env",

@@ -79,6 +79,7 @@ def backup(ctx: CliContext, path: Path, as_json: bool) -> None:
     PRAGMA integrity_check; it never overwrites an existing file. Restore it with
     `telewatch restore PATH`. Exit code 4 when the copy cannot be made.
     """
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     source = ctx.db_path
     with _progress(ctx, f"backing up {source.name}", as_json) as progress:
         result = backups.backup(source, path, progress=progress)
@@ -115,6 +116,7 @@ def restore(ctx: CliContext, backup_file: Path, replace: bool, as_json: bool) ->
     one is renamed to NAME.before-restore-DATE. Exit code 4 on a database problem,
     8 while telewatch runs.
     """
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     target = ctx.db_path
     _refuse_while_running(ctx)
     with _progress(ctx, f"restoring {backup_file.name}", as_json) as progress:
@@ -160,6 +162,7 @@ def db() -> None:
 @pass_ctx
 def stats(ctx: CliContext, as_json: bool) -> None:
     """Sizes of the database file, its WAL and each table, free space, the date range of posts."""
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     s = collect(ctx.db_path)
     if as_json:
         print_json(
@@ -227,6 +230,7 @@ async def prune(ctx: CliContext, dry_run: bool, include_relevant: bool, vacuum: 
     once a day by itself when keep_days or an override is set. Exit code 4 on a
     database problem.
     """
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     from bot.app.maintenance import run_prune  # late: opening the composition root loads the rules
 
     settings = ctx.settings

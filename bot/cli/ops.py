@@ -33,6 +33,7 @@ def health(ctx: CliContext, max_age: int, as_json: bool) -> None:
     The container's HEALTHCHECK and monitors call this. It only reads the database.
     Exit codes: 0 healthy, 1 unhealthy (the line says why), 4 database unreadable.
     """
+    ctx.delivers = False
     snap = snapshot(ctx.database, datetime.now(UTC))
     age = snap.heartbeat_age
     stopped = snap.stopped_age

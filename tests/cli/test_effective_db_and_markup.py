@@ -64,3 +64,33 @@ async def test_backup_paths_with_brackets_are_printed_as_written(
     target = tmp_path / "[bold]x.db"
     assert await asyncio.to_thread(main, ["--db", str(tmp_path / "tw.db"), "backup", str(target)]) == 0
     assert f"backup written: {target}" in capsys.readouterr().out
+
+
+def test_commands_that_deliver_nothing_do_not_need_route_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#69: db prune / stats / backup / health work while an apprise route's ${HOOK_URL} is unset;
+    commands that deliver still refuse."""
+    import asyncio
+
+    from storage.store import Store
+
+    async def make() -> None:
+        async with await Store.open(tmp_path / "tw.db"):
+            pass
+
+    asyncio.run(make())
+    (tmp_path / "t.toml").write_text(
+        '[storage]\nkeep_days = 30\n[[routes]]\nname = "ops"\nsink = "apprise"\ntarget = "${HOOK_URL}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "t.toml"))
+    monkeypatch.setenv("TELEWATCH_DB", str(tmp_path / "tw.db"))
+    monkeypatch.delenv("HOOK_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "prune", "--dry-run"]) == 0
+    assert main(["db", "stats"]) == 0
+    assert main(["backup", str(tmp_path / "b.db")]) == 0
+    capsys.readouterr()
+    assert main(["config", "check"]) == 2
+    assert "${HOOK_URL}" in capsys.readouterr().err
