@@ -169,14 +169,14 @@ class TelewatchCollector:
         yield behind
         yield post_age
         yield check_age
-        if snap.media_by_state:
-            media = GaugeMetricFamily("telewatch_media_files", "Media records by state", labels=["state"])
-            for state, n in sorted(snap.media_by_state.items()):
-                media.add_metric([state], n)
-            yield media
-            yield GaugeMetricFamily(
-                "telewatch_media_stored_bytes", "Bytes in the media archive", value=snap.media_bytes
-            )
+        # Always exported (0 before the first download), so dashboards and alerts find the series.
+        media = GaugeMetricFamily("telewatch_media_files", "Media records by state", labels=["state"])
+        for state, n in sorted({"stored": 0, **snap.media_by_state}.items()):
+            media.add_metric([state], n)
+        yield media
+        yield GaugeMetricFamily(
+            "telewatch_media_stored_bytes", "Bytes in the media archive", value=snap.media_bytes
+        )
         yield GaugeMetricFamily("telewatch_database_bytes", "Size of the database file", value=snap.db_bytes)
 
 

@@ -324,3 +324,22 @@ def test_a_bind_error_names_the_key_and_reason() -> None:
             MetricsEndpoint(MetricsSettings(port=busy.getsockname()[1]), collector)
     assert failed.value.key == "metrics.port"
     assert "in use" in str(failed.value)
+
+
+def test_media_series_are_exported_before_any_download(tmp_path: Path) -> None:
+    """#13: the documented telewatch_media_files / telewatch_media_stored_bytes exist from the start."""
+    import asyncio as aio
+
+    from bot.app.operations import ProcessState, TelewatchCollector
+
+    db = tmp_path / "t.db"
+
+    async def make() -> None:
+        async with await Store.open(db):
+            pass
+
+    aio.run(make())
+    collector = TelewatchCollector(db, ProcessState(), lambda: datetime.now(UTC))
+    samples = {(s.name, tuple(s.labels.items())): s.value for f in collector.collect() for s in f.samples}
+    assert samples[("telewatch_media_stored_bytes", ())] == 0
+    assert samples[("telewatch_media_files", (("state", "stored"),))] == 0
