@@ -216,6 +216,8 @@ def config_check(ctx: CliContext) -> None:
         if route.sink == "apprise" and (problem := probe(target_url(route))) is not None:
             ctx.warn(f"route '{route.name}': {problem}; its alerts wait in the outbox until it answers")
     check_route_targets(s, read_text(ctx.config_path))
+    for warning in _suspicious(s):
+        ctx.warn(warning)
     enabled = sum(1 for c in s.channels if c.enabled)
     tg = s.telegram
     creds = (
@@ -231,6 +233,28 @@ def config_check(ctx: CliContext) -> None:
         f"{' incl. packs ' + escape(', '.join(s.rule_packs)) if s.rule_packs else ''}, {len(s.routes)} routes"
     )
     ctx.console.print(f"  storage {escape(str(ctx.database))}, timezone {s.timezone}; {creds}")
+
+
+def _suspicious(s: Settings) -> list[str]:
+    """Settings that are valid but do nothing: said at `config check`, naming where they are."""
+    import difflib
+
+    out = []
+    for i, route in enumerate(s.routes):
+        if route.forward_original and route.sink != "telegram":
+            out.append(
+                f"routes[{i}] ('{route.name}'): forward_original = true does nothing on a {route.sink} "
+                "route (only a telegram route can forward the original post)"
+            )
+    labels = sorted({c.label for c in s.channels if c.label})
+    for label, _days in s.storage.keep_days_by_label:
+        if label not in labels:
+            close = difflib.get_close_matches(label, labels, n=1)
+            known = (
+                f"did you mean '{close[0]}'?" if close else f"labels in use: {', '.join(labels) or 'none'}"
+            )
+            out.append(f"[storage.keep_days_by_label] '{label}': no channel has this label ({known})")
+    return out
 
 
 @config_group.command("show")

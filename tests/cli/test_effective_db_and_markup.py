@@ -94,3 +94,25 @@ def test_commands_that_deliver_nothing_do_not_need_route_secrets(
     capsys.readouterr()
     assert main(["config", "check"]) == 2
     assert "${HOOK_URL}" in capsys.readouterr().err
+
+
+def test_config_check_warns_of_settings_that_do_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#35: forward_original on a non-telegram route; #55: a keep_days_by_label label no channel has."""
+    (tmp_path / "t.toml").write_text(
+        '[[channels]]\nref = "@alpha"\nlabel = "military"\n\n'
+        "[storage.keep_days_by_label]\nmilitray = 30\n\n"
+        '[[routes]]\nname = "file"\nsink = "jsonl"\n'
+        f'target = "{tmp_path / "a.jsonl"}"\nforward_original = true\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(tmp_path / "t.toml"))
+    monkeypatch.setenv("TELEWATCH_DB", str(tmp_path / "tw.db"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "check"]) == 0
+    err = capsys.readouterr().err
+    assert "routes[0] ('file'): forward_original = true does nothing on a jsonl route" in err
+    assert (
+        "[storage.keep_days_by_label] 'militray': no channel has this label (did you mean 'military'?)" in err
+    )
