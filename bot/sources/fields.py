@@ -49,24 +49,34 @@ def parse_date(value: object, key: str = "date") -> datetime:
             return to_utc(datetime.fromisoformat(value))
         except ValueError:
             pass
+        except OverflowError:  # a valid date whose zone moves it past the calendar's ends
+            raise FieldError(f"'{key}' is out of range: {value[:40]!r}") from None
         text = value.strip()
         if text.isdigit():
-            return datetime.fromtimestamp(int(text), UTC)
+            return _from_unix(int(text), key)
         found = _DATETIME_REPR.fullmatch(text)
         if found:
             parts = [int(p) for p in found.group(1).split(",") if p.strip()]
             if 3 <= len(parts) <= 7:
                 year, month, day, hour, minute, second, micro = (*parts, 0, 0, 0, 0)[:7]
-                return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+                try:
+                    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+                except (ValueError, OverflowError):
+                    raise FieldError(f"'{key}' is not a valid date: {value[:40]!r}") from None
         raise FieldError(f"'{key}' is not a date: {value[:40]!r}")
     if isinstance(value, bool):
         raise FieldError(f"'{key}' is not a date: {value!r}")
     if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise FieldError(f"'{key}' is out of range as unix seconds: {value!r}") from None
+        return _from_unix(value, key)
     raise FieldError(f"'{key}' is not a date: {value!r}")
+
+
+def _from_unix(value: float, key: str) -> datetime:
+    """Unix seconds as a UTC datetime; one beyond the calendar (or the platform's time_t) is a FieldError."""
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise FieldError(f"'{key}' is out of range as unix seconds: {str(value)[:40]}") from None
 
 
 def optional_date(record: Mapping[str, object], key: str) -> datetime | None:

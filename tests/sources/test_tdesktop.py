@@ -250,3 +250,22 @@ def test_export_of_all_chats_streams_every_chat_with_its_own_channel(tmp_path: P
     assert posts == [(1, 1), (1, 2), (3, 9)]
     assert [i.position for i in items if isinstance(i, BadRecord)] == ["chats.list[1].messages[0]"]
     assert source.bytes_read == source.size_hint()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"date_unixtime": "99999999999999999999"}, "'date_unixtime' is out of range as unix seconds"),
+        ({"date_unixtime": None, "date": "datetime.datetime(2024, 13, 45)"}, "'date' is not a valid date"),
+        ({"edited_unixtime": "99999999999999999999"}, "'edited_unixtime' is out of range"),
+    ],
+)
+def test_a_date_beyond_the_calendar_is_one_bad_record_not_the_end_of_the_import(
+    tmp_path: Path, fields: dict[str, Any], reason: str
+) -> None:
+    # An OverflowError here stopped the import with nothing stored, the good messages before it too.
+    items = list(open_source(export(tmp_path, [message(1), message(2, **fields), message(3)])))
+    assert [i.message_id for i in items if isinstance(i, Post)] == [1, 3]
+    [bad] = [i for i in items if isinstance(i, BadRecord)]
+    assert bad.position == "messages[1]"
+    assert reason in bad.reason
