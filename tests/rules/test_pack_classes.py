@@ -111,6 +111,27 @@ CATCH = [
     ("evacuation", "ru", "Жители покидают свои дома из-за обстрелов"),
     ("evacuation", "en", "Thousands fled their homes as the fighting neared the town"),
     ("evacuation-mandatory", "uk", "Влада ухвалила рішення про обов'язковий виїзд дітей з громади"),
+    # a crossing with the state named between the verb and the border; a flag raised over a taken town;
+    # taking and holding ground in Ukraine's border regions (Sumy, Chernihiv)
+    ("incursion", "ru", "Российские подразделения пересекли украинскую границу у приграничного села"),
+    ("incursion", "uk", "Російські війська перетнули державний кордон поблизу прикордонного села"),
+    ("incursion", "en", "The FSB said an armed group had crossed the Russian border in the Bryansk region"),
+    ("incursion", "en", "Officials said enemy troops violated the state border overnight"),
+    ("incursion", "ru", "Военные подняли флаг над зданием администрации в Судже"),
+    ("incursion", "uk", "Бійці підняли прапор над селищем на Курщині"),
+    ("incursion", "en", "Soldiers raised the flag over the town hall in Sudzha"),
+    ("incursion", "ru", "Противник занял ещё одно село в Сумской области"),
+    ("incursion", "uk", "Окупанти захопили невелике село на Сумщині"),
+    ("incursion", "en", "Russian forces captured a village in the Sumy region"),
+    # military losses claims with the number between the verb and the fighters; saboteurs killed; armed clashes
+    ("casualties", "ru", "Противник потерял за сутки на этом направлении свыше 300 военнослужащих"),
+    ("casualties", "ru", "Потери украинской стороны на этом участке составили более 500 военных"),
+    ("casualties", "ru", "Трое диверсантов уничтожены при попытке прорыва"),
+    ("casualties", "uk", "Ворог втратив на цій ділянці фронту понад двісті військових"),
+    ("casualties", "uk", "Під час збройного зіткнення з порушниками один з них загинув"),
+    ("casualties", "uk", "Внаслідок обстрілу одну людину поранено, дані про інших постраждалих уточнюються"),
+    ("casualties", "en", "Four saboteurs were eliminated while trying to cross the border"),
+    ("casualties", "en", "One intruder died in an armed clash with border guards"),
 ]
 
 FALSE_FRIENDS = [
@@ -205,6 +226,59 @@ FALSE_FRIENDS = [
     ("incursion", "uk", "Борщівник поширюється Україною. Причини таких вторгнень вивчають біологи"),
     ("incursion", "ru", "Саранча атакует поля. Вторжение насекомых началось после дождей"),
     ("incursion", "ru", "Глава района: в Курской области положение напряжённое, но контролируемое"),
+    # ground assaults and fire at a group are not strikes on a place; a drill's scenario
+    ("shelling", "ru", "Атаки пехоты на село отбиты"),
+    ("shelling", "uk", "Штурмові підрозділи ворога атакували позиції біля села"),
+    ("shelling", "ru", "Пограничники открыли огонь по группе нарушителей"),
+    ("shelling", "uk", "Прикордонники відкрили вогонь по диверсійній групі"),
+    (
+        "shelling",
+        "uk",
+        "Рятувальники провели пожежно-тактичні навчання. Легенда: пожежа після ракетного удару",
+    ),
+    ("shelling", "en", "Border guards opened fire on the sabotage group"),
+    ("shelling", "en", "Sirens will announce a simulated missile attack on the town"),
+    # civilian drones: filming without a permit, farming drones named anywhere in the post
+    ("drones", "ru", "Задержан мужчина, который запустил БПЛА для видеосъемки без разрешения на полет"),
+    (
+        "drones",
+        "uk",
+        "Аграрії вперше застосували сільськогосподарські дрони. Дрони обробили 200 гектарів поблизу фронту",
+    ),
+    (
+        "drones",
+        "en",
+        "Agricultural drones sprayed fields near the former front line. Each drone covers 40 hectares",
+    ),
+    # parking enforcement, fire alarms and fire-brigade drills, a plane's crew and passengers
+    ("evacuation", "ru", "Нарушителей правил парковки ждёт штраф. Принудительная эвакуация обойдётся дороже"),
+    (
+        "evacuation-mandatory",
+        "ru",
+        "Нарушителей правил парковки ждёт штраф. Принудительная эвакуация обойдётся дороже",
+    ),
+    ("evacuation", "ru", "По сигналу пожарной тревоги учеников эвакуировали из здания школы"),
+    (
+        "evacuation",
+        "uk",
+        "У торговому центрі провели пожежно-тактичні навчання. Відвідувачів евакуювали за кілька хвилин",
+    ),
+    ("evacuation", "uk", "Усіх, хто був на борту повітряного судна, евакуювали"),
+    ("evacuation", "en", "All passengers and crew members were evacuated after the landing"),
+    # "mobilised" as a state of mind; labour mobilisation in the 1940s
+    ("mobilisation", "ru", "Команда работает под давлением, но максимально мобилизована"),
+    ("mobilisation", "ru", "В 1942 году горожан мобилизовали на сельскохозяйственные работы"),
+    ("mobilisation", "uk", "Усі служби максимально мобілізовані та зосереджені"),
+    ("mobilisation", "en", "Students were mobilised for agricultural labour every autumn"),
+    # Moscow's Kursky terminal named once in the post; troops moved; territory lost
+    ("kursk-region", "ru", "Ремонт путей на Курском вокзале. Курский примет меньше поездов"),
+    (
+        "kursk-region",
+        "uk",
+        "Потяги з Курського вокзалу Москви підуть за новим розкладом. Курський закриють на ремонт",
+    ),
+    ("casualties", "ru", "Пограничники не видят у границы переброски личного состава и военной техники"),
+    ("casualties", "en", "The troops have recaptured much of the lost territory"),
 ]
 
 
