@@ -21,7 +21,7 @@ from bot.domain.records import (
     SearchFilter as SearchFilter,
 )
 from bot.domain.storage import Transaction
-from bot.domain.text import strip_invisible
+from bot.domain.text import search_form
 from storage.channels import ChannelRepository
 from storage.codec import (
     channel_from_row,
@@ -344,7 +344,7 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 def fts_query(query: str) -> str:
     """Pass FTS5 syntax through, but quote bare words holding characters FTS5 would reject (like '-').
     Invisible characters (a soft hyphen) are dropped, as the index drops them."""
-    query = _CONTROLS.sub(" ", strip_invisible(query)).strip()
+    query = _CONTROLS.sub(" ", search_form(query)).strip()
     if not query:
         return '""'
     operators = {"AND", "OR", "NOT", "NEAR"}
@@ -365,7 +365,7 @@ def fts_query(query: str) -> str:
 
 def literal_query(query: str) -> str:
     """Every whitespace-separated piece of `query` as a quoted FTS5 string (all must occur)."""
-    pieces = [p.replace('"', "") for p in _CONTROLS.sub(" ", strip_invisible(query)).split()]
+    pieces = [p.replace('"', "") for p in _CONTROLS.sub(" ", search_form(query)).split()]
     return " ".join(f'"{p}"' for p in pieces if p) or '""'
 
 

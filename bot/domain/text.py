@@ -18,3 +18,12 @@ _DROP = str.maketrans(dict.fromkeys(INVISIBLE))
 def strip_invisible(text: str) -> str:
     """`text` without the INVISIBLE characters."""
     return text.translate(_DROP)
+
+
+_YO = str.maketrans({"ё": "е", "Ё": "Е"})
+
+
+def search_form(text: str) -> str:
+    """`text` as full-text search indexes and queries it: no INVISIBLE characters, ё read as е (the
+    SQLite triggers of storage/migrations/0012_search_yo.sql do the same to stored texts)."""
+    return strip_invisible(text).translate(_YO)

@@ -87,3 +87,17 @@ def test_the_matcher_drops_the_same_characters_as_search() -> None:
     from bot.rules import normalize
 
     assert normalize._REMOVABLE is INVISIBLE
+
+
+async def test_yo_and_ye_find_each_other_in_both_directions(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "yo.db") as store:
+        async with store.transaction() as tx:
+            await store.channels.ensure(tx, GOV)
+            posts = [
+                Post(channel=GOV, message_id=1, date=T0, text="Склад уничтожён ночью"),
+                Post(channel=GOV, message_id=2, date=T0, text="ЁЛКИ и елки"),
+            ]
+            await store.posts.save(tx, posts, T0)
+        for query, expected in [("уничтожен", [1]), ("уничтожён", [1]), ("елки", [2]), ("Ёлки", [2])]:
+            found = await store.posts.search(query, SearchFilter(), 50)
+            assert [p.post.message_id for p in found] == expected, query
