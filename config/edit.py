@@ -197,7 +197,11 @@ class ConfigEditor:
 
     def _edit(self, change: Callable[[Any], None]) -> Settings:
         """Read, change, validate the would-be file with the loader, then atomically replace the file."""
-        old = read_text(self.path)
+        # A file saved with a byte-order mark keeps it; the "changed while editing" check compares the
+        # bytes on disk with the text read, mark included.
+        raw = read_text(self.path, keep_bom=True)
+        bom = "\ufeff" if raw.startswith("\ufeff") else ""
+        old = raw[len(bom) :]
         try:
             doc = tomlkit.parse(old)
         except ParseError as e:
@@ -211,7 +215,7 @@ class ConfigEditor:
         except ConfigError as e:
             e.hint = "nothing was written" + (f"; {e.hint}" if e.hint else "")
             raise
-        atomic_write(self.path, new, expect_old=old)
+        atomic_write(self.path, bom + new, expect_old=raw)
         return settings
 
     def _require_channel(self, doc: Any, ref: str) -> tuple[AoT | Array, int]:

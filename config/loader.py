@@ -42,12 +42,16 @@ def load(
     return load_text(read_text(path), path, environ, check_rules=check_rules, route_secrets=route_secrets)
 
 
-def read_text(path: Path) -> str:
-    """The config file's text, or a ConfigError saying how to create it."""
+def read_text(path: Path, *, keep_bom: bool = False) -> str:
+    """The config file's text, or a ConfigError saying how to create it.
+
+    A leading byte-order mark is dropped (TOML does not allow one), unless `keep_bom`: the editor keeps
+    it to write it back and to compare the file on disk with exactly what it read.
+    """
     try:
         # Bytes, not read_text: newline translation would turn a CRLF file into LF on every edit.
         # utf-8-sig: editors on Windows save a byte-order mark, which TOML itself does not allow.
-        return path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8" if keep_bom else "utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             "config file not found", file=path, hint=f"create it with: telewatch --config {path} init"

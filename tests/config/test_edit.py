@@ -208,6 +208,19 @@ def test_edit_keeps_crlf_line_endings(write_config: WriteConfig) -> None:
     assert b'ref = "@mash_news"' in data
 
 
+def test_edit_of_a_file_with_a_byte_order_mark_keeps_the_mark(cfg: Path) -> None:
+    # Editors on Windows save one; the "changed while editing" check saw a difference on every edit.
+    cfg.write_bytes(b"\xef\xbb\xbf" + BASE.encode())
+    editor = ConfigEditor(cfg, {})
+    editor.add_channel("@anotherchan1")
+    editor.set_channel_enabled("@rybar", False)
+    data = cfg.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# my watch list")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    assert b'ref = "@anotherchan1"' in data
+    assert [c.enabled for c in load(cfg, {}).channels] == [True, False, True]
+
+
 def test_failed_replace_leaves_old_file_and_no_temp_files(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
