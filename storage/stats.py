@@ -53,8 +53,18 @@ OWNER_PREFIXES = (("posts_fts", "posts"),)
 def collect(path: Path) -> DbStats:
     """Read the statistics of the database at `path` without writing to it."""
     check_archive(path)
+    uri = path.resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError as e:
+            if getattr(e, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_CANTOPEN:
+                raise
+            # A WAL database on read-only media: its -shm cannot be created. Nobody can be writing to it
+            # there, so read it as immutable (as the other reading commands do).
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as e:
         raise storage_error(e, path) from e
     try:

@@ -161,6 +161,7 @@ def test_a_read_only_archive_is_searchable_and_writes_are_refused_in_one_line(
         ["posts", "show", "@hostile_test/7", "--json"],
         ["alerts", "list", "--json"],
         ["status", "--json"],
+        ["db", "stats", "--json"],
     ):
         result = run_cli(capsys, "--db", str(db), *reading)
         assert result.code == 0, (reading, result.err)
