@@ -15,7 +15,7 @@ from bot.sources.base import Source, json_error_reason
 from bot.sources.corpora import CuasSource, NktklnSource
 from bot.sources.encoding import legacy_codec, open_utf8
 from bot.sources.jsonl import JsonlSource
-from bot.sources.limits import GuardedReader, NestingError, nesting_reason
+from bot.sources.limits import GuardedReader, NestingError, too_deep
 from bot.sources.tdesktop import TdesktopSource
 from bot.sources.telethon_dump import MESSAGE_TYPES, TelethonSource
 
@@ -128,7 +128,7 @@ def _detect_object(name: str, body: bytes, *, complete: bool, first_line: int) -
         lines = lines[:-1]  # the last line may be cut off by the head limit
     probed = 0
     what = "the top-level object"
-    for number, line in enumerate(lines, start=first_line):
+    for line in lines:
         stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
             continue
@@ -136,9 +136,11 @@ def _detect_object(name: str, body: bytes, *, complete: bool, first_line: int) -
         if probed > _PROBE_LINES:
             break
         try:
+            if too_deep(stripped):
+                continue  # a bad record (the reader reports it), or a document whose depth `problem` names
             record = json.loads(stripped)
         except RecursionError:
-            raise SourceError(f"{name}: line {number}: {nesting_reason()}") from None
+            continue
         except ValueError:
             if probed == 1 and stripped == b"{":
                 break  # a pretty-printed document: read its top-level keys instead

@@ -24,7 +24,7 @@ from bot.sources.fields import (
     utf16_len,
     utf16_slice,
 )
-from bot.sources.limits import nesting_reason
+from bot.sources.limits import nesting_reason, too_deep
 from bot.sources.records import BadRecord, Deletion, Pause, SourceItem
 
 EVENTS = ("post", "edit", "delete")
@@ -46,6 +46,9 @@ class JsonlSource(Source):
                 continue
             stripped = line.strip()
             if not stripped or stripped.startswith(b"#"):
+                continue
+            if too_deep(stripped):
+                yield BadRecord(position, nesting_reason())
                 continue
             try:
                 obj = json.loads(stripped)

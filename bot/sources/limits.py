@@ -106,9 +106,19 @@ class GuardedReader:
         return data
 
 
+def too_deep(line: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether one JSON text (a JSONL line) nests deeper than `limit` levels (checked before json.loads,
+    which would take up to ~1,000 levels and then fail in its own way)."""
+    try:
+        DepthGuard(limit).feed(line)
+    except NestingError:
+        return True
+    return False
+
+
 def nesting_reason() -> str:
-    """The reason given for a record that json.loads could not read for its depth."""
-    return "JSON nested too deeply to read"
+    """The reason given for a record nested deeper than MAX_DEPTH levels."""
+    return f"JSON nested too deeply to read (more than {MAX_DEPTH} levels)"
 
 
 def cap_text(text: str) -> tuple[str, int]:

@@ -28,7 +28,7 @@ from bot.sources.fields import (
     text_field,
     utf16_slice,
 )
-from bot.sources.limits import nesting_reason
+from bot.sources.limits import nesting_reason, too_deep
 from bot.sources.records import BadRecord, SourceItem
 
 MESSAGE_TYPES = frozenset({"Message", "MessageService"})
@@ -63,6 +63,9 @@ class TelethonSource(Source):
                 continue
             stripped = line.strip()
             if not stripped or stripped.startswith(b"#"):  # blank and comment lines, as in telewatch JSONL
+                continue
+            if too_deep(stripped):
+                yield BadRecord(f"line {number}", nesting_reason())
                 continue
             try:
                 obj = json.loads(stripped)

@@ -51,7 +51,16 @@ CASES: dict[str, tuple[Callable[[], bytes], str]] = {
     "deep-brackets": (lambda: b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested deeper than 256 levels"),
     "deep-object": (
         lambda: b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"\n",
-        "line 1: JSON nested too deeply",
+        "nested deeper than 256 levels (in bytes",
+    ),
+    "deep-one-line-export": (  # a Telegram Desktop export on one line, 5,000 deep: the file's byte range
+        lambda: (
+            b'{"name":"A","type":"public_channel","id":1,"messages":[{"id":1,"text":'
+            + b"[" * 5_000
+            + b"]" * 5_000
+            + b"}]}"
+        ),
+        "nested deeper than 256 levels (in bytes",
     ),
     "deep-export": (
         lambda: b'{"name":"A",\n"type":"public_channel",\n"id":1,\n"messages":[' + b"[" * 100_000,
@@ -83,6 +92,20 @@ def test_a_hostile_file_ends_in_one_line_and_exit_3(tmp_path: Path, case: str) -
     assert len(lines) == 1, done.stderr
     assert str(path) in lines[0]
     assert expected in lines[0] or case == "truncated-export"
+
+
+@pytest.mark.parametrize("depth", [257, 300, 1_000, 100_000])
+def test_a_jsonl_line_nested_too_deep_is_a_bad_record_and_the_rest_imported(
+    tmp_path: Path, depth: int
+) -> None:
+    deep = json.dumps({**POST, "id": 9}).encode()[:-1] + b', "x": ' + b"[" * depth + b"]" * depth + b"}"
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(deep + b"\n" + json.dumps({**POST, "id": 2}).encode() + b"\n")
+    done = _run(tmp_path, "import", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["new"], report["bad"]) == (1, 1)
+    assert "JSON nested too deeply to read (more than 256 levels)" in done.stdout
 
 
 def test_a_50m_character_post_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
