@@ -132,7 +132,7 @@ def _fault_rows(report: Report, label: str, result: Any, lease: float) -> None:
     report.add(
         SECTION,
         f"{label}: takeover",
-        f"{result.takeover_s:.1f} s",
+        f"{result.takeover_s:.2f} s",
         f"<= {lease:g} s",
         result.takeover_s <= lease,
     )

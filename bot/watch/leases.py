@@ -85,19 +85,23 @@ class LeaseKeeper:
         )
 
     async def adopt(self) -> LeaseGrant:
-        """After resolving: every resolved channel joins the pool; the watcher keeps only those leased."""
-        self.pool = {w.channel_id: w for w in self.watcher.watched.values()}
-        self.adopted = True
-        grant = await self._sync()
-        keep = set(grant.held) - set(grant.surplus)
-        for tg_id, w in list(self.watcher.watched.items()):
-            if w.channel_id not in keep:
-                del self.watcher.watched[tg_id]
-        now = self.watcher.clock.now()
-        for w in self.watcher.watched.values():
-            self.catching_up.setdefault(w.channel_id, now)
-        if grant.surplus:
-            await self.store.release(self.name, grant.surplus, now)
+        """After resolving (at the start, after a reload): every resolved channel joins the pool; the
+        watcher keeps only those leased (the others' updates are ignored, their jobs never added)."""
+        async with self._renewing:
+            first = not self.adopted
+            self.pool = {w.channel_id: w for w in self.watcher.watched.values()}
+            self.adopted = True
+            grant = await self._sync()
+            keep = set(grant.held) - set(grant.surplus)
+            for tg_id, w in list(self.watcher.watched.items()):
+                if w.channel_id not in keep:
+                    del self.watcher.watched[tg_id]
+            now = self.watcher.clock.now()
+            if first:  # the start's catch-up follows; a reload catches up without on_live
+                for w in self.watcher.watched.values():
+                    self.catching_up.setdefault(w.channel_id, now)
+            if grant.surplus:
+                await self.store.release(self.name, grant.surplus, now)
         log.info("watcher %s holds %d of %d channel(s) it can see", self.name, len(keep), len(self.pool))
         return grant
 

@@ -36,3 +36,16 @@ async def test_trends_shows_the_current_surges(app: App) -> None:
         await app.publish(ChannelRef(tg_id=2000 + c, username=f"local{c}"), "Колонна у Суджи")
     text = await app.chat.say_one("/trends")
     assert "Суджа: 5 channels in 30 min, 0 posts last week" in text
+
+
+async def test_status_lists_the_watchers_sharing_the_database(app: App) -> None:
+    from bot.domain.models import ChannelRef
+    from bot.domain.records import WatcherBeat
+
+    app.services.control.ctx.health = HealthMonitor(app.store, app.settings, app.clock.now, db_path=app.path)
+    async with app.store.transaction() as tx:
+        channel = await app.store.channels.ensure(tx, ChannelRef(tg_id=4242, username="alpha_news"))
+    beat = WatcherBeat(name="desk-2", account="second", host="h", pid=2, max_channels=10)
+    await app.store.leases.sync(beat, [channel.id], app.clock.now(), 60.0)
+    text = await app.chat.say_one("/status")
+    assert "watcher desk-2 (second): live, 1/10 channels, renewed 0s ago" in text
