@@ -290,10 +290,26 @@ def eval_cmd(
         if unknown:
             raise NotFound(f"no rule named {unknown[0]!r}", hint="rules: " + ", ".join(matcher.names))
     result = evaluate(matcher, matcher.names, chosen, only=only or None)
+    if result.unknown_rules:
+        ctx.warn(_unknown_labels(result.unknown_rules, matcher.names))
     if as_json:
         print_json({"file": str(file), "split": split, "lang": lang, **result.to_dict()})
         return
     _print_eval(ctx, result, max_errors)
+
+
+def _unknown_labels(unknown: dict[str, int], names: Sequence[str]) -> str:
+    """'labels for rules not in the config were skipped: drones (3, did you mean 'drone'?)'."""
+    import difflib
+
+    parts = []
+    for rule, n in sorted(unknown.items()):
+        close = difflib.get_close_matches(rule, names, n=1)
+        parts.append(
+            f"{rule} ({n} label{'s' if n != 1 else ''}" + (f", did you mean '{close[0]}'?)" if close else ")")
+        )
+    known = "" if any("did you mean" in p for p in parts) else f"; rules: {', '.join(names) or 'none'}"
+    return "labels for rules not in the config were skipped: " + ", ".join(parts) + known
 
 
 def _print_eval(ctx: CliContext, result: Any, max_errors: int) -> None:
@@ -309,9 +325,7 @@ def _print_eval(ctx: CliContext, result: Any, max_errors: int) -> None:
             c.tp,
             c.fp,
             c.fn,
-            f"{c.precision:.2f}",
-            f"{c.recall:.2f}",
-            f"{c.f1:.2f}",
+            *((f"{c.precision:.2f}", f"{c.recall:.2f}", f"{c.f1:.2f}") if c.n else ("n/a",) * 3),
         ]
         table.add_row(*(f"[{style}]{x}[/{style}]" if style else str(x) for x in cells))
 
@@ -319,11 +333,6 @@ def _print_eval(ctx: CliContext, result: Any, max_errors: int) -> None:
         row(escape(name), counts)
     row("micro total", result.total, "bold")
     ctx.console.print(table)
-    if result.unknown_rules:
-        skipped = ", ".join(f"{r} ({n})" for r, n in sorted(result.unknown_rules.items()))
-        ctx.console.print(
-            f"[yellow]labels for rules not in the config were skipped: {escape(skipped)}[/yellow]"
-        )
     shown = result.errors[:max_errors] if max_errors > 0 else []
     for e in shown:
         from bot.rules.evaluation import trim

@@ -189,9 +189,10 @@ class Counts:
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            # null when nothing was evaluated (every label named an unknown rule): not a perfect score
+            "precision": round(self.precision, 4) if self.n else None,
+            "recall": round(self.recall, 4) if self.n else None,
+            "f1": round(self.f1, 4) if self.n else None,
         }
 
 

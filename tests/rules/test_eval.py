@@ -168,3 +168,18 @@ def test_core_counts_and_select() -> None:
     assert (ev.total.tp, ev.total.fn, ev.total.precision, ev.total.recall) == (1, 1, 1.0, 0.5)
     assert ev.by_rule_lang[("r", "ru")].n == 2
     assert [e.text for e in select(examples, split="test")] == ["тишина"]
+
+
+def test_labels_only_for_unknown_rules_score_nothing_and_name_the_rules(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "l.tsv").write_text("x\tnosuchrule\tyes\nОбстрел\tshellng\tyes\n", encoding="utf-8")
+    data = json.loads(run(capsys, "rules", "eval", "l.tsv", "--json")[0])
+    assert data["micro"]["n"] == 0
+    assert (data["micro"]["precision"], data["micro"]["recall"], data["micro"]["f1"]) == (None, None, None)
+    out, err = run(capsys, "rules", "eval", "l.tsv")
+    total = next(line for line in out.splitlines() if "micro total" in line)
+    assert "n/a" in total
+    assert "1.00" not in total
+    assert "nosuchrule (1 label)" in err
+    assert "shellng (1 label, did you mean 'shelling'?)" in err
