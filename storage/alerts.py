@@ -60,6 +60,15 @@ def alert_from_row(row: Any) -> Alert:
     )
 
 
+# A review mark is about a (post, rule): it goes on the alert and on its twins, the same post's alerts of
+# that rule and kind on other routes. Parameters: mark, by, at (ISO), alert id.
+MARK_WITH_TWINS = (
+    "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id IN ("
+    "SELECT b.id FROM alerts a JOIN alerts b ON b.post_id = a.post_id AND b.rule = a.rule "
+    "AND b.kind = a.kind WHERE a.id = ?)"
+)
+
+
 class AlertRepository:
     """Outbox rows."""
 
@@ -335,12 +344,13 @@ class AlertRepository:
         return moment(float(rows[0][0]) - interval)
 
     async def review(self, alert_id: int, mark: str, by: str, at: datetime) -> bool:
-        """Store a reviewer's mark (relevant / false_positive); False when the alert does not exist."""
+        """Store a reviewer's mark (relevant / false_positive); False when the alert does not exist.
+
+        A mark is about the (post, rule): the same post's alerts of that rule on other routes (its twins
+        in `alerts list`) get it too, so one post counts once, one way, in precision.
+        """
         async with self.db.transaction() as tx:
-            cur = await tx.execute(
-                "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
-                (mark, by, to_iso(at), alert_id),
-            )
+            cur = await tx.execute(MARK_WITH_TWINS, (mark, by, to_iso(at), alert_id))
             return cur.rowcount > 0
 
     async def get(self, alert_id: int) -> Alert | None:
@@ -387,7 +397,10 @@ class AlertRepository:
 
     async def precision_by_rule(self) -> list[RulePrecision]:
         rows = await self.db.fetchall(
-            "SELECT rule, count(*) AS n, sum(review = 'relevant') AS rel, sum(review = 'false_positive') AS fp "
-            "FROM alerts GROUP BY rule ORDER BY rule"
+            # relevant / false-positive counted once per post: a post alerted on two routes is one mark
+            "SELECT rule, sum(k) AS n, sum(rel) AS rel, sum(fp) AS fp FROM (SELECT rule, post_id, "
+            "count(*) AS k, max(CASE WHEN review = 'relevant' THEN 1 ELSE 0 END) AS rel, "
+            "max(CASE WHEN review = 'false_positive' THEN 1 ELSE 0 END) AS fp "
+            "FROM alerts GROUP BY rule, post_id) t GROUP BY rule ORDER BY rule"
         )
         return [RulePrecision(r["rule"], r["n"], r["rel"] or 0, r["fp"] or 0) for r in rows]

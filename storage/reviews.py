@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.records import AlertInfo
 from storage.alerts import COLUMNS as ALERT_COLUMNS
-from storage.alerts import alert_from_row
+from storage.alerts import MARK_WITH_TWINS, alert_from_row
 from storage.codec import to_iso
 from storage.db import Database
 
@@ -57,7 +57,7 @@ class ReviewRepository:
     async def review_many(self, alert_ids: Sequence[int], mark: str, by: str, at: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
+                MARK_WITH_TWINS,  # and the same post's alerts of that rule on other routes
                 [(mark, by, to_iso(at), i) for i in alert_ids],
             )
 
@@ -68,7 +68,7 @@ class ReviewRepository:
         in place, so a mark made outside the chat (the web page) shows on the alert message too."""
         async with self.db.transaction() as tx:
             await tx.executemany(
-                "UPDATE alerts SET review = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
+                MARK_WITH_TWINS,  # and the same post's alerts of that rule on other routes
                 [(mark, by, to_iso(at), i) for i in alert_ids],
             )
             await tx.executemany(

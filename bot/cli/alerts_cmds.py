@@ -33,6 +33,7 @@ ALERT_COLUMNS = (
     Col("sev", drop=3),
     Col("kind", drop=5),
     Col("state"),
+    Col("route"),  # kept at any width: a post alerted on two routes is two rows that differ only here
     Col("channel", drop=2),
     Col("post", "key", "right", drop=4),
     Col("text", "text"),
@@ -115,6 +116,7 @@ async def list_alerts(
                     Severity(row["severity"]).label,
                     row["kind"],
                     state,
+                    escape(row["route"] or row["sink"] or ""),
                     escape((row["username"] and f"@{row['username']}") or row["title"] or str(row["tg_id"])),
                     str(row["post_id"]),
                     escape(shorten(row["text"], 120)),

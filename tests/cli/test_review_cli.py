@@ -156,3 +156,30 @@ def test_a_file_in_no_known_format_is_refused_clearly(env: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert "page.html" in err
     assert "Traceback" not in err
+
+
+def test_a_post_alerted_on_two_routes_shows_each_route_and_counts_once_in_precision(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes = "".join(
+        f'\n[[routes]]\nname = "{name}"\nsink = "jsonl"\ntarget = "{env / (name + ".jsonl")}"\n'
+        for name in ("ops-file", "log-file")
+    )
+    (env / "telewatch.toml").write_text(CONFIG + routes, encoding="utf-8")
+    assert main(["import", "--alert", str(env / "posts.jsonl")]) == 0
+    listing = run_json(capsys, "alerts", "list")
+    assert isinstance(listing, dict)
+    first = [a for a in listing["alerts"] if a["message_id"] == 1]
+    assert sorted(a["route"] for a in first) == ["log-file", "ops-file"]
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    assert main(["alerts", "list"]) == 0
+    table = capsys.readouterr().out
+    assert "ops-file" in table
+    assert "log-file" in table
+    assert main(["alerts", "review", str(first[0]["id"]), "relevant"]) == 0
+    listing = run_json(capsys, "alerts", "list")
+    assert isinstance(listing, dict)
+    assert {a["review"] for a in listing["alerts"] if a["message_id"] == 1} == {"relevant"}
+    (evacuation,) = listing["precision"]
+    assert (evacuation["relevant"], evacuation["false_positive"], evacuation["precision"]) == (1, 0, 1.0)

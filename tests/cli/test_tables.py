@@ -31,6 +31,7 @@ def alert_row(alert_id: int) -> list[str]:
         "critical",
         "edited",
         "sent (relevant)",
+        "ops",
         "@kursk_governor_demo_channel",
         "9876543210",
         TEXT,
@@ -53,6 +54,7 @@ def test_optional_columns_go_before_the_text_is_squeezed() -> None:
     assert "post" in wide
     assert "kind" not in narrow  # hidden at 80 columns...
     assert "rule" in narrow  # ...while the rule and the text stay
+    assert "route" in narrow  # and the route: a post's alerts on two routes differ only there
     assert "Жителей" in narrow
 
 
