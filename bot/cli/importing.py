@@ -136,10 +136,10 @@ def open_sources(
     names: dict[Path, str] = {}
     for path in paths:
         if path == STDIN:
-            if any(names.get(s.path) == "-" for s in sources):
+            if any(names.get(s.path) == STDIN_NAME for s in sources):
                 raise click.BadParameter("'-' (standard input) can be given once", param_hint="FILES")
             source = open_source(spool_stdin(spool), format=fmt, name=STDIN_NAME)
-            names[source.path] = "-"
+            names[source.path] = STDIN_NAME
             sources.append(source)
         elif path.is_dir():
             sources.extend(folder_sources(ctx, path, fmt))
@@ -153,7 +153,7 @@ def open_sources(
     "files",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, allow_dash=True, readable=True, path_type=Path),
+    type=click.Path(allow_dash=True, path_type=Path),  # a missing file is a SourceError (exit 3)
 )
 @click.option("--format", "fmt", type=FORMAT_CHOICE, help="Skip detection and read FILES as this format.")
 @click.option(

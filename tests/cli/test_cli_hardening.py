@@ -140,7 +140,33 @@ def test_import_dash_reads_standard_input(
     monkeypatch.setattr(sys, "stdin", stdin)
     assert main(["import", "-", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["file"], report["format"], report["new"]) == ("-", "jsonl", 3)
+    assert (report["file"], report["format"], report["new"]) == ("standard input", "jsonl", 3)
+
+
+def test_bad_records_on_standard_input_name_it_standard_input(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = "{not json\n" + jsonl(POSTS)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode()), encoding="utf-8"))
+    assert main(["import", "-"]) == 0
+    captured = capsys.readouterr()
+    assert "bad record standard input line 1" in " ".join(captured.err.split())
+    assert "bad record -" not in captured.err
+    assert "standard input" in captured.out  # the report table's file column
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [("/dev/null", "/dev/null: not a regular file"), ("missing.jsonl", "missing.jsonl: no such file")],
+)
+def test_an_input_that_is_no_file_is_one_line_and_exit_3(
+    home: Path, capsys: pytest.CaptureFixture[str], path: str, message: str
+) -> None:
+    assert main(["import", path]) == 3
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Invalid value" not in err
+    assert "Traceback" not in err
 
 
 def test_import_dash_detects_other_formats_and_refuses_unknown_ones(
