@@ -13,7 +13,7 @@ import config
 from bot.alerts.summary import undelivered_lines
 from bot.app.runtime import open_runtime
 from bot.cli.params import BoundedFloat
-from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.root import CliContext, cli, pass_ctx, stoppable
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import TelewatchError
 from bot.ingest.importer import replay_items
@@ -84,7 +84,7 @@ def fresh_database(path: Path) -> None:
     help="Replay this file instead of the bundled scenario.",
 )
 @pass_ctx
-@run_async
+@stoppable
 async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
     """Replay a bundled day of posts (ru/uk/en) through telewatch and print the alerts as they fire.
 

@@ -17,7 +17,7 @@ from bot.alerts.summary import undelivered_lines
 from bot.app.runtime import open_runtime
 from bot.cli.output import print_json
 from bot.cli.params import BoundedFloat, BoundedInt
-from bot.cli.root import CliContext, cli, pass_ctx, run_async
+from bot.cli.root import CliContext, cli, pass_ctx, run_stoppable, stoppable
 from bot.cli.tables import Col, fitted_table
 from bot.cli.undelivered import report_undelivered
 from bot.domain.errors import Interrupted, SourceError, TelewatchError
@@ -182,7 +182,7 @@ def import_cmd(
     # (inside asyncio.run a blocking read only marked the task cancelled); the folder goes either way.
     with tempfile.TemporaryDirectory(prefix="telewatch-import-") as spool:
         sources, names = open_sources(ctx, files, fmt, Path(spool))
-        asyncio.run(import_sources(ctx, sources, names, alert=alert, as_json=as_json, show_bad=show_bad))
+        run_stoppable(import_sources(ctx, sources, names, alert=alert, as_json=as_json, show_bad=show_bad))
 
 
 async def import_sources(
@@ -286,7 +286,7 @@ async def link_export_files(rt: Any, *, alert: bool = False) -> dict[str, Any]:
     help="Replay this many times faster than the pauses; 0 = no pauses.",
 )
 @pass_ctx
-@run_async
+@stoppable
 async def replay(ctx: CliContext, file: Path, fmt: str | None, speed: float) -> None:
     """Replay FILE as if its posts arrived live: store, match, and alert through the configured routes."""
     source = open_source(file, format=fmt)

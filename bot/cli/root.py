@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
 from pathlib import Path
@@ -18,7 +19,7 @@ from bot import __version__
 from bot.app.backend import PgLocation
 from bot.cli.logs import configure as configure_logs
 from bot.cli.logs import say
-from bot.domain.errors import StorageError
+from bot.domain.errors import Interrupted, StorageError
 from config.settings import Settings
 
 T = TypeVar("T")
@@ -113,6 +114,60 @@ def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     return wrapper
 
 
+def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run for commands that store as they go (import, replay, demo): the first SIGINT or SIGTERM
+    cancels `main` once and later ones wait for its clean-up (the database is closed before the loop,
+    the matcher worker is shut down), so the command ends with one line: an `Interrupted` it raised
+    (or "aborted"), worded "stopped (SIGTERM)" and exit 143 for SIGTERM, 130 for Ctrl-C."""
+    received: list[signal.Signals] = []
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop(sig: signal.Signals) -> None:
+            if not received:
+                received.append(sig)
+                task.cancel()
+
+        stoppers = (signal.SIGINT, signal.SIGTERM)
+        for sig in stoppers:
+            loop.add_signal_handler(sig, stop, sig)
+        try:
+            return await main
+        finally:
+            for sig in stoppers:  # from here on Ctrl-C is Python's again (entry point: "aborted")
+                loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(guarded())
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        raise _stopped(Interrupted("aborted"), received[0]) from None
+    except Interrupted as e:
+        raise (_stopped(e, received[0]) if received else e) from None
+
+
+def _stopped(e: Interrupted, sig: signal.Signals) -> Interrupted:
+    if sig == signal.SIGTERM:
+        words = e.message.removeprefix("interrupted").removeprefix("aborted")
+        e.message = "stopped (SIGTERM)" + (words or "")
+        e.exit_code = 128 + signal.SIGTERM
+    return e
+
+
+def stoppable(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """`run_async` through `run_stoppable`."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return run_stoppable(fn(*args, **kwargs))
+
+    return wrapper
+
+
 pass_ctx = click.make_pass_decorator(CliContext)
 
 
@@ -155,7 +210,8 @@ def cli(
     Then:         telewatch init && telewatch login && telewatch run
     Exit codes:   0 ok, 1 error, 2 bad config or usage, 3 bad input file, 4 database,
                   5 not found, 6 Telegram refused, 7 not signed in, 8 already running,
-                  9 cannot reach Telegram, 130 interrupted
+                  9 cannot reach Telegram, 130 interrupted, 143 stopped by SIGTERM
+                  (import, replay, demo)
     """
     configure_logs(logging.DEBUG if debug else logging.WARNING, log_format)
     if not debug:

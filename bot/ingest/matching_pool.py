@@ -33,13 +33,17 @@ MatchJob = tuple[str, str | None, tuple[str, ...]]
 _worker_matcher: Matcher | None = None
 _PARENT_POLL = 0.5  # seconds between the worker's checks that its parent is alive
 _PR_SET_PDEATHSIG = 1
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _start_worker(blob: bytes, parent: int) -> None:
     global _worker_matcher
-    # Ctrl-C reaches the whole process group: the parent decides what it means and shuts the pool
-    # down; the worker printed a KeyboardInterrupt traceback of ~90 lines instead.
+    # Ctrl-C (and timeout's SIGTERM) reaches the whole process group: the parent decides what it means
+    # and shuts the pool down; the worker printed a KeyboardInterrupt traceback of ~90 lines instead.
+    # The worker starts with both blocked (see MatcherPool.match), so none lands before this line.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _die_with_parent(parent)
     _worker_matcher = pickle.loads(blob)
 
@@ -98,7 +102,15 @@ class MatcherPool:
 
     async def match(self, jobs: Sequence[MatchJob]) -> list[list[Match]]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _match_jobs, list(jobs))
+        # the first submit spawns the worker: it inherits this thread's signal mask, so SIGINT/SIGTERM
+        # stay blocked in it from its first line until its initializer ignores them (a signal meanwhile
+        # is taken by another thread of this process, or when the mask is restored)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            future = loop.run_in_executor(self._executor, _match_jobs, list(jobs))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        return await future
 
     async def peak_rss_mb(self) -> float:
         """The worker's peak resident memory (for the benchmark)."""

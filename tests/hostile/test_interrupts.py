@@ -160,3 +160,57 @@ def test_standard_input_stops_with_one_line_when_its_disk_runs_low(
     assert "nothing was imported" in err
     assert list((home / "spool").iterdir()) == []
     assert not (home / "tw.db").exists()
+
+
+def _matcher_worker_started(pid: int) -> bool:
+    return any(
+        "multiprocessing" in " ".join(p.cmdline()) for p in psutil.Process(pid).children(recursive=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("moment", "sig"),
+    [
+        ("start-up", signal.SIGINT),
+        ("worker spawn", signal.SIGINT),
+        ("mid-batch", signal.SIGINT),
+        ("mid-batch", signal.SIGTERM),
+    ],
+)
+def test_a_stop_at_any_moment_of_an_import_is_exactly_one_line(
+    home: Path, moment: str, sig: signal.Signals
+) -> None:
+    write_posts(home / "big.jsonl", 60_000)
+    with subprocess.Popen(
+        [*TELEWATCH, "import", str(home / "big.jsonl")],
+        cwd=home,
+        env=env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if moment == "start-up" and (home / "tw.db").exists():
+                break
+            if moment == "worker spawn" and _matcher_worker_started(proc.pid):
+                break
+            if moment == "mid-batch" and stored(home / "tw.db") >= 3000:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the import ended before it could be stopped"
+        os.killpg(proc.pid, sig)  # the whole group, as Ctrl-C or `timeout -s TERM` does
+        _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    word = "interrupted" if sig == signal.SIGINT else "stopped (SIGTERM)"
+    assert lines[0] in ("aborted", "stopped (SIGTERM)") or (
+        lines[0].startswith(f"{word}; ")
+        and lines[0].endswith(" posts stored, run the same import again to resume")
+    ), err
+    assert proc.returncode == 128 + sig
+    assert "leaked" not in err
+    with sqlite3.connect(home / "tw.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
