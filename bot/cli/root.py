@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
@@ -131,7 +132,9 @@ def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
                 received.append(sig)
                 task.cancel()
 
-        stoppers = (signal.SIGINT, signal.SIGTERM)
+        # signal handlers belong to the main thread (a test may run a command in another one)
+        main_thread = threading.current_thread() is threading.main_thread()
+        stoppers = (signal.SIGINT, signal.SIGTERM) if main_thread else ()
         for sig in stoppers:
             loop.add_signal_handler(sig, stop, sig)
         try:
