@@ -68,6 +68,7 @@ async def list_alerts(
     as_json: bool,
 ) -> None:
     """Alerts newest first, with per-rule precision from review marks."""
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     where = AlertFilter(statuses=tuple(AlertStatus(s) for s in states), rule=rule, review=review, since=since)
     async with await open_store(ctx.database, read_only=True) as store:
         rows = await store.alerts.listing(where, limit)

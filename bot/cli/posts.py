@@ -150,6 +150,7 @@ async def search(
       telewatch posts search Суджа
       telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
     """
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     async with await open_store(ctx.database, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)
@@ -206,6 +207,7 @@ async def recent(
     as_json: bool,
 ) -> None:
     """The newest stored posts (optionally of some channels or labels)."""
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     async with await open_store(ctx.database, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.recent(where, limit)
@@ -243,6 +245,7 @@ async def show(ctx: CliContext, post: str, as_json: bool) -> None:
 
     POST is a row id (from `posts recent`), @channel/123, or a t.me link.
     """
+    ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
     async with await open_store(ctx.database, read_only=True) as store:
         stored = await find_post(store, post)
         versions = await store.posts.versions(stored.id)

@@ -91,6 +91,9 @@ def test_commands_that_deliver_nothing_do_not_need_route_secrets(
     assert main(["db", "prune", "--dry-run"]) == 0
     assert main(["db", "stats"]) == 0
     assert main(["backup", str(tmp_path / "b.db")]) == 0
+    for reading in (["posts", "search", "x"], ["posts", "recent"], ["alerts", "list"], ["trends"]):
+        assert main(reading) == 0, reading
+    assert main(["posts", "show", "@alpha/1"]) == 5  # no such post, not a missing secret
     capsys.readouterr()
     assert main(["config", "check"]) == 2
     assert "${HOOK_URL}" in capsys.readouterr().err
