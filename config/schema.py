@@ -10,7 +10,7 @@ import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.models import ANY_TERM, RuleSpec
@@ -280,18 +280,37 @@ def _database_url(url: str, src: Source) -> None:
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError as e:
         raise src.error(f"is not a valid URL ({e})", "storage.url", expected=URL_EXPECTED) from None
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise src.error("is not a PostgreSQL URL", "storage.url", url, expected=URL_EXPECTED)
-    if parts.password is not None:
+    secret = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in URL_SECRET_PARAMS]
+    if parts.password is not None or secret:
+        where = f"?{secret[0]}=" if secret and parts.password is None else "the password"
         raise src.error(
-            f"secrets must not be in the config file; move the password to .env as {DB_PASSWORD}=...",
+            f"secrets must not be in the config file; move {where} to .env as {DB_PASSWORD}=...",
             "storage.url",
             expected=URL_EXPECTED,
             hint="write the URL without the password; .env beside the config (or in the working directory) "
             "and the environment are read, and .env is git-ignored",
         )
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise src.error("is not a PostgreSQL URL", "storage.url", display_url(url), expected=URL_EXPECTED)
     if not parts.path.strip("/"):
-        raise src.error("names no database", "storage.url", url, expected=URL_EXPECTED)
+        raise src.error("names no database", "storage.url", display_url(url), expected=URL_EXPECTED)
+
+
+# libpq connection parameters that carry a secret (a passfile names a file, which is fine)
+URL_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
+def display_url(url: str) -> str:
+    """A database URL as messages may show it: scheme, user, host, port and database; never a password
+    or the query string (which may carry one)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a valid URL)"
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
 URL_EXPECTED = "postgresql://user@host[:port]/database (the password in TELEWATCH_DB_PASSWORD)"
@@ -350,7 +369,8 @@ def trends(data: Any, src: Source) -> TrendSettings:
 def watcher(data: Any, src: Source) -> WatcherSettings:
     """[watcher]: name, capacity and lease times of this watcher (several may share one database)."""
     w = cv.build(WatcherSettings, data, "watcher", src)
-    if w.name and (w.name != w.name.strip() or len(w.name) > 100 or not w.name.isprintable()):
+    named = isinstance(data, Mapping) and "name" in data  # absent: the default <hostname>:<session>
+    if named and (not w.name or w.name != w.name.strip() or len(w.name) > 100 or not w.name.isprintable()):
         raise src.error(
             "is not a usable watcher name", "watcher.name", w.name, expected="1..100 printable characters"
         )

@@ -32,6 +32,8 @@ def settings_toml(settings: Settings) -> dict[str, Any]:
             out["telegram"] = {k: v for k, v in _plain(value).items() if k not in TELEGRAM_EXCLUDE}
         elif f.name == "storage":
             out["storage"] = _plain(value) | {"keep_days_by_label": dict(value.keep_days_by_label)}
+        elif f.name == "watcher":  # no name: the default <hostname>:<session> (name = "" is an error)
+            out["watcher"] = {k: v for k, v in _plain(value).items() if not (k == "name" and v == "")}
         else:
             out[f.name] = _plain(value)
     shown: dict[str, Any] = _drop_none(out)

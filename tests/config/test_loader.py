@@ -423,6 +423,8 @@ def test_a_nan_interval_is_refused(write_config: WriteConfig) -> None:
         ("max_channels = 0", "watcher.max_channels", "1..100_000 channels"),
         ("lease_seconds = 30\nrenew_every_seconds = 20", "watcher.renew_every_seconds", "0.5..15"),
         ('name = " padded"', "watcher.name", "printable"),
+        ('name = ""', "watcher.name", "1..100 printable"),
+        ('name = "  "', "watcher.name", "1..100 printable"),
         ('max_channels = "many"', "watcher.max_channels", None),
     ],
 )

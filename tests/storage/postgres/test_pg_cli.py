@@ -52,6 +52,42 @@ def test_a_password_inside_the_url_is_a_config_error_that_never_echoes_it(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "query", ["password=hunter2secret", "sslmode=require&PASSWORD=hunter2secret", "sslpassword=hunter2secret"]
+)
+@pytest.mark.parametrize("command", [("config", "check"), ("config", "show"), ("status",)])
+def test_a_secret_in_the_urls_query_string_is_the_same_config_error(
+    workdir: Path, capsys: pytest.CaptureFixture[str], query: str, command: tuple[str, ...]
+) -> None:
+    cfg = write_config(workdir, f'url = "postgresql://telewatch@127.0.0.1:55432/telewatch?{query}"')
+    code, out, err = run(capsys, "--config", str(cfg), *command)
+    assert code == 2
+    assert "storage.url" in err
+    assert "secrets must not be in the config file" in err
+    assert "hunter2secret" not in out + err
+    assert "Traceback" not in err
+
+
+def test_a_url_that_is_not_postgresql_is_shown_without_its_secret_parts(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, 'url = "mysql://desk@db.example/telewatch?sslkey=hunter2secret"')
+    code, out, err = run(capsys, "--config", str(cfg), "config", "check")
+    assert code == 2
+    assert "is not a PostgreSQL URL" in err
+    assert "hunter2secret" not in out + err
+
+
+def test_config_check_names_the_postgresql_url_it_uses_without_the_password(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(workdir, 'url = "postgresql://telewatch@127.0.0.1:55432/telewatch?sslmode=prefer"')
+    code, out, err = run(capsys, "--config", str(cfg), "config", "check")
+    assert code == 0, err
+    assert "storage postgresql://telewatch@127.0.0.1:55432/telewatch," in out
+    assert "telewatch.db" not in out
+
+
 def test_a_password_key_under_storage_names_the_variable_it_belongs_in(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
