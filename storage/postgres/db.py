@@ -50,10 +50,24 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
+def _one_line(message: str) -> str:
+    """libpq's multi-line connection message as one line: each distinct reason ('Connection refused'),
+    without the 'connection to server at ... failed:' prefixes and the 'Is the server running' advice."""
+    reasons: list[str] = []
+    for raw in message.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("Is the server running"):
+            continue
+        line = re.sub(r"^(connection failed:\s*)?(connection to server (at|on) .*? failed:\s*)?", "", line)
+        if line and line not in reasons:
+            reasons.append(line)
+    return "; ".join(reasons)
+
+
 def connection_error(error: psycopg.Error, url: str) -> StorageError:
     """The one-line StorageError for a failure to reach or log in to the server at `url`."""
     shown = display_url(url)
-    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    text = _one_line(str(error)) or type(error).__name__
     low = str(error).lower()
     if "password authentication failed" in low or "no password supplied" in low:
         return StorageError(

@@ -19,7 +19,34 @@ async def test_an_unreachable_server_is_one_line_naming_it() -> None:
         await PgStore.open_url(f"postgresql://telewatch@127.0.0.1:{port}/nowhere", "x")
     assert f"cannot reach PostgreSQL at postgresql://telewatch@127.0.0.1:{port}/nowhere" in e.value.message
     assert "\n" not in e.value.message
+    assert "\t" not in e.value.message
+    assert "connection refused" in e.value.message.lower()
     assert e.value.exit_code == 4
+
+
+@pytest.mark.parametrize(
+    ("libpq", "shown"),
+    [
+        (
+            'connection failed: connection to server at "127.0.0.1", port 55432 failed: Connection refused\n'
+            "\tIs the server running on that host and accepting TCP/IP connections?",
+            "Connection refused",
+        ),
+        (
+            'connection to server at "::1", port 5 failed: Connection refused\n\tIs the server running?\n'
+            'connection to server at "127.0.0.1", port 5 failed: Connection refused\n\tIs the server running?',
+            "Connection refused",
+        ),
+        ('could not translate host name "nohost" to address: Name or service not known\n', None),
+    ],
+)
+def test_libpqs_multi_line_message_is_one_clean_line(libpq: str, shown: str | None) -> None:
+    import psycopg
+
+    from storage.postgres.db import connection_error
+
+    err = connection_error(psycopg.OperationalError(libpq), "postgresql://u@h:5/db")
+    assert err.message == f"cannot reach PostgreSQL at postgresql://u@h:5/db: {shown or libpq.strip()}"
 
 
 async def test_a_wrong_password_is_refused_in_words_and_never_echoed(postgres: LocalPostgres) -> None:
