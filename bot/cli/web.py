@@ -52,8 +52,8 @@ def check_port(host: str, port: int) -> None:
 async def web(ctx: CliContext, host: str, port: int, read_only: bool, open_browser: bool) -> None:
     """Review the archive in a browser: search, posts with every version, alerts, rules, channels, charts.
 
-    Listens on 127.0.0.1 by default. Any other --host needs TELEWATCH_WEB_PASSWORD (environment or .env,
-    never the TOML); the pages then ask for it, and scripts may send it as `Authorization: Bearer ...`.
+    Listens on 127.0.0.1 by default. A --host beyond the loopback (127.0.0.0/8, ::1) needs
+    TELEWATCH_WEB_PASSWORD (environment or .env, never the TOML); the pages then ask for it, and scripts may send it as `Authorization: Bearer ...`.
     Rules and channels are read from, and edited in, the --config file (comments and order kept).
     """
     import uvicorn

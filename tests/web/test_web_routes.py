@@ -330,6 +330,20 @@ def test_binding_beyond_the_loopback_needs_a_password() -> None:
     check_bind("127.0.0.1", None)
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "localhost"])
+def test_any_loopback_address_serves_without_a_password(host: str) -> None:
+    assert is_loopback(host)
+    check_bind(host, None)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.2", "192.168.1.5", "128.0.0.1", "desk.example", ""])
+def test_anything_beyond_the_loopback_needs_a_password(host: str) -> None:
+    assert not is_loopback(host)
+    with pytest.raises(ConfigError, match="without a password"):
+        check_bind(host, None)
+    check_bind(host, "a password")
+
+
 def test_cli_refuses_a_public_bind_without_password_and_a_missing_database(
     archive: Archive, capsys: pytest.CaptureFixture[str]
 ) -> None:
