@@ -68,6 +68,18 @@ def fresh_database(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
+def _selects_postgresql(config_path: Path) -> bool:
+    """Whether the user's config file sets [storage] url (read leniently: the demo never loads it)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    storage = data.get("storage")
+    return isinstance(storage, dict) and bool(storage.get("url"))
+
+
 @cli.command()
 @click.option(
     "--speed",
@@ -88,7 +100,8 @@ def fresh_database(path: Path) -> None:
 async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
     """Replay a bundled day of posts (ru/uk/en) through telewatch and print the alerts as they fire.
 
-    Uses the bundled config (config/demo/demo.toml) and a fresh database (data/demo.db, or --db).
+    Uses the bundled config (config/demo/demo.toml) and a fresh SQLite database (data/demo.db, or --db),
+    also when --config selects PostgreSQL ([storage] url; its first line says so).
     It only ever replaces a database an earlier demo created; any other file is refused (exit 2).
     No Telegram account or network is needed.
     """
@@ -97,6 +110,15 @@ async def demo(ctx: CliContext, speed: float, scenario: Path) -> None:
 
     settings = load(DEMO_DIR / "demo.toml", ctx.environ, check_rules=compile_rules)
     db_path = ctx.db_override or DEFAULT_DEMO_DB
+    if _selects_postgresql(ctx.config_path):
+        # A self-contained walkthrough: it never touches the configured archive, and says so first.
+        ctx.console.print(
+            f"demo: uses its own SQLite file {escape(str(db_path))} and the bundled config, "
+            f"not {escape('[storage]')} url of {escape(str(ctx.config_path))} (the demo does not run on "
+            "PostgreSQL)",
+            highlight=False,
+            soft_wrap=True,
+        )
     settings = dataclasses.replace(settings, storage=dataclasses.replace(settings.storage, path=db_path))
     fresh_database(db_path)
     async with await Store.open(db_path) as store:

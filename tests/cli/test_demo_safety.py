@@ -168,3 +168,18 @@ def test_a_refused_foreign_database_is_not_modified_and_named_as_foreign(
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     conn.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_demo_with_a_postgresql_config_says_first_it_uses_its_own_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEWATCH_DB", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    cfg = tmp_path / "pg.toml"
+    cfg.write_text('[storage]\nurl = "postgresql://telewatch@127.0.0.1:1/telewatch"\n', encoding="utf-8")
+    assert main(["--config", str(cfg), "demo", "--speed", "0"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("demo: uses its own SQLite file data/demo.db and the bundled config")
+    assert f"not [storage] url of {cfg}" in first
+    assert (tmp_path / "data" / "demo.db").is_file()
