@@ -336,7 +336,9 @@ def test_any_loopback_address_serves_without_a_password(host: str) -> None:
     check_bind(host, None)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.2", "192.168.1.5", "128.0.0.1", "desk.example", ""])
+@pytest.mark.parametrize(
+    "host", ["0.0.0.0", "::", "10.0.0.2", "192.168.1.5", "128.0.0.1", "desk.example", ""]
+)
 def test_anything_beyond_the_loopback_needs_a_password(host: str) -> None:
     assert not is_loopback(host)
     with pytest.raises(ConfigError, match="without a password"):
