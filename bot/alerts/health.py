@@ -34,6 +34,7 @@ BAD_STATES = {
     "renamed": "was renamed",
 }
 LIVE_CHECKS = ("session", "connection")  # judged only inside `telewatch run`
+NOT_CHECKED_SESSION = "the Telegram session is not checked yet: telewatch run has not reached Telegram"
 LIVE_KEY = "health.live"  # meta key: the live checks' last results, for `telewatch status`
 MIN_GAPS = 20  # posts needed before a channel's own rhythm counts; fewer: silent_after_hours alone
 GAP_QUANTILE = 0.95
@@ -109,9 +110,7 @@ class HealthMonitor:
     async def run_once(self) -> tuple[int, int]:
         """Raise the failing checks not raised yet and clear the passing ones; returns (raised, cleared)."""
         results = await self.checks()
-        # Unknown results too: `telewatch status` must show "not connected yet", not an older ✓.
-        live = [asdict(r) for r in results if r.check in LIVE_CHECKS]
-        await self.store.set_meta(LIVE_KEY, json.dumps({"at": self.now().isoformat(), "results": live}))
+        await self._store_live([r for r in results if r.check in LIVE_CHECKS])
         failing = [Raised(r.key, "health", r.title, r.detail) for r in results if r.ok is False]
         unknown = {r.key for r in results if r.ok is None}
         changes = await self.ledger.update(
@@ -142,7 +141,7 @@ class HealthMonitor:
                 "session",
                 "session",
                 None,
-                "the Telegram session is not checked yet: telewatch run has not reached Telegram",
+                NOT_CHECKED_SESSION,
             )
         return CheckResult("session", "session", True, "the Telegram session is accepted")
 
@@ -297,6 +296,18 @@ class HealthMonitor:
                 results.append(CheckResult(key, "route", True, f"route '{route.name}' delivers"))
         return results
 
+    async def record_live(self) -> None:
+        """Store the session and connection checks for `telewatch status`, raising nothing: run does it at
+        start and every heartbeat, so status tells "not connected to Telegram yet" before the first full
+        health pass (a minute after start) and keeps its minutes current between passes."""
+        if self.live is not None:
+            await self._store_live([self._session(), self._connection(self.now(), self.settings())])
+
+    async def _store_live(self, results: Sequence[CheckResult]) -> None:
+        # Unknown results too: `telewatch status` must show "not connected yet", not an older ✓.
+        live = [asdict(r) for r in results]
+        await self.store.set_meta(LIVE_KEY, json.dumps({"at": self.now().isoformat(), "results": live}))
+
     def _disk(self, settings: Settings) -> CheckResult:
         path = self.db_path or settings.storage.path
         folder = Path(path).resolve().parent
@@ -330,11 +341,25 @@ async def last_live_results(store: Storage, now: datetime, max_age: timedelta) -
     return results if now - at <= max_age else []
 
 
-async def all_checks(monitor: HealthMonitor, max_age: timedelta) -> list[CheckResult]:
+async def all_checks(
+    monitor: HealthMonitor, max_age: timedelta, *, run_started: datetime | None = None
+) -> list[CheckResult]:
     """The checks as `telewatch status` shows them: the stored ones, the live ones from `run` when it ran
-    its health job within `max_age`."""
+    its health job within `max_age`. `run_started` (a run holds the session's lock): without live results
+    from it, it has not reached Telegram (it is still connecting), which is said rather than nothing."""
     results = await monitor.checks()
-    live = {r.key: r for r in await last_live_results(monitor.store, monitor.now(), max_age)}
+    now = monitor.now()
+    live = {r.key: r for r in await last_live_results(monitor.store, now, max_age)}
+    if not live and run_started is not None:
+        minutes = max(0.0, (now - run_started).total_seconds() / 60)
+        limit = monitor.settings().health.disconnected_minutes
+        live["connection"] = CheckResult(
+            "connection",
+            "connection",
+            None,
+            f"not connected to Telegram yet ({minutes:.0f} min; a health alert after {limit:g} min)",
+        )
+        live["session"] = CheckResult("session", "session", None, NOT_CHECKED_SESSION)
     return [live.get(r.key, r) if r.ok is None else r for r in results]
 
 

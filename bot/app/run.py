@@ -22,6 +22,7 @@ from bot.alerts.trend_watch import TrendWatch
 from bot.app.backend import Location, sqlite_file
 from bot.app.maintenance import build_archiver, register_prune_job
 from bot.app.operations import (
+    HEARTBEAT_SECONDS,
     ProcessState,
     heartbeat_job,
     record_stop,
@@ -41,6 +42,7 @@ from bot.watch.jobs import (
     health_job,
     register_health_job,
     register_jobs,
+    register_live_record_job,
     register_trend_job,
 )
 from bot.watch.leases import LeaseKeeper, lead_jobs, register_lease_jobs
@@ -472,8 +474,10 @@ class LiveRun:
             metrics = start_metrics(
                 settings.metrics, sqlite_file(runtime.store), ProcessState(self.watcher), self.clock
             )
+            register_live_record_job(self.scheduler, self.health, HEARTBEAT_SECONDS)
             self.scheduler.start()
             await heartbeat_job(runtime.store, self.clock)
+            await self.health.record_live()  # status: "not connected to Telegram yet" from the start
             dispatching = asyncio.create_task(
                 runtime.dispatcher.run_forever(self.stop, interval=settings.schedule.outbox_seconds)
             )

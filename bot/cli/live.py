@@ -6,6 +6,7 @@ import asyncio
 import signal
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -196,6 +197,14 @@ def _interrupted(received: list[signal.Signals]) -> None:
         raise Interrupted("interrupted; run stopped cleanly (every post it received is stored)")
 
 
+def _lock_time(path: Path) -> datetime | None:
+    """When the running `telewatch run` took its lock (it writes its pid there at start)."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
@@ -264,7 +273,10 @@ async def status(ctx: CliContext, as_json: bool) -> None:
             store, lambda: settings, lambda: datetime.now(UTC), db_path=sqlite_file(store)
         )
         fresh = timedelta(minutes=2 * settings.schedule.health_check_minutes)
-        checks = await all_checks(monitor, fresh if running is not None else timedelta(0))
+        started = _lock_time(lock_path(settings.telegram)) if running is not None else None
+        checks = await all_checks(
+            monitor, fresh if running is not None else timedelta(0), run_started=started
+        )
     data["health"] = [asdict(c) for c in checks]
     data.update(watchers.as_json(now))
     data["running"] = running is not None
@@ -326,7 +338,13 @@ async def status(ctx: CliContext, as_json: bool) -> None:
         ctx.console.print(f"[yellow]alerts:[/] {escape(line)}")
     lines = status_lines(checks)
     problems = sum(1 for mark, _ in lines if mark == "✗")
-    ctx.console.print(f"health: {problems} problem(s)" if problems else "health: all checks pass")
+    unknown = sum(1 for mark, _ in lines if mark == "·")
+    if problems:
+        ctx.console.print(f"health: {problems} problem(s)")
+    else:  # a check not judged yet (not connected to Telegram yet) is no pass
+        ctx.console.print(
+            f"health: no problems; {unknown} not checked yet" if unknown else "health: all checks pass"
+        )
     for mark, text in lines:
         colour = {"✗": "red", "✓": "green"}.get(mark, "dim")
         ctx.console.print(f"  [{colour}]{mark}[/] {escape(text)}")

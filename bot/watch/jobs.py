@@ -148,6 +148,19 @@ def register_health_job(
     )
 
 
+def register_live_record_job(scheduler: AsyncIOScheduler, monitor: HealthMonitor, seconds: float) -> None:
+    """Store the session and connection checks every `seconds` for `telewatch status` (no alerts)."""
+    scheduler.add_job(
+        monitor.record_live,
+        "interval",
+        seconds=seconds,
+        id="health-live",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+
+
 async def trend_job(trends: TrendWatch, on_change: Callable[[], None] | None = None) -> None:
     """Look for rule spikes and name surges; each alerts once per cooldown."""
     if await trends.run_once() and on_change is not None:

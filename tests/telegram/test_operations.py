@@ -343,3 +343,94 @@ def test_media_series_are_exported_before_any_download(tmp_path: Path) -> None:
     samples = {(s.name, tuple(s.labels.items())): s.value for f in collector.collect() for s in f.samples}
     assert samples[("telewatch_media_stored_bytes", ())] == 0
     assert samples[("telewatch_media_files", (("state", "stored"),))] == 0
+
+
+UNREACHABLE = """
+[telegram]
+requests_per_second = 1000
+session_dir = "{dir}"
+
+[[channels]]
+ref = "@alpha"
+"""
+
+
+def status_health(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    out = capsys.readouterr().out
+    return [line.strip() for line in out[out.index("health:") :].splitlines()]
+
+
+async def test_status_while_run_cannot_reach_telegram_says_not_connected_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#56: from the start of run (before the first full health pass), not "all checks pass"."""
+    from bot.alerts.health import LIVE_KEY
+    from bot.telegram.client import lock_path
+    from bot.watch.lock import InstanceLock
+
+    path = tmp_path / "telewatch.toml"
+    path.write_text(UNREACHABLE.format(dir=tmp_path / "sessions"), encoding="utf-8")
+    settings = load(path, {})
+    fake = FakeTelegram()
+    fake.refuse_connects = 10_000  # [telegram.server] at a closed port
+    db = tmp_path / "t.db"
+    stop = asyncio.Event()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(path))
+    monkeypatch.setenv("TELEWATCH_DB", str(db))
+    monkeypatch.setenv("COLUMNS", "200")
+    with InstanceLock(lock_path(settings.telegram)):  # what `telewatch run` holds
+        task = asyncio.create_task(
+            run_live(settings, db, gateway=fake, sinks={}, stop=stop, scheduler=scheduler)
+        )
+        try:
+            await wait_until(lambda: db.exists() and scheduler.running)
+
+            async def live_stored() -> bool:
+                async with await Store.open(db, read_only=True) as store:
+                    return await store.meta(LIVE_KEY) is not None
+
+            for _ in range(200):
+                if await live_stored():
+                    break
+                await asyncio.sleep(0.05)
+            assert await asyncio.to_thread(main, ["status"]) == 0
+            lines = status_health(capsys)
+            assert lines[0] == "health: no problems; 2 not checked yet", lines
+            assert any(
+                line.startswith("· not connected to Telegram yet (0 min; a health alert after")
+                for line in lines
+            ), lines
+            assert not any("is checked by `telewatch run`" in line for line in lines), lines
+        finally:
+            stop.set()
+            await task
+
+
+def test_status_while_run_is_still_connecting_says_not_connected_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run holds its lock but has stored nothing yet (its alert bot still connecting): not a blank check."""
+    from bot.telegram.client import lock_path
+    from bot.watch.lock import InstanceLock
+
+    path = tmp_path / "telewatch.toml"
+    path.write_text(UNREACHABLE.format(dir=tmp_path / "sessions"), encoding="utf-8")
+    db = tmp_path / "t.db"
+    monkeypatch.setenv("TELEWATCH_CONFIG", str(path))
+    monkeypatch.setenv("TELEWATCH_DB", str(db))
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["--db", str(db), "posts", "recent"]) in (0, 4)  # nothing needed but an archive
+    asyncio.run(_create(db))
+    capsys.readouterr()
+    with InstanceLock(lock_path(load(path, {}).telegram)):
+        assert main(["status"]) == 0
+    lines = status_health(capsys)
+    assert lines[0] == "health: no problems; 2 not checked yet", lines
+    assert any(line.startswith("· not connected to Telegram yet (0 min;") for line in lines), lines
+    assert not any("is checked by `telewatch run`" in line for line in lines), lines
+
+
+async def _create(db: Path) -> None:
+    async with await Store.open(db):
+        pass

@@ -176,3 +176,31 @@ def test_health_reads_the_heartbeat_from_postgresql(
     code, out, err = run(capsys, "--config", str(cfg), "health", "--json")
     assert code == 0, err
     assert json.loads(out)["healthy"] is True
+
+
+def test_status_on_postgresql_while_run_is_not_connected_says_so(
+    workdir: Path, postgres: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#56 on PostgreSQL: run holds its lock but has not reached Telegram: not "all checks pass"."""
+    from bot.telegram.client import lock_path
+    from bot.watch.lock import InstanceLock
+    from config.loader import load
+
+    name = postgres.create_database()
+    cfg = workdir / "telewatch.toml"
+    cfg.write_text(
+        f'[telegram]\nsession_dir = "{workdir / "sessions"}"\n\n[storage]\nurl = "{postgres.url(name)}"\n',
+        encoding="utf-8",
+    )
+    (workdir / ".env").write_text(f"TELEWATCH_DB_PASSWORD={postgres.password}\n", encoding="utf-8")
+    feed = workdir / "feed.jsonl"
+    feed.write_text(
+        json.dumps({"channel": "@alpha", "id": 1, "date": "2024-08-07T06:00:00Z", "text": "x"}) + "\n"
+    )
+    assert run(capsys, "--config", str(cfg), "import", str(feed))[0] == 0
+    with InstanceLock(lock_path(load(cfg, {}).telegram)):
+        code, out, err = run(capsys, "--config", str(cfg), "status")
+    assert code == 0, err
+    assert "health: no problems; 2 not checked yet" in out
+    assert "· not connected to Telegram yet (0 min; a health alert after" in out
+    assert "all checks pass" not in out
