@@ -9,12 +9,13 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.domain.errors import ConfigError
-from bot.web.inputs import BadParam, field_problem
+from bot.web.inputs import MAX_FIELD_CHARS, BadParam, field_problem
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -75,7 +76,16 @@ async def checked_form(request: Request, *, write: bool = True) -> FormData:
     that would change something (`write`) is refused in read-only mode."""
     if write and request.app.state.web.read_only:
         raise Forbidden("this telewatch web runs read-only (--read-only): nothing can be changed")
-    form = await request.form(max_files=0)  # the forms take text only: an upload is a 400
+    try:  # the forms take text only: an upload is a 400
+        form = await request.form(max_files=0, max_part_size=FORM_PART_BYTES)
+    except HTTPException as e:
+        if "exceeded maximum size" not in str(e.detail):
+            raise
+        # Past what any field within MAX_FIELD_CHARS can take on the wire: the same words as field_problem.
+        raise BadParam(
+            f"a field is too long (more than {FORM_PART_BYTES // 2**20} MB as sent; at most "
+            f"{MAX_FIELD_CHARS:,} characters)"
+        ) from None
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
     # Bytes: compare_digest refuses str holding non-ASCII (a forged token must be a 403, not a 500).
@@ -90,6 +100,12 @@ async def checked_form(request: Request, *, write: bool = True) -> FormData:
         if problem is not None:
             raise BadParam(problem)
     return form
+
+
+# The form parser's limit per field, in bytes as sent: a field of MAX_FIELD_CHARS characters takes at most
+# 12 bytes each percent-encoded (4 UTF-8 bytes, %XX each), 1.2 MB; above that even Cyrillic text several
+# times too long reaches field_problem, which names the field and its length.
+FORM_PART_BYTES = 4 * 2**20
 
 
 def password_ok(given: str | None, password: str) -> bool:

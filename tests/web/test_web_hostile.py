@@ -3,6 +3,7 @@ huge and bogus parameters and form fields. Each answers 4xx with the reason in w
 
 from __future__ import annotations
 
+import html
 import re
 import sqlite3
 
@@ -233,6 +234,24 @@ async def test_form_abuse_is_refused_in_words(archive: Archive) -> None:
     assert broken.status_code == 400
     assert wrong_method.status_code == 405
     assert post_to_page.status_code == 405
+
+
+@pytest.mark.parametrize("letter", ["a", "ж", "😀"])
+async def test_a_too_long_field_gets_our_message_whatever_its_script(archive: Archive, letter: str) -> None:
+    """#22: 660 KB of Cyrillic was the form parser's 'Field exceeded maximum size of 1024KB.'"""
+    text = letter * (660_000 // len(letter.encode()))
+    async with serve(archive) as client:
+        token = csrf_of((await client.get("/alerts")).text)
+        answer = await client.post("/rules/test", data={"text": text, "csrf_token": token})
+        beyond = await client.post("/rules/test", data={"text": letter * 5_000_000, "csrf_token": token})
+    assert answer.status_code == 400
+    assert f"the field 'text' is too long ({len(text):,} characters; at most 100,000)" in html.unescape(
+        answer.text
+    )
+    assert beyond.status_code == 400
+    assert "a field is too long" in beyond.text
+    assert "at most 100,000 characters" in beyond.text
+    assert "Field exceeded" not in answer.text + beyond.text
 
 
 async def test_a_rule_made_here_is_bounded_and_keeps_each_term_once(archive: Archive) -> None:
