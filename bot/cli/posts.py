@@ -143,7 +143,7 @@ async def search(
     """Full-text search of stored posts, newest first.
 
     QUERY uses SQLite FTS5 syntax: words (all must occur), "exact phrase", prefix*, OR, NOT.
-    Case and diacritics are ignored.
+    Case and diacritics are ignored. At most 32 terms (each word, prefix* and "phrase" counts once).
 
     \b
     Examples:
@@ -151,6 +151,11 @@ async def search(
       telewatch posts search 'эвакуац* OR евакуац*' --since 3d --label official
     """
     ctx.delivers = False  # sends nothing: a route's unset ${SECRET} is no reason to refuse
+    from bot.domain.text import search_terms_problem
+
+    too_many = search_terms_problem(query)
+    if too_many is not None:
+        raise click.BadParameter(too_many, param_hint="QUERY")
     async with await open_store(ctx.database, read_only=True) as store:
         where = await build_filter(store, channels, labels, since, until)
         found = await store.posts.search(query, where, limit)

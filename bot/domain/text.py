@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Soft hyphen, zero-width and bidi controls, variation selectors, BOM. Search's SQLite triggers strip the
 # same set (storage/migrations/0011_search_invisible.sql; a test keeps the two equal).
 INVISIBLE = (
@@ -27,3 +29,19 @@ def search_form(text: str) -> str:
     """`text` as full-text search indexes and queries it: no INVISIBLE characters, ё read as е (the
     SQLite triggers of storage/migrations/0012_search_yo.sql do the same to stored texts)."""
     return strip_invisible(text).translate(_YO)
+
+
+MAX_SEARCH_TERMS = 32  # words, prefix* and "phrases" of one search: more cost seconds (a prefix each a scan)
+_SEARCH_TERM = re.compile(r'"[^"]*"?|[^\s()"]+')
+_SEARCH_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+
+
+def search_terms_problem(query: str) -> str | None:
+    """Why a full-text search query is refused (too many terms), or None: one line for pages and CLI."""
+    count = sum(1 for t in _SEARCH_TERM.findall(query) if t not in _SEARCH_OPERATORS and t.strip('"*'))
+    if count > MAX_SEARCH_TERMS:
+        return (
+            f"the search has {count:,} terms; at most {MAX_SEARCH_TERMS} (each word, prefix* and "
+            '"phrase" counts once)'
+        )
+    return None

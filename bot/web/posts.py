@@ -10,6 +10,7 @@ from starlette.responses import Response
 from bot.domain.archive import SORTS, PostQuery, QueueFilter
 from bot.domain.media import describe
 from bot.domain.models import Severity, StoredPost
+from bot.domain.text import search_terms_problem
 from bot.web.pages import BadParam, day, is_htmx, one, page_number, render, state, tri
 from bot.web.text import diff_html, marked, post_links, short, spans_marked
 
@@ -49,9 +50,14 @@ async def post_query(request: Request) -> tuple[PostQuery | None, list[str]]:
         min_severity = int(Severity.parse(severity)) if severity else None
     except ValueError as e:
         raise BadParam(f"severity={severity!r}: {e}") from None
+    text = one(request, "q")
+    too_many = search_terms_problem(text)
+    if too_many is not None:
+        raise BadParam(too_many)
+    text = text[:500]
     channel_ids, problems = await channel_scope(request)
     query = PostQuery(
-        text=one(request, "q")[:500],
+        text=text,
         channel_ids=channel_ids,
         rule=one(request, "rule") or None,
         min_severity=min_severity,

@@ -183,3 +183,17 @@ def test_a_post_alerted_on_two_routes_shows_each_route_and_counts_once_in_precis
     assert {a["review"] for a in listing["alerts"] if a["message_id"] == 1} == {"relevant"}
     (evacuation,) = listing["precision"]
     assert (evacuation["relevant"], evacuation["false_positive"], evacuation["precision"]) == (1, 0, 1.0)
+
+
+def test_a_search_with_too_many_terms_is_one_line_exit_2(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#11: 'a* ' x 3200 took ~10 s per search on PostgreSQL."""
+    assert main(["import", str(env / "posts.jsonl")]) == 0
+    capsys.readouterr()
+    assert main(["posts", "search", "a* " * 3200]) == 2
+    err = capsys.readouterr().err
+    assert "the search has 3,200 terms; at most 32" in err
+    assert "Traceback" not in err
+    ok = " OR ".join(["суджи"] + [f'"w{i} x{i}"' for i in range(31)])  # 32 terms, operators not counted
+    assert main(["posts", "search", ok]) == 0
