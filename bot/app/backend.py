@@ -8,7 +8,7 @@ TELEWATCH_DB_PASSWORD, .env, or libpq's own PGPASSWORD / ~/.pgpass); otherwise `
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,7 @@ class PgLocation:
     """A PostgreSQL database: its URL (never with a password) and the password from the environment."""
 
     url: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or traceback
 
     def __str__(self) -> str:
         return display_url(self.url)

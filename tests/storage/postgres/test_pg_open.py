@@ -118,3 +118,10 @@ def test_without_the_server_the_postgresql_tests_fail_under_ci_and_skip_elsewher
         start_postgres(ci=True)
     with pytest.raises(pytest.skip.Exception, match="apt-get install -y postgresql"):
         start_postgres(ci=False)
+
+
+def test_a_location_never_shows_its_password() -> None:
+    from bot.app.backend import PgLocation
+
+    where = PgLocation("postgresql://desk@db.example/telewatch", "hunter2secret")
+    assert "hunter2secret" not in repr(where) + str(where) + f"{where!r}"
