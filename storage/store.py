@@ -31,14 +31,22 @@ from storage.watch_state import WatchState
 class Store:
     """Everything persistent. Open with `await Store.open(path)`; close with `await store.close()`."""
 
+    # The repositories whose SQL differs by backend; another backend's store names its subclasses here.
+    channel_repository: type[ChannelRepository] = ChannelRepository
+    post_repository: type[PostRepository] = PostRepository
+    alert_repository: type[AlertRepository] = AlertRepository
+    archive_queries: type[ArchiveQueries] = ArchiveQueries
+    notice_repository: type[NoticeRepository] = NoticeRepository
+    lease_repository: type[LeaseRepository] = LeaseRepository
+
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.channels = ChannelRepository(db)
-        self.posts = PostRepository(db, self.channels)
+        self.channels = self.channel_repository(db)
+        self.posts = self.post_repository(db, self.channels)
         self.matches = MatchRepository(db)
-        self.alerts = AlertRepository(db)
+        self.alerts = self.alert_repository(db)
         self.cursors = CursorRepository(db)
-        self.archive = ArchiveQueries(db)
+        self.archive = self.archive_queries(db)
         self.mutes = MuteRepository(db)
         self.dedup = DedupRepository(db)
         self.media = MediaRepository(db)
@@ -48,8 +56,8 @@ class Store:
         self.watch = WatchState(db, self.channels)
         self.control = ControlRepository(db)
         self.relevance = RelevanceRepository(db)
-        self.notices = NoticeRepository(db)
-        self.leases = LeaseRepository(db)
+        self.notices = self.notice_repository(db)
+        self.leases = self.lease_repository(db)
 
     @property
     def writing(self) -> bool:
