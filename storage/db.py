@@ -29,15 +29,20 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered migration files shipped in storage/migrations, in order: (number, name, sql)."""
+    return numbered_migrations("storage")
+
+
+def numbered_migrations(package: str) -> list[tuple[int, str, str]]:
+    """The files NNNN_name.sql in `package`'s migrations folder, in order: (number, name, sql)."""
     found = []
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
+    for entry in resources.files(package).joinpath("migrations").iterdir():
         m = MIGRATION_NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [n for n, _, _ in found]
     if numbers != list(range(1, len(found) + 1)):
-        raise StorageError(f"migrations are not numbered 1..N without gaps: {numbers}")
+        raise StorageError(f"{package} migrations are not numbered 1..N without gaps: {numbers}")
     return found
 
 

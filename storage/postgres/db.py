@@ -8,7 +8,6 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,25 +16,16 @@ from psycopg import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.domain.errors import StorageError, StorageUnavailable
+from storage.db import numbered_migrations
 from storage.postgres.compat import Connection, Row, configure_adapters, row_factory
 
-MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any number: migrations of two processes opening the same new database are serialised by it.
 MIGRATION_LOCK = 0x7E1E_0014
 
 
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered migration files of storage/postgres/migrations, in order: (number, name, sql)."""
-    found = []
-    for entry in resources.files("storage.postgres").joinpath("migrations").iterdir():
-        m = MIGRATION_NAME.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise StorageError(f"PostgreSQL migrations are not numbered 1..N without gaps: {numbers}")
-    return found
+    return numbered_migrations("storage.postgres")
 
 
 LATEST_VERSION = len(migrations())
